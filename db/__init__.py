@@ -1,0 +1,1 @@
+"""Database layer: models, engine, data access and the inventory rules."""

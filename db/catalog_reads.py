@@ -1,0 +1,223 @@
+"""Read queries for the catalog: filters, sorted pages, batched lookups for the GraphQL loaders."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Category, Product, ProductSupplier, Supplier
+from db.pagination import Page, SortKey, Window, fetch_page, fetch_pages
+
+
+class ProductSortField(Enum):
+    NAME = "name"
+    SKU = "sku"
+    PRICE = "unit_price"
+    CREATED_AT = "created_at"
+
+
+def product_sort(field: ProductSortField = ProductSortField.NAME, descending: bool = False) -> SortKey:
+    return SortKey((getattr(Product, field.value), Product.id), descending)
+
+
+CATEGORY_SORT = SortKey((Category.name, Category.id))
+SUPPLIER_SORT = SortKey((Supplier.name, Supplier.id))
+OFFER_SORT = SortKey((ProductSupplier.id,))
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    search: str | None = None
+    category_id: int | None = None
+    include_descendants: bool = False
+    supplier_id: int | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    is_active: bool | None = None
+
+
+@dataclass(frozen=True)
+class CategoryFilter:
+    parent_id: int | None = None
+    roots_only: bool = False
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class SupplierFilter:
+    search: str | None = None
+    is_active: bool | None = None
+
+
+def _contains(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match; the user's % and _ are matched literally."""
+    return column.icontains(text, autoescape=True)
+
+
+def subtree_ids(category_id: int) -> Select[tuple[int]]:
+    """The ids of a category and all its descendants (a recursive query)."""
+    tree = select(Category.id).where(Category.id == category_id).cte("subtree", recursive=True)
+    tree = tree.union_all(select(Category.id).where(Category.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def product_conditions(spec: ProductFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if spec.search:
+        conditions.append(or_(_contains(Product.name, spec.search), _contains(Product.sku, spec.search)))
+    if spec.category_id is not None:
+        if spec.include_descendants:
+            conditions.append(Product.category_id.in_(subtree_ids(spec.category_id)))
+        else:
+            conditions.append(Product.category_id == spec.category_id)
+    if spec.supplier_id is not None:
+        offered = select(ProductSupplier.product_id).where(ProductSupplier.supplier_id == spec.supplier_id)
+        conditions.append(Product.id.in_(offered))
+    if spec.min_price is not None:
+        conditions.append(Product.unit_price >= spec.min_price)
+    if spec.max_price is not None:
+        conditions.append(Product.unit_price <= spec.max_price)
+    if spec.is_active is not None:
+        conditions.append(Product.is_active == spec.is_active)
+    return conditions
+
+
+def category_conditions(spec: CategoryFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if spec.roots_only:
+        conditions.append(Category.parent_id.is_(None))
+    if spec.parent_id is not None:
+        conditions.append(Category.parent_id == spec.parent_id)
+    if spec.search:
+        conditions.append(_contains(Category.name, spec.search))
+    return conditions
+
+
+def supplier_conditions(spec: SupplierFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if spec.search:
+        conditions.append(_contains(Supplier.name, spec.search))
+    if spec.is_active is not None:
+        conditions.append(Supplier.is_active == spec.is_active)
+    return conditions
+
+
+async def count_where(session: AsyncSession, entity: type, conditions: Sequence[ColumnElement[bool]]) -> int:
+    return (await session.scalar(select(func.count()).select_from(entity).where(*conditions))) or 0
+
+
+async def page_of(
+    session: AsyncSession, entity: type, conditions: Sequence[ColumnElement[bool]], sort: SortKey, window: Window
+) -> Page[Any]:
+    return await fetch_page(session, select(entity).where(*conditions), sort, window)
+
+
+async def by_ids(session: AsyncSession, entity: Any, ids: Sequence[int]) -> dict[int, Any]:
+    rows = await session.scalars(select(entity).where(entity.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def product_by_sku(session: AsyncSession, sku: str) -> Product | None:
+    return await session.scalar(select(Product).where(Product.sku == sku.strip().upper()))
+
+
+async def category_by_slug(session: AsyncSession, slug: str) -> Category | None:
+    return await session.scalar(select(Category).where(Category.slug == slug))
+
+
+async def children_by_parent_ids(session: AsyncSession, parent_ids: Sequence[int]) -> dict[int, list[Category]]:
+    rows = await session.scalars(
+        select(Category).where(Category.parent_id.in_(parent_ids)).order_by(*CATEGORY_SORT.order_by())
+    )
+    grouped: dict[int, list[Category]] = defaultdict(list)
+    for row in rows:
+        grouped[row.parent_id].append(row)  # type: ignore[index]
+    return grouped
+
+
+async def ancestors_by_category_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Category]]:
+    """For each category, its ancestors from the root down to its parent."""
+    chain = select(
+        Category.id.label("start"), Category.parent_id.label("ancestor"), literal(1).label("depth")
+    ).where(Category.id.in_(ids), Category.parent_id.is_not(None))
+    chain = chain.cte("chain", recursive=True)
+    chain = chain.union_all(
+        select(chain.c.start, Category.parent_id, chain.c.depth + 1)
+        .join(Category, Category.id == chain.c.ancestor)
+        .where(Category.parent_id.is_not(None))
+    )
+    stmt = (
+        select(chain.c.start, Category)
+        .join(Category, Category.id == chain.c.ancestor)
+        .order_by(chain.c.start, chain.c.depth.desc())
+    )
+    grouped: dict[int, list[Category]] = defaultdict(list)
+    for start, category in (await session.execute(stmt)).all():
+        grouped[start].append(category)
+    return grouped
+
+
+async def offers_by_product_ids(session: AsyncSession, product_ids: Sequence[int]) -> dict[int, list[ProductSupplier]]:
+    """Each product's supplier terms, the preferred supplier first."""
+    rows = await session.scalars(
+        select(ProductSupplier)
+        .where(ProductSupplier.product_id.in_(product_ids))
+        .order_by(ProductSupplier.is_preferred.desc(), ProductSupplier.id)
+    )
+    grouped: dict[int, list[ProductSupplier]] = defaultdict(list)
+    for row in rows:
+        grouped[row.product_id].append(row)
+    return grouped
+
+
+def _category_products(
+    category_ids: Sequence[int], spec: ProductFilter
+) -> tuple[Select[Any], ColumnElement[Any]]:
+    """Products of each category (and its descendants if asked), with the column naming the category."""
+    conditions = product_conditions(spec)
+    if not spec.include_descendants:
+        stmt = select(Product).where(Product.category_id.in_(category_ids), *conditions)
+        return stmt, Product.category_id
+    tree = select(Category.id.label("root"), Category.id.label("member")).where(Category.id.in_(category_ids))
+    tree = tree.cte("category_tree", recursive=True)
+    tree = tree.union_all(select(tree.c.root, Category.id).where(Category.parent_id == tree.c.member))
+    stmt = select(Product).join(tree, Product.category_id == tree.c.member).where(*conditions)
+    return stmt, tree.c.root
+
+
+async def product_pages_by_category_ids(
+    session: AsyncSession, category_ids: Sequence[int], spec: ProductFilter, sort: SortKey, window: Window
+) -> dict[int, Page[Product]]:
+    stmt, partition = _category_products(category_ids, spec)
+    return await fetch_pages(session, stmt, Product, partition, category_ids, sort, window)
+
+
+async def product_counts_by_category_ids(
+    session: AsyncSession, category_ids: Sequence[int], spec: ProductFilter
+) -> dict[int, int]:
+    stmt, partition = _category_products(category_ids, spec)
+    counted = stmt.with_only_columns(partition.label("category_id"), func.count().label("n")).group_by(partition)
+    return {category_id: n for category_id, n in (await session.execute(counted)).all()}
+
+
+async def offer_pages_by_supplier_ids(
+    session: AsyncSession, supplier_ids: Sequence[int], window: Window
+) -> dict[int, Page[ProductSupplier]]:
+    stmt = select(ProductSupplier).where(ProductSupplier.supplier_id.in_(supplier_ids))
+    return await fetch_pages(
+        session, stmt, ProductSupplier, ProductSupplier.supplier_id, supplier_ids, OFFER_SORT, window
+    )
+
+
+async def offer_counts_by_supplier_ids(session: AsyncSession, supplier_ids: Sequence[int]) -> dict[int, int]:
+    stmt = (
+        select(ProductSupplier.supplier_id, func.count())
+        .where(ProductSupplier.supplier_id.in_(supplier_ids))
+        .group_by(ProductSupplier.supplier_id)
+    )
+    return {supplier_id: n for supplier_id, n in (await session.execute(stmt)).all()}

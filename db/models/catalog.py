@@ -1,0 +1,103 @@
+"""Catalog entities: the category tree, products, suppliers and the terms each supplier offers."""
+
+from decimal import Decimal
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.models.base import Base, Timestamped
+from db.types import Money
+
+
+class Category(Timestamped, Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="RESTRICT"), index=True
+    )
+
+    parent: Mapped["Category | None"] = relationship(remote_side=[id], lazy="raise")
+
+    __table_args__ = (
+        # Names are unique among siblings, case-insensitively; roots (no parent) are siblings too.
+        Index(
+            "uq_categories_sibling_name",
+            func.coalesce(parent_id, 0),
+            func.lower(name),
+            unique=True,
+        ),
+        Index("ix_categories_name", "name"),
+    )
+
+
+class Supplier(Timestamped, Base):
+    __tablename__ = "suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    website: Mapped[str | None] = mapped_column(String(500))
+    address: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+    __table_args__ = (Index("uq_suppliers_lower_name", func.lower(name), unique=True),)
+
+
+class Product(Timestamped, Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    unit_price: Mapped[Decimal] = mapped_column(Money(14, 2), index=True)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="RESTRICT"), index=True
+    )
+    reorder_point: Mapped[int] = mapped_column(Integer, default=0)
+    reorder_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+    category: Mapped[Category | None] = relationship(lazy="raise")
+
+    __table_args__ = (
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
+        CheckConstraint("reorder_quantity >= 0", name="reorder_quantity_not_negative"),
+    )
+
+
+class ProductSupplier(Timestamped, Base):
+    """What one supplier offers for one product: its SKU, cost and lead time."""
+
+    __tablename__ = "product_suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"), index=True)
+    supplier_sku: Mapped[str | None] = mapped_column(String(64))
+    unit_cost: Mapped[Decimal] = mapped_column(Money(14, 2))
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
+    is_preferred: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    product: Mapped[Product] = relationship(lazy="raise")
+    supplier: Mapped[Supplier] = relationship(lazy="raise")
+
+    __table_args__ = (
+        UniqueConstraint("product_id", "supplier_id"),
+        # At most one preferred supplier per product.
+        Index(
+            "uq_product_suppliers_preferred",
+            "product_id",
+            unique=True,
+            sqlite_where=text("is_preferred"),
+            postgresql_where=text("is_preferred"),
+        ),
+        CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
+        CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
+    )

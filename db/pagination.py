@@ -1,0 +1,194 @@
+"""Keyset pagination in SQL: one page of a sorted query, or one page per parent in one statement.
+
+A page is asked for Relay-style (first/after or last/before). Rows are ordered by a sort key whose
+last column is the primary key, so the order is total and a cursor (the key values of a row) marks a
+position that stays valid while rows are added or removed around it.
+"""
+
+import base64
+import binascii
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy.orm import aliased
+
+from db.errors import Invalid
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """Columns to order by (the primary key last) and the direction they all take."""
+
+    columns: tuple[ColumnElement[Any], ...]
+    descending: bool = False
+
+    def order_by(self, reverse: bool = False) -> list[ColumnElement[Any]]:
+        descending = self.descending != reverse
+        return [c.desc() if descending else c.asc() for c in self.columns]
+
+    def key_of(self, row: Any) -> tuple[Any, ...]:
+        return tuple(getattr(row, c.key) for c in self.columns)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A validated page request: `limit` rows after `after` (or, backward, before `before`)."""
+
+    limit: int
+    backward: bool = False
+    after: str | None = None
+    before: str | None = None
+
+    @classmethod
+    def from_args(
+        cls,
+        *,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+        default_size: int,
+        max_size: int,
+    ) -> "Window":
+        if first is not None and last is not None:
+            raise Invalid("Pass either `first` or `last`, not both.", field="first")
+        for name, size in (("first", first), ("last", last)):
+            if size is not None and size < 0:
+                raise Invalid(f"`{name}` must not be negative.", field=name)
+            if size is not None and size > max_size:
+                raise Invalid(
+                    f"`{name}` is {size}, larger than the maximum page size of {max_size}.", field=name
+                )
+        if last is not None:
+            return cls(limit=last, backward=True, after=after, before=before)
+        return cls(limit=default_size if first is None else first, after=after, before=before)
+
+    @property
+    def cache_key(self) -> Hashable:
+        return (self.limit, self.backward, self.after, self.before)
+
+
+@dataclass
+class Page(Generic[T]):
+    rows: list[T]
+    keys: list[tuple[Any, ...]]
+    has_next_page: bool
+    has_previous_page: bool
+
+    @property
+    def cursors(self) -> list[str]:
+        return [encode_cursor(k) for k in self.keys]
+
+
+def encode_cursor(key: tuple[Any, ...]) -> str:
+    values = [v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v for v in key]
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
+
+
+def decode_cursor(cursor: str, sort: SortKey, field: str) -> tuple[Any, ...]:
+    """The key values a cursor holds, typed like the sort columns; Invalid if it is not one of ours."""
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(values, list) or len(values) != len(sort.columns):
+            raise ValueError
+        return tuple(_typed(v, c) for v, c in zip(values, sort.columns, strict=True))
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError, ArithmeticError):
+        raise Invalid(f"`{field}` is not a valid cursor for this list and ordering.", field=field) from None
+
+
+def _typed(value: Any, column: ColumnElement[Any]) -> Any:
+    python_type = column.type.python_type
+    if python_type is datetime:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError
+        return parsed
+    if python_type is Decimal:
+        return Decimal(value)
+    if python_type is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if python_type is str and isinstance(value, str):
+        return value
+    raise ValueError
+
+
+def _bound(sort: SortKey, key: tuple[Any, ...]) -> ColumnElement[Any]:
+    return tuple_(*(bindparam(None, v, type_=c.type) for v, c in zip(key, sort.columns, strict=True)))
+
+
+def _cursor_conditions(sort: SortKey, window: Window) -> list[ColumnElement[bool]]:
+    columns = tuple_(*sort.columns)
+    conditions = []
+    if window.after is not None:
+        key = decode_cursor(window.after, sort, "after")
+        conditions.append(columns < _bound(sort, key) if sort.descending else columns > _bound(sort, key))
+    if window.before is not None:
+        key = decode_cursor(window.before, sort, "before")
+        conditions.append(columns > _bound(sort, key) if sort.descending else columns < _bound(sort, key))
+    return conditions
+
+
+def _to_page(rows: Sequence[Any], sort: SortKey, window: Window) -> Page[Any]:
+    rows = list(rows)
+    has_more = len(rows) > window.limit
+    rows = rows[: window.limit]
+    if window.backward:
+        rows.reverse()
+        has_next, has_previous = window.before is not None, has_more
+    else:
+        has_next, has_previous = has_more, window.after is not None
+    return Page(rows, [sort.key_of(r) for r in rows], has_next, has_previous)
+
+
+async def fetch_page(session: Any, stmt: Select[Any], sort: SortKey, window: Window) -> Page[Any]:
+    """One page of `stmt` (a select of one ORM entity), with one extra row read to tell if more follow."""
+    conditions = _cursor_conditions(sort, window)
+    if window.limit == 0:
+        return Page([], [], False, False)
+    stmt = stmt.where(*conditions).order_by(*sort.order_by(reverse=window.backward)).limit(window.limit + 1)
+    rows = (await session.scalars(stmt)).all()
+    return _to_page(rows, sort, window)
+
+
+async def fetch_pages(
+    session: Any,
+    stmt: Select[Any],
+    entity: type,
+    partition: ColumnElement[Any],
+    parent_ids: Sequence[Any],
+    sort: SortKey,
+    window: Window,
+) -> dict[Any, Page[Any]]:
+    """One page per parent in a single statement, numbering rows within each parent by a window function.
+
+    `stmt` selects `entity` already restricted to the parents; `partition` is the column that names a
+    row's parent.
+    """
+    pages: dict[Any, Page[Any]] = {pid: Page([], [], False, window.after is not None) for pid in parent_ids}
+    if window.limit == 0 or not parent_ids:
+        return pages
+    row_number = func.row_number().over(partition_by=partition, order_by=sort.order_by(reverse=window.backward))
+    inner = (
+        stmt.where(*_cursor_conditions(sort, window))
+        .add_columns(partition.label("partition_key"), row_number.label("position"))
+        .subquery()
+    )
+    row = aliased(entity, inner)
+    outer = (
+        select(row, inner.c.partition_key)
+        .where(inner.c.position <= window.limit + 1)
+        .order_by(inner.c.partition_key, inner.c.position)
+    )
+    grouped: dict[Any, list[Any]] = {}
+    for entity_row, parent_id in (await session.execute(outer)).all():
+        grouped.setdefault(parent_id, []).append(entity_row)
+    for parent_id, rows in grouped.items():
+        pages[parent_id] = _to_page(rows, sort, window)
+    return pages

@@ -1,0 +1,1 @@
+"""GraphQL layer: schema, types, loaders, mutations and the ASGI application."""

@@ -1,0 +1,202 @@
+"""Per-request DataLoaders, one class per relationship. Each batch is one SQL statement in a
+short session of its own (sibling fields resolve concurrently; one AsyncSession must not be shared)."""
+
+from collections.abc import Callable, Hashable, Sequence
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from db import catalog_reads as reads
+from db.engine import Database
+from db.models import Category, Product, ProductSupplier, Supplier
+from db.pagination import Page, SortKey, Window
+from graph.types import catalog as types
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Loader(DataLoader[K, V], Generic[K, V]):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        super().__init__(load_fn=self._load)
+
+    async def _load(self, keys: list[K]) -> Sequence[V]:
+        async with self.db.read_session() as session:
+            return await self.fetch_batch(session, keys)
+
+    async def fetch_batch(self, session: Any, keys: list[K]) -> Sequence[V]:
+        raise NotImplementedError
+
+
+class _ByIdLoader(_Loader[int, Any]):
+    model: Any
+    convert: Callable[[Any], Any]
+
+    async def fetch_batch(self, session: Any, keys: list[int]) -> Sequence[Any]:
+        rows = await reads.by_ids(session, self.model, keys)
+        convert = type(self).convert
+        return [convert(rows[k]) if k in rows else None for k in keys]
+
+
+class ProductByIdLoader(_ByIdLoader):
+    model = Product
+    convert = types.Product.from_model
+
+
+class CategoryByIdLoader(_ByIdLoader):
+    model = Category
+    convert = types.Category.from_model
+
+
+class SupplierByIdLoader(_ByIdLoader):
+    model = Supplier
+    convert = types.Supplier.from_model
+
+
+class ProductSupplierByIdLoader(_ByIdLoader):
+    model = ProductSupplier
+    convert = types.ProductSupplier.from_model
+
+
+class _GroupedLoader(_Loader[K, V]):
+    """Keys are (parent id, *arguments); one statement per distinct set of arguments."""
+
+    default: Callable[[Any], V]
+
+    async def fetch_batch(self, session: Any, keys: list[K]) -> Sequence[V]:
+        groups: dict[Any, list[int]] = {}
+        for key in keys:
+            parent_id, *arguments = key  # type: ignore[misc]
+            groups.setdefault(tuple(arguments), []).append(parent_id)
+        found: dict[Hashable, V] = {}
+        for arguments, parent_ids in groups.items():
+            for parent_id, value in (await self.fetch(session, parent_ids, *arguments)).items():
+                found[(parent_id, *arguments)] = value
+        return [found[key] if key in found else self.default(key) for key in keys]
+
+    async def fetch(self, session: Any, parent_ids: list[int], *arguments: Any) -> dict[int, V]:
+        raise NotImplementedError
+
+
+class ChildrenByCategoryIdLoader(_GroupedLoader[tuple[int], list[types.Category]]):
+    def default(self, key: Any) -> list[types.Category]:
+        return []
+
+    async def fetch(self, session: Any, parent_ids: list[int]) -> dict[int, list[types.Category]]:
+        rows = await reads.children_by_parent_ids(session, parent_ids)
+        return {pid: [types.Category.from_model(c) for c in children] for pid, children in rows.items()}
+
+
+class AncestorsByCategoryIdLoader(_GroupedLoader[tuple[int], list[types.Category]]):
+    def default(self, key: Any) -> list[types.Category]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[types.Category]]:
+        rows = await reads.ancestors_by_category_ids(session, ids)
+        return {cid: [types.Category.from_model(c) for c in chain] for cid, chain in rows.items()}
+
+
+class OffersByProductIdLoader(_GroupedLoader[tuple[int], list[types.ProductSupplier]]):
+    def default(self, key: Any) -> list[types.ProductSupplier]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[types.ProductSupplier]]:
+        rows = await reads.offers_by_product_ids(session, ids)
+        return {pid: [types.ProductSupplier.from_model(o) for o in offers] for pid, offers in rows.items()}
+
+
+class ProductPageByCategoryIdLoader(_GroupedLoader[tuple[int, reads.ProductFilter, SortKey, Window], Page[Any]]):
+    def default(self, key: Any) -> Page[Any]:
+        return Page([], [], False, False)
+
+    async def fetch(
+        self, session: Any, ids: list[int], spec: reads.ProductFilter, sort: SortKey, window: Window
+    ) -> dict[int, Page[Any]]:
+        return await reads.product_pages_by_category_ids(session, ids, spec, sort, window)
+
+
+class ProductCountByCategoryIdLoader(_GroupedLoader[tuple[int, reads.ProductFilter], int]):
+    def default(self, key: Any) -> int:
+        return 0
+
+    async def fetch(self, session: Any, ids: list[int], spec: reads.ProductFilter) -> dict[int, int]:
+        return await reads.product_counts_by_category_ids(session, ids, spec)
+
+
+class OfferPageBySupplierIdLoader(_GroupedLoader[tuple[int, Window], Page[Any]]):
+    def default(self, key: Any) -> Page[Any]:
+        return Page([], [], False, False)
+
+    async def fetch(self, session: Any, ids: list[int], window: Window) -> dict[int, Page[Any]]:
+        return await reads.offer_pages_by_supplier_ids(session, ids, window)
+
+
+class OfferCountBySupplierIdLoader(_GroupedLoader[tuple[int], int]):
+    def default(self, key: Any) -> int:
+        return 0
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, int]:
+        return await reads.offer_counts_by_supplier_ids(session, ids)
+
+
+class Loaders:
+    """The loaders of one request, each made on first use."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @cached_property
+    def product_by_id(self) -> ProductByIdLoader:
+        return ProductByIdLoader(self.db)
+
+    @cached_property
+    def category_by_id(self) -> CategoryByIdLoader:
+        return CategoryByIdLoader(self.db)
+
+    @cached_property
+    def supplier_by_id(self) -> SupplierByIdLoader:
+        return SupplierByIdLoader(self.db)
+
+    @cached_property
+    def product_supplier_by_id(self) -> ProductSupplierByIdLoader:
+        return ProductSupplierByIdLoader(self.db)
+
+    @cached_property
+    def children_by_category_id(self) -> ChildrenByCategoryIdLoader:
+        return ChildrenByCategoryIdLoader(self.db)
+
+    @cached_property
+    def ancestors_by_category_id(self) -> AncestorsByCategoryIdLoader:
+        return AncestorsByCategoryIdLoader(self.db)
+
+    @cached_property
+    def offers_by_product_id(self) -> OffersByProductIdLoader:
+        return OffersByProductIdLoader(self.db)
+
+    @cached_property
+    def product_page_by_category_id(self) -> ProductPageByCategoryIdLoader:
+        return ProductPageByCategoryIdLoader(self.db)
+
+    @cached_property
+    def product_count_by_category_id(self) -> ProductCountByCategoryIdLoader:
+        return ProductCountByCategoryIdLoader(self.db)
+
+    @cached_property
+    def offer_page_by_supplier_id(self) -> OfferPageBySupplierIdLoader:
+        return OfferPageBySupplierIdLoader(self.db)
+
+    @cached_property
+    def offer_count_by_supplier_id(self) -> OfferCountBySupplierIdLoader:
+        return OfferCountBySupplierIdLoader(self.db)
+
+    def by_type_name(self, type_name: str) -> "_ByIdLoader | None":
+        """The loader that fetches nodes of a GraphQL type by primary key (for `node`/`nodes`)."""
+        return {
+            "Product": lambda: self.product_by_id,
+            "Category": lambda: self.category_by_id,
+            "Supplier": lambda: self.supplier_by_id,
+            "ProductSupplier": lambda: self.product_supplier_by_id,
+        }.get(type_name, lambda: None)()
+

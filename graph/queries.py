@@ -1,0 +1,157 @@
+"""Root query fields: Relay node lookup and the catalog's entry points."""
+
+import asyncio
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from db import catalog_reads as reads
+from db.errors import Invalid
+from db.models import Category as CategoryModel
+from db.models import Product as ProductModel
+from db.models import Supplier as SupplierModel
+from db.pagination import SortKey, Window
+from graph.context import Context
+from graph.relay import Connection, Node, decode_id, from_global_id, window
+from graph.types.catalog import Category, Product, ProductFilter, ProductOrder, Supplier
+
+
+@strawberry.input
+class CategoryFilter:
+    parent_id: strawberry.ID | None = None
+    roots_only: bool = strawberry.field(default=False, description="Only categories without a parent.")
+    search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
+
+    def spec(self) -> reads.CategoryFilter:
+        parent = None if self.parent_id is None else decode_id(self.parent_id, "Category", "filter.parentId")
+        return reads.CategoryFilter(parent_id=parent, roots_only=self.roots_only, search=self.search or None)
+
+
+@strawberry.input
+class SupplierFilter:
+    search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
+    is_active: bool | None = None
+
+    def spec(self) -> reads.SupplierFilter:
+        return reads.SupplierFilter(search=self.search or None, is_active=self.is_active)
+
+
+def _load_node(context: Context, global_id: str) -> Any:
+    try:
+        type_name, pk = from_global_id(global_id)
+    except ValueError:
+        return None
+    loader = context.loaders.by_type_name(type_name)
+    return None if loader is None else loader.load(pk)
+
+
+async def _connection(
+    context: Context, model: type, conditions: list[Any], sort: SortKey, page_window: Window, convert: Any
+) -> Connection[Any]:
+    async with context.db.read_session() as session:
+        page = await reads.page_of(session, model, conditions, sort, page_window)
+
+    async def count() -> int:
+        async with context.db.read_session() as session:
+            return await reads.count_where(session, model, conditions)
+
+    return Connection.of(page, convert, count)
+
+
+def _one_of(**arguments: Any) -> None:
+    given = [name for name, value in arguments.items() if value is not None]
+    if len(given) != 1:
+        names = " or ".join(f"`{name}`" for name in arguments)
+        raise Invalid(f"Pass exactly one of {names}.", field=given[1] if len(given) > 1 else None)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Fetch any object by its global ID; null if there is none.")
+    def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+        return _load_node(info.context, id)
+
+    @strawberry.field(description="Fetch objects by global ID, in the order asked; null where there is none.")
+    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > info.context.settings.max_page_size:
+            raise Invalid(f"At most {info.context.settings.max_page_size} IDs at once.", field="ids")
+        return list(await asyncio.gather(*(_nullable(_load_node(info.context, i)) for i in ids)))
+
+    @strawberry.field(description="A product by global ID or by SKU.")
+    async def product(
+        self, info: Info[Context, None], id: strawberry.ID | None = None, sku: str | None = None
+    ) -> Product | None:
+        _one_of(id=id, sku=sku)
+        if id is not None:
+            return await info.context.loaders.product_by_id.load(decode_id(id, "Product", "id"))
+        async with info.context.db.read_session() as session:
+            row = await reads.product_by_sku(session, sku or "")
+        return None if row is None else Product.from_model(row)
+
+    @strawberry.field(description="Products, filtered and sorted, a page at a time.")
+    async def products(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: ProductFilter | None = None,
+        order_by: ProductOrder | None = None,
+    ) -> Connection[Product]:
+        page_window = window(info.context.settings, first, after, last, before)
+        conditions = reads.product_conditions((filter or ProductFilter()).spec())
+        sort = (order_by or ProductOrder()).sort_key()
+        return await _connection(info.context, ProductModel, conditions, sort, page_window, Product.from_model)
+
+    @strawberry.field(description="A category by global ID or by slug.")
+    async def category(
+        self, info: Info[Context, None], id: strawberry.ID | None = None, slug: str | None = None
+    ) -> Category | None:
+        _one_of(id=id, slug=slug)
+        if id is not None:
+            return await info.context.loaders.category_by_id.load(decode_id(id, "Category", "id"))
+        async with info.context.db.read_session() as session:
+            row = await reads.category_by_slug(session, slug or "")
+        return None if row is None else Category.from_model(row)
+
+    @strawberry.field(description="Categories by name, a page at a time.")
+    async def categories(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: CategoryFilter | None = None,
+    ) -> Connection[Category]:
+        page_window = window(info.context.settings, first, after, last, before)
+        conditions = reads.category_conditions((filter or CategoryFilter()).spec())
+        return await _connection(
+            info.context, CategoryModel, conditions, reads.CATEGORY_SORT, page_window, Category.from_model
+        )
+
+    @strawberry.field
+    async def supplier(self, info: Info[Context, None], id: strawberry.ID) -> Supplier | None:
+        return await info.context.loaders.supplier_by_id.load(decode_id(id, "Supplier", "id"))
+
+    @strawberry.field(description="Suppliers by name, a page at a time.")
+    async def suppliers(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: SupplierFilter | None = None,
+    ) -> Connection[Supplier]:
+        page_window = window(info.context.settings, first, after, last, before)
+        conditions = reads.supplier_conditions((filter or SupplierFilter()).spec())
+        return await _connection(
+            info.context, SupplierModel, conditions, reads.SUPPLIER_SORT, page_window, Supplier.from_model
+        )
+
+
+async def _nullable(value: Any) -> Any:
+    return None if value is None else await value

@@ -1,0 +1,133 @@
+"""Shared fixtures: one migrated database per run (SQLite by default, PostgreSQL when
+INVENTORY_TEST_DATABASE_URL says so), emptied after every test, and the app served by uvicorn."""
+
+import asyncio
+import os
+import socket
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from db import migrate
+from db.config import Settings
+from db.engine import Database
+from db.models import Base
+from tests.utils import GraphQLClient, StatementCounter
+
+
+def _test_database_url() -> str:
+    url = os.environ.get("INVENTORY_TEST_DATABASE_URL")
+    if url:
+        return url
+    directory = Path(tempfile.mkdtemp(prefix="inventory-tests-"))
+    return f"sqlite+aiosqlite:///{directory / 'test.db'}"
+
+
+async def _recreate_postgres_database(url: str) -> None:
+    """Drop and create the PostgreSQL database named in `url`, through the maintenance database."""
+    target = make_url(url)
+    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            name = target.database
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _test_database_url()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, graphiql=True)
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    if not settings.is_sqlite:
+        await _recreate_postgres_database(settings.database_url)
+    database = Database(settings)
+    await migrate.upgrade(database.engine)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database: Database) -> AsyncEngine:
+    return database.engine
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test that used the database leaves it empty for the next one."""
+    yield
+    if "database" not in request.fixturenames:
+        return
+    database: Database = request.getfixturevalue("database")
+    tables = list(reversed(Base.metadata.sorted_tables))
+    async with database.engine.begin() as conn:
+        if database.settings.is_sqlite:
+            for table in tables:
+                # SQLite checks ON DELETE RESTRICT row by row, so a table that refers to itself (a
+                # category's parent) is emptied leaves first.
+                for fk in table.foreign_keys:
+                    if fk.column.table is table:
+                        referenced = select(fk.parent).where(fk.parent.is_not(None))
+                        while (await conn.execute(table.delete().where(fk.column.not_in(referenced)))).rowcount:
+                            pass
+                await conn.execute(table.delete())
+        else:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings, database: Database) -> AsyncIterator[str]:
+    """The application served over real HTTP by uvicorn; yields its base URL."""
+    from graph.app import create_app
+
+    app = create_app(settings, database=database)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uvicorn_server = uvicorn.Server(config)
+    task = asyncio.create_task(uvicorn_server.serve())
+    while not uvicorn_server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    uvicorn_server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
+
+
+@pytest.fixture
+def statements(engine: AsyncEngine) -> StatementCounter:
+    return StatementCounter(engine)
