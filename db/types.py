@@ -26,6 +26,9 @@ class Money(TypeDecorator[Decimal]):
         self._quantum = Decimal(1).scaleb(-scale)
         self._factor = Decimal(10) ** scale
 
+    def __repr__(self) -> str:
+        return f"Money({self.precision}, {self.scale})"
+
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(BigInteger())

@@ -9,9 +9,11 @@ from strawberry.dataloader import DataLoader
 
 from db import catalog_reads as reads
 from db.engine import Database
-from db.models import Category, Product, ProductSupplier, Supplier
+from db import stock_reads
+from db.models import Category, InventoryTransaction, Product, ProductSupplier, PurchaseOrder, Supplier, Warehouse
 from db.pagination import Page, SortKey, Window
 from graph.types import catalog as types
+from graph.types import stock as stock_types
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -58,6 +60,21 @@ class SupplierByIdLoader(_ByIdLoader):
 class ProductSupplierByIdLoader(_ByIdLoader):
     model = ProductSupplier
     convert = types.ProductSupplier.from_model
+
+
+class WarehouseByIdLoader(_ByIdLoader):
+    model = Warehouse
+    convert = stock_types.Warehouse.from_model
+
+
+class InventoryTransactionByIdLoader(_ByIdLoader):
+    model = InventoryTransaction
+    convert = stock_types.InventoryTransaction.from_model
+
+
+class PurchaseOrderByIdLoader(_ByIdLoader):
+    model = PurchaseOrder
+    convert = stock_types.PurchaseOrder.from_model
 
 
 class _GroupedLoader(_Loader[K, V]):
@@ -141,6 +158,15 @@ class OfferCountBySupplierIdLoader(_GroupedLoader[tuple[int], int]):
         return await reads.offer_counts_by_supplier_ids(session, ids)
 
 
+class LinesByPurchaseOrderIdLoader(_GroupedLoader[tuple[int], list[stock_types.PurchaseOrderLine]]):
+    def default(self, key: Any) -> list[stock_types.PurchaseOrderLine]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[stock_types.PurchaseOrderLine]]:
+        rows = await stock_reads.lines_by_purchase_order_ids(session, ids)
+        return {oid: [stock_types.PurchaseOrderLine.from_model(line) for line in lines] for oid, lines in rows.items()}
+
+
 class Loaders:
     """The loaders of one request, each made on first use."""
 
@@ -191,6 +217,22 @@ class Loaders:
     def offer_count_by_supplier_id(self) -> OfferCountBySupplierIdLoader:
         return OfferCountBySupplierIdLoader(self.db)
 
+    @cached_property
+    def warehouse_by_id(self) -> WarehouseByIdLoader:
+        return WarehouseByIdLoader(self.db)
+
+    @cached_property
+    def inventory_transaction_by_id(self) -> InventoryTransactionByIdLoader:
+        return InventoryTransactionByIdLoader(self.db)
+
+    @cached_property
+    def purchase_order_by_id(self) -> PurchaseOrderByIdLoader:
+        return PurchaseOrderByIdLoader(self.db)
+
+    @cached_property
+    def lines_by_purchase_order_id(self) -> LinesByPurchaseOrderIdLoader:
+        return LinesByPurchaseOrderIdLoader(self.db)
+
     def by_type_name(self, type_name: str) -> "_ByIdLoader | None":
         """The loader that fetches nodes of a GraphQL type by primary key (for `node`/`nodes`)."""
         return {
@@ -198,5 +240,8 @@ class Loaders:
             "Category": lambda: self.category_by_id,
             "Supplier": lambda: self.supplier_by_id,
             "ProductSupplier": lambda: self.product_supplier_by_id,
+            "Warehouse": lambda: self.warehouse_by_id,
+            "InventoryTransaction": lambda: self.inventory_transaction_by_id,
+            "PurchaseOrder": lambda: self.purchase_order_by_id,
         }.get(type_name, lambda: None)()
 

@@ -7,12 +7,14 @@ from strawberry.schema.config import StrawberryConfig
 
 from graph.errors import ErrorTranslation
 from graph.mutations.catalog import CatalogMutations
+from graph.mutations.purchasing import PurchasingMutations
+from graph.mutations.stock import StockMutations
 from graph.queries import Query
-from graph.types import catalog
+from graph.types import catalog, stock
 
 
 @strawberry.type
-class Mutation(CatalogMutations):
+class Mutation(CatalogMutations, StockMutations, PurchasingMutations):
     pass
 
 
@@ -25,7 +27,7 @@ def build_schema() -> strawberry.Schema:
     return InventorySchema(
         query=Query,
         mutation=Mutation,
-        types=[catalog.ProductSupplier],
+        types=[catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder],
         extensions=[ErrorTranslation],
         config=StrawberryConfig(auto_camel_case=True),
     )

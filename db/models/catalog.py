@@ -62,6 +62,8 @@ class Product(Timestamped, Base):
     reorder_point: Mapped[int] = mapped_column(Integer, default=0)
     reorder_quantity: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # Weighted average unit cost of the stock on hand, updated by receipts; used for valuation.
+    average_cost: Mapped[Decimal] = mapped_column(Money(18, 4), default=Decimal(0), server_default="0")
 
     category: Mapped[Category | None] = relationship(lazy="raise")
 
@@ -69,6 +71,7 @@ class Product(Timestamped, Base):
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
         CheckConstraint("reorder_quantity >= 0", name="reorder_quantity_not_negative"),
+        CheckConstraint("average_cost >= 0", name="average_cost_not_negative"),
     )
 
 

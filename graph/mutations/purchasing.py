@@ -1,0 +1,8 @@
+"""Purchasing mutations."""
+
+import strawberry
+
+
+@strawberry.type
+class PurchasingMutations:
+    pass

@@ -1,0 +1,8 @@
+"""Stock mutations."""
+
+import strawberry
+
+
+@strawberry.type
+class StockMutations:
+    pass

@@ -1,0 +1,193 @@
+"""Stock types: warehouses, stock levels, ledger entries and purchase orders."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import strawberry
+from strawberry.types import Info
+
+from db import models
+from graph.relay import Node, to_global_id
+from graph.types.catalog import Product, Supplier
+
+if TYPE_CHECKING:
+    from graph.context import Context
+
+
+def _context(info: Info) -> "Context":
+    return info.context
+
+
+TransactionKind = strawberry.enum(
+    Enum("TransactionKind", {k.name: k.value for k in models.TransactionKind}),
+    description="What moved stock: RECEIPT, SHIPMENT, ADJUSTMENT, TRANSFER_IN, TRANSFER_OUT or RETURN.",
+)
+PurchaseOrderStatus = strawberry.enum(
+    Enum("PurchaseOrderStatus", {s.name: s.value for s in models.PurchaseOrderStatus}),
+    description="DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED, or CANCELLED.",
+)
+
+
+@strawberry.type
+class Warehouse(Node):
+    id: strawberry.ID
+    code: str
+    name: str
+    address: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.Warehouse) -> "Warehouse":
+        return cls(
+            id=strawberry.ID(to_global_id("Warehouse", row.id)),
+            pk=row.id,
+            code=row.code,
+            name=row.name,
+            address=row.address,
+            is_active=row.is_active,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(description="How many units of a product one warehouse holds.")
+class StockLevel:
+    quantity_on_hand: int
+    product_pk: strawberry.Private[int]
+    warehouse_pk: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, *, product_id: int, warehouse_id: int, quantity: int) -> "StockLevel":
+        return cls(quantity_on_hand=quantity, product_pk=product_id, warehouse_pk=warehouse_id)
+
+    @classmethod
+    def from_model(cls, row: models.StockLevel) -> "StockLevel":
+        return cls.of(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=row.quantity)
+
+    @strawberry.field
+    def product(self, info: Info) -> Product:
+        return _context(info).loaders.product_by_id.load(self.product_pk)
+
+    @strawberry.field
+    def warehouse(self, info: Info) -> Warehouse:
+        return _context(info).loaders.warehouse_by_id.load(self.warehouse_pk)
+
+
+@strawberry.type(description="One entry of the stock ledger; entries are never changed or removed.")
+class InventoryTransaction(Node):
+    id: strawberry.ID
+    kind: TransactionKind
+    quantity: int = strawberry.field(description="Signed: positive into the warehouse, negative out of it.")
+    balance_after: int = strawberry.field(description="Quantity on hand in the warehouse after this entry.")
+    unit_cost: Decimal | None
+    reference: str | None
+    note: str | None
+    created_at: datetime
+    pk: strawberry.Private[int]
+    product_pk: strawberry.Private[int]
+    warehouse_pk: strawberry.Private[int]
+    purchase_order_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: models.InventoryTransaction) -> "InventoryTransaction":
+        return cls(
+            id=strawberry.ID(to_global_id("InventoryTransaction", row.id)),
+            pk=row.id,
+            product_pk=row.product_id,
+            warehouse_pk=row.warehouse_id,
+            purchase_order_pk=row.purchase_order_id,
+            kind=TransactionKind(row.kind.value),
+            quantity=row.quantity,
+            balance_after=row.balance_after,
+            unit_cost=row.unit_cost,
+            reference=row.reference,
+            note=row.note,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field
+    def product(self, info: Info) -> Product:
+        return _context(info).loaders.product_by_id.load(self.product_pk)
+
+    @strawberry.field
+    def warehouse(self, info: Info) -> Warehouse:
+        return _context(info).loaders.warehouse_by_id.load(self.warehouse_pk)
+
+    @strawberry.field
+    def purchase_order(self, info: Info) -> "PurchaseOrder | None":
+        if self.purchase_order_pk is None:
+            return None
+        return _context(info).loaders.purchase_order_by_id.load(self.purchase_order_pk)
+
+
+@strawberry.type
+class PurchaseOrderLine:
+    quantity_ordered: int
+    quantity_received: int
+    unit_cost: Decimal
+    pk: strawberry.Private[int]
+    product_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.PurchaseOrderLine) -> "PurchaseOrderLine":
+        return cls(
+            pk=row.id,
+            product_pk=row.product_id,
+            quantity_ordered=row.quantity_ordered,
+            quantity_received=row.quantity_received,
+            unit_cost=row.unit_cost,
+        )
+
+    @strawberry.field
+    def quantity_outstanding(self) -> int:
+        return self.quantity_ordered - self.quantity_received
+
+    @strawberry.field
+    def product(self, info: Info) -> Product:
+        return _context(info).loaders.product_by_id.load(self.product_pk)
+
+
+@strawberry.type
+class PurchaseOrder(Node):
+    id: strawberry.ID
+    number: str
+    status: PurchaseOrderStatus
+    expected_date: date | None
+    note: str | None
+    ordered_at: datetime | None
+    received_at: datetime | None
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    pk: strawberry.Private[int]
+    supplier_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.PurchaseOrder) -> "PurchaseOrder":
+        return cls(
+            id=strawberry.ID(to_global_id("PurchaseOrder", row.id)),
+            pk=row.id,
+            supplier_pk=row.supplier_id,
+            number=row.number,
+            status=PurchaseOrderStatus(row.status.value),
+            expected_date=row.expected_date,
+            note=row.note,
+            ordered_at=row.ordered_at,
+            received_at=row.received_at,
+            cancelled_at=row.cancelled_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field
+    def supplier(self, info: Info) -> Supplier:
+        return _context(info).loaders.supplier_by_id.load(self.supplier_pk)
+
+    @strawberry.field(description="The order's lines, in the order they were added.")
+    def lines(self, info: Info) -> list[PurchaseOrderLine]:
+        return _context(info).loaders.lines_by_purchase_order_id.load((self.pk,))
