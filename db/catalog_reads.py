@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Category, Product, ProductSupplier, Supplier
-from db.pagination import Page, SortKey, Window, fetch_page, fetch_pages
+from db.pagination import Page, SortKey, Window, fetch_pages
 
 
 class ProductSortField(Enum):
@@ -105,16 +105,6 @@ def supplier_conditions(spec: SupplierFilter) -> list[ColumnElement[bool]]:
     if spec.is_active is not None:
         conditions.append(Supplier.is_active == spec.is_active)
     return conditions
-
-
-async def count_where(session: AsyncSession, entity: type, conditions: Sequence[ColumnElement[bool]]) -> int:
-    return (await session.scalar(select(func.count()).select_from(entity).where(*conditions))) or 0
-
-
-async def page_of(
-    session: AsyncSession, entity: type, conditions: Sequence[ColumnElement[bool]], sort: SortKey, window: Window
-) -> Page[Any]:
-    return await fetch_page(session, select(entity).where(*conditions), sort, window)
 
 
 async def by_ids(session: AsyncSession, entity: Any, ids: Sequence[int]) -> dict[int, Any]:

@@ -52,3 +52,15 @@ class InUse(_SingleError):
 
 class Invalid(_SingleError):
     code = "INVALID"
+
+
+class InsufficientStock(_SingleError):
+    """A decrement would take a stock level below zero."""
+
+    code = "INSUFFICIENT_STOCK"
+
+
+class IdempotencyConflict(_SingleError):
+    """An idempotency key was reused for a different request."""
+
+    code = "IDEMPOTENCY_CONFLICT"

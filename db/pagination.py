@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from db.errors import Invalid
@@ -192,3 +193,13 @@ async def fetch_pages(
     for parent_id, rows in grouped.items():
         pages[parent_id] = _to_page(rows, sort, window)
     return pages
+
+
+async def count_where(session: AsyncSession, entity: type, conditions: Sequence[ColumnElement[bool]]) -> int:
+    return (await session.scalar(select(func.count()).select_from(entity).where(*conditions))) or 0
+
+
+async def page_of(
+    session: AsyncSession, entity: type, conditions: Sequence[ColumnElement[bool]], sort: SortKey, window: Window
+) -> Page[Any]:
+    return await fetch_page(session, select(entity).where(*conditions), sort, window)

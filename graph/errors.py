@@ -20,6 +20,8 @@ class ErrorCode(Enum):
     NOT_FOUND = "NOT_FOUND"
     DUPLICATE = "DUPLICATE"
     IN_USE = "IN_USE"
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
 
 
 @strawberry.type(description="A problem with a mutation's input; `field` names the input field when there is one.")

@@ -9,7 +9,7 @@ import strawberry
 
 from db.config import Settings
 from db.errors import Invalid, NotFound
-from db.pagination import Page, Window
+from db.pagination import Page, SortKey, Window, count_where, page_of
 
 T = TypeVar("T")
 
@@ -97,3 +97,17 @@ def window(settings: Settings, first: int | None, after: str | None, last: int |
         max_size=settings.max_page_size,
     )
 
+
+
+async def connection_of(
+    context: Any, model: type, conditions: list[Any], sort: SortKey, page_window: Window, convert: Callable[[Any], T]
+) -> Connection[T]:
+    """A root connection over `model` rows matching `conditions`; the count runs only if selected."""
+    async with context.db.read_session() as session:
+        page = await page_of(session, model, conditions, sort, page_window)
+
+    async def count() -> int:
+        async with context.db.read_session() as session:
+            return await count_where(session, model, conditions)
+
+    return Connection.of(page, convert, count)

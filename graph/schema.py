@@ -9,8 +9,15 @@ from graph.errors import ErrorTranslation
 from graph.mutations.catalog import CatalogMutations
 from graph.mutations.purchasing import PurchasingMutations
 from graph.mutations.stock import StockMutations
-from graph.queries import Query
+from graph.queries.catalog import CatalogQueries
+from graph.queries.purchasing import PurchasingQueries
+from graph.queries.stock import StockQueries
 from graph.types import catalog, stock
+
+
+@strawberry.type
+class Query(CatalogQueries, StockQueries, PurchasingQueries):
+    pass
 
 
 @strawberry.type

@@ -1,4 +1,4 @@
-"""Root query fields: Relay node lookup and the catalog's entry points."""
+"""Root query fields of the catalog, and Relay's node lookup."""
 
 import asyncio
 from typing import Any
@@ -11,9 +11,8 @@ from db.errors import Invalid
 from db.models import Category as CategoryModel
 from db.models import Product as ProductModel
 from db.models import Supplier as SupplierModel
-from db.pagination import SortKey, Window
 from graph.context import Context
-from graph.relay import Connection, Node, decode_id, from_global_id, window
+from graph.relay import Connection, Node, connection_of, decode_id, from_global_id, window
 from graph.types.catalog import Category, Product, ProductFilter, ProductOrder, Supplier
 
 
@@ -46,20 +45,7 @@ def _load_node(context: Context, global_id: str) -> Any:
     return None if loader is None else loader.load(pk)
 
 
-async def _connection(
-    context: Context, model: type, conditions: list[Any], sort: SortKey, page_window: Window, convert: Any
-) -> Connection[Any]:
-    async with context.db.read_session() as session:
-        page = await reads.page_of(session, model, conditions, sort, page_window)
-
-    async def count() -> int:
-        async with context.db.read_session() as session:
-            return await reads.count_where(session, model, conditions)
-
-    return Connection.of(page, convert, count)
-
-
-def _one_of(**arguments: Any) -> None:
+def one_of(**arguments: Any) -> None:
     given = [name for name, value in arguments.items() if value is not None]
     if len(given) != 1:
         names = " or ".join(f"`{name}`" for name in arguments)
@@ -67,7 +53,7 @@ def _one_of(**arguments: Any) -> None:
 
 
 @strawberry.type
-class Query:
+class CatalogQueries:
     @strawberry.field(description="Fetch any object by its global ID; null if there is none.")
     def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         return _load_node(info.context, id)
@@ -82,7 +68,7 @@ class Query:
     async def product(
         self, info: Info[Context, None], id: strawberry.ID | None = None, sku: str | None = None
     ) -> Product | None:
-        _one_of(id=id, sku=sku)
+        one_of(id=id, sku=sku)
         if id is not None:
             return await info.context.loaders.product_by_id.load(decode_id(id, "Product", "id"))
         async with info.context.db.read_session() as session:
@@ -103,13 +89,13 @@ class Query:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.product_conditions((filter or ProductFilter()).spec())
         sort = (order_by or ProductOrder()).sort_key()
-        return await _connection(info.context, ProductModel, conditions, sort, page_window, Product.from_model)
+        return await connection_of(info.context, ProductModel, conditions, sort, page_window, Product.from_model)
 
     @strawberry.field(description="A category by global ID or by slug.")
     async def category(
         self, info: Info[Context, None], id: strawberry.ID | None = None, slug: str | None = None
     ) -> Category | None:
-        _one_of(id=id, slug=slug)
+        one_of(id=id, slug=slug)
         if id is not None:
             return await info.context.loaders.category_by_id.load(decode_id(id, "Category", "id"))
         async with info.context.db.read_session() as session:
@@ -128,7 +114,7 @@ class Query:
     ) -> Connection[Category]:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.category_conditions((filter or CategoryFilter()).spec())
-        return await _connection(
+        return await connection_of(
             info.context, CategoryModel, conditions, reads.CATEGORY_SORT, page_window, Category.from_model
         )
 
@@ -148,7 +134,7 @@ class Query:
     ) -> Connection[Supplier]:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.supplier_conditions((filter or SupplierFilter()).spec())
-        return await _connection(
+        return await connection_of(
             info.context, SupplierModel, conditions, reads.SUPPLIER_SORT, page_window, Supplier.from_model
         )
 

@@ -1,0 +1,8 @@
+"""Purchasing root query fields."""
+
+import strawberry
+
+
+@strawberry.type
+class PurchasingQueries:
+    pass

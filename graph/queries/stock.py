@@ -1,0 +1,8 @@
+"""Stock root query fields."""
+
+import strawberry
+
+
+@strawberry.type
+class StockQueries:
+    pass
