@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog_reads import subtree_ids
 from db.errors import DomainError, Duplicate, FieldError, InUse, Invalid, InvalidInput, NotFound
-from db.models import Category, Product, ProductSupplier, Supplier
+from db.models import (
+    Category,
+    InventoryTransaction,
+    Product,
+    ProductSupplier,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    StockLevel,
+    Supplier,
+)
 
 
 class _Keep(Enum):
@@ -407,16 +416,18 @@ async def update_supplier(
 
 
 async def delete_supplier(session: AsyncSession, *, supplier_id: int) -> Supplier:
-    """Delete a supplier that offers no products."""
+    """Delete a supplier that offers no products and has no purchase orders."""
     supplier = await _get(session, Supplier, supplier_id, "id")
     offers = await _count(session, ProductSupplier, ProductSupplier.supplier_id == supplier.id)
-    if offers:
-        raise InUse(
-            f"Supplier “{supplier.name}” still offers {_plural(offers, 'product', 'products')}; "
-            "remove those offers first.",
-            field="id",
-        )
-    in_use = InUse(f"Supplier “{supplier.name}” was just given an offer.", field="id")
+    orders = await _count(session, PurchaseOrder, PurchaseOrder.supplier_id == supplier.id)
+    if offers or orders:
+        holds = [f"offers {_plural(offers, 'product', 'products')}"] if offers else []
+        if orders:
+            holds.append(f"has {_plural(orders, 'purchase order', 'purchase orders')}")
+        # Purchase orders are history: such a supplier is archived (isActive: false) instead.
+        advice = "archive it instead" if orders else "remove those offers first"
+        raise InUse(f"Supplier “{supplier.name}” still {' and '.join(holds)}; {advice}.", field="id")
+    in_use = InUse(f"Supplier “{supplier.name}” was just given an offer or a purchase order.", field="id")
     async with _guarded(session, {"foreign key": in_use}):
         await session.delete(supplier)
     return supplier
@@ -530,16 +541,24 @@ async def update_product(
 
 
 async def delete_product(session: AsyncSession, *, product_id: int) -> Product:
-    """Delete a product that no supplier offers."""
+    """Delete a product that no supplier offers and that has no stock history or purchase order lines."""
     product = await _get(session, Product, product_id, "id")
     offers = await _count(session, ProductSupplier, ProductSupplier.product_id == product.id)
-    if offers:
-        raise InUse(
-            f"Product {product.sku} still has terms from {_plural(offers, 'supplier', 'suppliers')}; "
-            "remove them first.",
-            field="id",
-        )
-    in_use = InUse(f"Product {product.sku} was just given supplier terms.", field="id")
+    entries = await _count(session, InventoryTransaction, InventoryTransaction.product_id == product.id)
+    levels = await _count(session, StockLevel, StockLevel.product_id == product.id)
+    lines = await _count(session, PurchaseOrderLine, PurchaseOrderLine.product_id == product.id)
+    if offers or entries or levels or lines:
+        holds = [f"terms from {_plural(offers, 'supplier', 'suppliers')}"] if offers else []
+        if entries:
+            holds.append(_plural(entries, "stock ledger entry", "stock ledger entries"))
+        elif levels:
+            holds.append(_plural(levels, "stock level", "stock levels"))
+        if lines:
+            holds.append(_plural(lines, "purchase order line", "purchase order lines"))
+        # Stock history is kept for good: such a product is archived instead.
+        advice = "archive it instead" if entries or levels or lines else "remove them first"
+        raise InUse(f"Product {product.sku} still has {' and '.join(holds)}; {advice}.", field="id")
+    in_use = InUse(f"Product {product.sku} was just given supplier terms, stock or purchase order lines.", field="id")
     async with _guarded(session, {"foreign key": in_use}):
         await session.delete(product)
     return product

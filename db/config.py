@@ -1,8 +1,10 @@
 """Settings read once from `INVENTORY_*` environment variables and passed where needed."""
 
 from functools import cached_property
+from typing import Annotated
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -20,6 +22,40 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     default_page_size: int = 20
     graphiql: bool = True
+    introspection: bool = True
+
+    # Abuse limits (graph/limits.py): a request that breaks one is refused before any SQL runs.
+    max_query_depth: int = 15
+    max_aliases: int = 30
+    max_fields: int = 500
+    max_tokens: int = 2_000
+    max_document_chars: int = 20_000
+    max_query_cost: int = 100_000
+    # The length a list field without page arguments is assumed to have when estimating cost.
+    cost_list_size: int = 10
+    max_body_bytes: int = 262_144
+
+    # Origins whose pages may call the API (comma-separated in the environment); none by default.
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    # Bearer tokens issued by `login` stop working this long after they were issued.
+    token_ttl_minutes: int = 720
+    # After this many failed logins in a row a user's logins are refused for login_delay_seconds,
+    # doubling with each further failure up to login_max_delay_seconds.
+    login_failures_before_delay: int = 5
+    login_delay_seconds: int = 30
+    login_max_delay_seconds: int = 900
+    # argon2id cost of new password hashes (argon2-cffi's defaults, RFC 9106's low-memory profile).
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -64,3 +64,12 @@ class IdempotencyConflict(_SingleError):
     """An idempotency key was reused for a different request."""
 
     code = "IDEMPOTENCY_CONFLICT"
+
+
+class AuthenticationFailed(_SingleError):
+    """A login was refused; the message is the same whatever was wrong, so it tells nothing away."""
+
+    code = "INVALID_CREDENTIALS"
+
+    def __init__(self) -> None:
+        super().__init__("Invalid username or password.")

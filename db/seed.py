@@ -1,19 +1,35 @@
-"""A deterministic demo catalog: a three-level category tree, suppliers, products and their offers."""
+"""Deterministic demo data: a three-level category tree, suppliers, products and their offers, and
+warehouses with 90 days of stock history and the purchase orders that replenished them."""
 
+import math
 import random
 import re
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Category, Product, ProductSupplier, Supplier
+from db.models import (
+    Category,
+    InventoryTransaction,
+    Product,
+    ProductSupplier,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    StockLevel,
+    Supplier,
+    TransactionKind,
+    Warehouse,
+)
 from db.types import utcnow
 
 CENT = Decimal("0.01")
+COST_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,9 @@ class SeedSummary:
     suppliers: int
     products: int
     offers: int
+    warehouses: int = 0
+    transactions: int = 0
+    purchase_orders: int = 0
 
 
 @dataclass(frozen=True)
@@ -279,7 +298,7 @@ async def has_products(session: AsyncSession) -> bool:
 
 
 async def seed_demo(session: AsyncSession, *, seed: int = 1) -> SeedSummary:
-    """Insert the demo catalog; the same `seed` gives the same catalog, timestamps aside. The caller commits."""
+    """Insert the demo data; the same `seed` gives the same data, timestamps aside. The caller commits."""
     rng = random.Random(seed)
     now = utcnow()
     category_ids = await _insert_categories(session, now)
@@ -288,7 +307,9 @@ async def seed_demo(session: AsyncSession, *, seed: int = 1) -> SeedSummary:
     product_ids = await _insert_returning_ids(session, Product, products)
     offers = _offer_rows(rng, now, products, product_ids, suppliers)
     await session.execute(insert(ProductSupplier), offers)
-    return SeedSummary(len(category_ids), len(SUPPLIERS), len(products), len(offers))
+    # The history draws from a generator of its own, so the catalog is the same with or without it.
+    history = await _insert_stock_history(session, random.Random(f"stock-{seed}"), now, products, product_ids, offers)
+    return SeedSummary(len(category_ids), len(SUPPLIERS), len(products), len(offers), *history)
 
 
 async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -451,3 +472,341 @@ def _offer_rows(
         min(offers, key=lambda offer: offer["unit_cost"])["is_preferred"] = True
         rows.extend(offers)
     return rows
+
+
+# --- stock history ------------------------------------------------------------------------------
+
+# (code, name, address, the history day it closed on: its stock moved to the first warehouse, then it
+# was archived; None while open).
+WAREHOUSES: tuple[tuple[str, str, str, int | None], ...] = (
+    ("MAIN", "Main Distribution Center", "2400 Industrial Pkwy, Columbus, OH 43215", None),
+    ("WEST", "West Coast Warehouse", "815 Harbor Rd, Portland, OR 97217", None),
+    ("EAST", "East Fulfillment Center", "77 Commerce Dr, Raleigh, NC 27603", None),
+    ("DEPOT", "Riverside Depot", "12 Mill St, Albany, NY 12207", 45),
+)
+HISTORY_DAYS = 90
+_SHIP_CHANCE = 0.05  # per day and stocked (product, warehouse)
+_PURCHASING_DAY = 0  # the day of the week on which what is low gets ordered
+
+
+@dataclass
+class _Order:
+    """A purchase order as the history builds it; `lines` maps product id to [ordered, received, cost]."""
+
+    number: str
+    supplier_id: int
+    warehouse_id: int
+    created_at: datetime
+    lines: dict[int, list[Any]] = field(default_factory=dict)
+    status: PurchaseOrderStatus = PurchaseOrderStatus.ORDERED
+    ordered_at: datetime | None = None
+    expected_day: int | None = None
+    received_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class _History:
+    """Stock moved day by day: every entry goes through `record`, which keeps each level and balance
+    the sum of the entries before it and updates the product's average cost as receipts do."""
+
+    def __init__(self, rng: random.Random, start: datetime, products: list[dict[str, Any]], ids: list[int]) -> None:
+        self.rng = rng
+        self.start = start
+        self.reorder_points = {pid: p["reorder_point"] for pid, p in zip(ids, products, strict=True)}
+        self.reorder_quantities = {pid: p["reorder_quantity"] for pid, p in zip(ids, products, strict=True)}
+        self.homes: dict[int, list[int]] = defaultdict(list)  # the warehouses that stock each product
+        self.entries: list[dict[str, Any]] = []
+        self.levels: dict[tuple[int, int], int] = {}
+        self.on_hand: dict[int, int] = defaultdict(int)
+        self.cost: dict[int, Decimal] = {}
+        self.orders: list[_Order] = []
+        self.open_lines: set[tuple[int, int]] = set()  # (product, warehouse) with an order under way
+        self.shipped: list[tuple[int, int]] = []
+        self.numbers: dict[str, int] = defaultdict(int)
+
+    def at(self, day: int, earliest: int = 7, latest: int = 19) -> datetime:
+        """A time within working hours (UTC) on history day `day`."""
+        return self.start + timedelta(days=day, seconds=self.rng.randint(earliest * 3600, latest * 3600))
+
+    def next_number(self, prefix: str) -> str:
+        """The next document number of a series: PO-000001, SO-000001, ..."""
+        self.numbers[prefix] += 1
+        return f"{prefix}{self.numbers[prefix]:06d}"
+
+    def record(
+        self, moment: datetime, product_id: int, warehouse_id: int, kind: TransactionKind, quantity: int, **extra: Any
+    ) -> None:
+        key = (product_id, warehouse_id)
+        level = self.levels.get(key, 0) + quantity
+        if level < 0:
+            raise AssertionError(f"the demo history took {key} below zero")
+        if kind is TransactionKind.RECEIPT:
+            held, average = self.on_hand[product_id], self.cost.get(product_id, Decimal(0))
+            total = held + quantity
+            self.cost[product_id] = ((average * held + extra["unit_cost"] * quantity) / total).quantize(
+                COST_PLACES, ROUND_HALF_UP
+            )
+        self.levels[key] = level
+        self.on_hand[product_id] += quantity
+        self.entries.append(
+            {
+                "product_id": product_id,
+                "warehouse_id": warehouse_id,
+                "kind": kind,
+                "quantity": quantity,
+                "balance_after": level,
+                "unit_cost": extra.get("unit_cost"),
+                "reference": extra.get("reference"),
+                "note": extra.get("note"),
+                "purchase_order_id": extra.get("order"),  # the _Order until the orders have ids
+                "created_at": moment,
+            }
+        )
+
+
+async def _insert_stock_history(
+    session: AsyncSession,
+    rng: random.Random,
+    now: datetime,
+    products: list[dict[str, Any]],
+    product_ids: list[int],
+    offers: list[dict[str, Any]],
+) -> tuple[int, int, int]:
+    """Warehouses, HISTORY_DAYS days of ledger entries up to yesterday and the purchase orders behind the
+    receipts, the stock levels they sum to and the products' average costs; returns how many warehouses,
+    entries and orders were inserted."""
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=HISTORY_DAYS)
+    warehouse_rows = [
+        {
+            "code": code,
+            "name": name,
+            "address": address,
+            "is_active": closes is None,
+            "created_at": now - timedelta(days=rng.randint(700, 1800)),
+            "updated_at": now if closes is None else start + timedelta(days=closes, hours=12),
+        }
+        for code, name, address, closes in WAREHOUSES
+    ]
+    warehouse_ids = await _insert_returning_ids(session, Warehouse, warehouse_rows)
+    closing = {wid: closes for wid, (*_, closes) in zip(warehouse_ids, WAREHOUSES, strict=True) if closes is not None}
+
+    history = _History(rng, start, products, product_ids)
+    _simulate(history, products, product_ids, offers, warehouse_ids, closing)
+
+    order_ids = await _insert_returning_ids(session, PurchaseOrder, [_order_row(o, start) for o in history.orders])
+    ids = {id(order): order_id for order, order_id in zip(history.orders, order_ids, strict=True)}
+    lines = [
+        {
+            "purchase_order_id": ids[id(order)],
+            "product_id": product_id,
+            "quantity_ordered": ordered,
+            "quantity_received": received,
+            "unit_cost": cost,
+        }
+        for order in history.orders
+        for product_id, (ordered, received, cost) in order.lines.items()
+    ]
+    await session.execute(insert(PurchaseOrderLine), lines)
+    for entry in history.entries:
+        if entry["purchase_order_id"] is not None:
+            entry["purchase_order_id"] = ids[id(entry["purchase_order_id"])]
+    await session.execute(insert(InventoryTransaction), history.entries)
+    await session.execute(
+        insert(StockLevel),
+        [
+            {"product_id": p, "warehouse_id": w, "quantity": quantity, "updated_at": now}
+            for (p, w), quantity in sorted(history.levels.items())
+        ],
+    )
+    await session.execute(update(Product), [{"id": p, "average_cost": cost} for p, cost in sorted(history.cost.items())])
+    return len(warehouse_ids), len(history.entries), len(history.orders)
+
+
+def _order_row(order: _Order, start: datetime) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "supplier_id": order.supplier_id,
+        "status": order.status,
+        "expected_date": None if order.expected_day is None else (start + timedelta(days=order.expected_day)).date(),
+        "note": None,
+        "ordered_at": order.ordered_at,
+        "received_at": order.received_at,
+        "cancelled_at": order.cancelled_at,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at or order.created_at,
+    }
+
+
+def _simulate(
+    history: _History,
+    products: list[dict[str, Any]],
+    product_ids: list[int],
+    offers: list[dict[str, Any]],
+    warehouse_ids: list[int],
+    closing: dict[int, int],
+) -> None:
+    """Opening stock, then each day shipments, returns, counts, transfers and deliveries in time order; once
+    a week, in the evening, a purchase order per supplier and warehouse for what is at its reorder point."""
+    rng, start = history.rng, history.start
+    preferred = {o["product_id"]: o for o in offers if o["is_preferred"]}
+    main = warehouse_ids[0]
+    # Each active product is stocked from the day it was created in the main warehouse and some others;
+    # its demand (units a day) is a fraction of its reorder point.
+    first_day: dict[tuple[int, int], int] = {}
+    demand: dict[tuple[int, int], float] = {}
+    for pid, product in zip(product_ids, products, strict=True):
+        if not product["is_active"]:
+            continue
+        day = max(0, math.ceil((product["created_at"] - start) / timedelta(days=1)))
+        homes = [main] + [w for w in warehouse_ids[1:] if rng.random() < (0.3 if w in closing else 0.4)]
+        for wid in homes:
+            if wid in closing and day >= closing[wid]:
+                continue
+            history.homes[pid].append(wid)
+            first_day[(pid, wid)] = day
+            demand[(pid, wid)] = history.reorder_points[pid] / rng.uniform(12, 40)
+
+    deliveries: dict[int, list[tuple[_Order, float]]] = defaultdict(list)
+    cancellations: dict[int, list[_Order]] = defaultdict(list)
+    for day in range(HISTORY_DAYS):
+        stocked = [k for k, d in first_day.items() if d <= day and not (k[1] in closing and day >= closing[k[1]])]
+        events: list[tuple[datetime, int, Any]] = []
+        for key in stocked:
+            if first_day[key] == day:
+                events.append((history.at(day, 6, 8), len(events), ("open", key)))
+            elif rng.random() < _SHIP_CHANCE:
+                units = max(1, round(demand[key] / _SHIP_CHANCE * rng.uniform(0.4, 1.6)))
+                events.append((history.at(day), len(events), ("ship", key, units)))
+        for _ in range(rng.randint(0, 4)):
+            if history.shipped:
+                events.append((history.at(day), len(events), ("return", rng.choice(history.shipped))))
+        for _ in range(rng.randint(0, 2)):
+            if stocked:
+                events.append((history.at(day), len(events), ("count", rng.choice(stocked))))
+        if stocked and rng.random() < 0.8:
+            events.append((history.at(day), len(events), ("transfer", rng.choice(stocked))))
+        for order, share in deliveries.pop(day, []):
+            events.append((history.at(day, 8, 16), len(events), ("deliver", order, share)))
+        for order in cancellations.pop(day, []):
+            events.append((history.at(day, 8, 16), len(events), ("cancel", order)))
+        for wid, closes in closing.items():
+            if closes == day:
+                events.append((start + timedelta(days=day, hours=12), len(events), ("close", wid)))
+        for moment, _, event in sorted(events, key=lambda e: (e[0], e[1])):
+            _apply(history, moment, event, preferred, main, closing)
+        if day % 7 == _PURCHASING_DAY:
+            _reorder(history, day, preferred, closing, deliveries, cancellations)
+
+
+def _apply(
+    history: _History,
+    moment: datetime,
+    event: tuple[Any, ...],
+    preferred: dict[int, dict[str, Any]],
+    main: int,
+    closing: dict[int, int],
+) -> None:
+    rng, kind = history.rng, event[0]
+    if kind == "open":
+        pid, wid = event[1]
+        units = max(1, round(history.reorder_points[pid] * rng.uniform(1.5, 3.5)))
+        cost = (preferred[pid]["unit_cost"] * Decimal(rng.randint(92, 103)) / 100).quantize(CENT, ROUND_HALF_UP)
+        history.record(moment, pid, wid, TransactionKind.RECEIPT, units, unit_cost=cost, note="Opening stock")
+    elif kind == "ship":
+        (pid, wid), units = event[1], event[2]
+        units = min(units, history.levels.get((pid, wid), 0))
+        if units:
+            history.record(moment, pid, wid, TransactionKind.SHIPMENT, -units, reference=history.next_number("SO-"))
+            history.shipped.append((pid, wid))
+    elif kind == "return":
+        pid, wid = event[1]
+        if wid not in closing:
+            units = rng.randint(1, 2)
+            history.record(moment, pid, wid, TransactionKind.RETURN, units, reference=history.next_number("RMA-"))
+    elif kind == "count":
+        pid, wid = event[1]
+        level = history.levels.get((pid, wid), 0)
+        change = max(-level, rng.choice((-3, -2, -1, -1, 1, 2)))
+        if change:
+            history.record(moment, pid, wid, TransactionKind.ADJUSTMENT, change, note="Cycle count")
+    elif kind == "transfer":
+        pid, source = event[1]
+        level = history.levels.get((pid, source), 0)
+        targets = [w for w in history.homes[pid] if w != source and w not in closing]
+        units = (level - history.reorder_points[pid]) // 2
+        if units > 0 and targets:
+            _transfer(history, moment, pid, source, rng.choice(targets), units, "Rebalancing stock")
+    elif kind == "close":
+        wid = event[1]
+        for (pid, held_in), level in sorted(history.levels.items()):
+            if held_in == wid and level:
+                _transfer(history, moment, pid, wid, main, level, "Depot closed; stock moved")
+    elif kind == "deliver":
+        order, share = event[1], event[2]
+        if order.status is PurchaseOrderStatus.RECEIVED:  # the first part brought everything
+            return
+        for pid, line in order.lines.items():
+            ordered, received, cost = line
+            units = ordered - received if share >= 1 else max(1, math.floor(ordered * share))
+            if units:
+                line[1] += units
+                history.record(
+                    moment, pid, order.warehouse_id, TransactionKind.RECEIPT, units,
+                    unit_cost=cost, reference=order.number, order=order,
+                )
+            if line[1] == ordered:
+                history.open_lines.discard((pid, order.warehouse_id))
+        done = all(received == ordered for ordered, received, _ in order.lines.values())
+        order.status = PurchaseOrderStatus.RECEIVED if done else PurchaseOrderStatus.PARTIALLY_RECEIVED
+        order.received_at = moment if done else None
+        order.updated_at = moment
+    elif kind == "cancel":
+        order = event[1]
+        order.status, order.cancelled_at, order.updated_at = PurchaseOrderStatus.CANCELLED, moment, moment
+        for pid in order.lines:
+            history.open_lines.discard((pid, order.warehouse_id))
+
+
+def _transfer(history: _History, moment: datetime, pid: int, source: int, target: int, units: int, note: str) -> None:
+    reference = history.next_number("TR-")
+    history.record(moment, pid, source, TransactionKind.TRANSFER_OUT, -units, reference=reference, note=note)
+    history.record(moment, pid, target, TransactionKind.TRANSFER_IN, units, reference=reference, note=note)
+
+
+def _reorder(
+    history: _History,
+    day: int,
+    preferred: dict[int, dict[str, Any]],
+    closing: dict[int, int],
+    deliveries: dict[int, list[tuple[_Order, float]]],
+    cancellations: dict[int, list[_Order]],
+) -> None:
+    """Order what is at or below its reorder point and not already on order, from the preferred supplier."""
+    rng, point, batch = history.rng, history.reorder_points, history.reorder_quantities
+    orders: dict[tuple[int, int], _Order] = {}
+    moment = history.at(day, 17, 19)
+    for (pid, wid), level in sorted(history.levels.items()):
+        if wid in closing or level > point[pid] or (pid, wid) in history.open_lines:
+            continue
+        offer = preferred[pid]
+        key = (offer["supplier_id"], wid)
+        if key not in orders:
+            orders[key] = _Order(history.next_number("PO-"), offer["supplier_id"], wid, moment)
+        orders[key].lines[pid] = [max(batch[pid], point[pid] - level + 1), 0, offer["unit_cost"]]
+        history.open_lines.add((pid, wid))
+    last_run = day + 7 >= HISTORY_DAYS
+    for number, order in enumerate(orders.values()):
+        history.orders.append(order)
+        if last_run and number % 2 == 0:
+            order.status = PurchaseOrderStatus.DRAFT  # still being put together
+            continue
+        lead = max(preferred[pid]["lead_time_days"] for pid in order.lines)
+        order.ordered_at, order.expected_day = moment, day + lead
+        if rng.random() < 0.05:
+            cancellations[day + rng.randint(1, 3)].append(order)
+        elif rng.random() < 0.25:  # delivered in two parts
+            deliveries[day + lead].append((order, rng.uniform(0.4, 0.7)))
+            deliveries[day + lead + rng.randint(2, 7)].append((order, 1.0))
+        else:
+            deliveries[day + lead].append((order, 1.0))

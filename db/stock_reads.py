@@ -2,11 +2,138 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import PurchaseOrderLine
+from db.errors import Invalid
+from db.models import InventoryTransaction, PurchaseOrderLine, StockLevel, TransactionKind, Warehouse
+from db.pagination import Page, SortKey, Window, fetch_pages
+
+WAREHOUSE_SORT = SortKey((Warehouse.name, Warehouse.id))
+# Within one warehouse the product id alone identifies a stock level.
+WAREHOUSE_STOCK_SORT = SortKey((StockLevel.product_id,))
+# The ledger is read newest first; ids grow with time, so the id alone orders it.
+TRANSACTION_SORT = SortKey((InventoryTransaction.id,), descending=True)
+
+
+@dataclass(frozen=True)
+class WarehouseFilter:
+    search: str | None = None
+    is_active: bool | None = None
+
+
+@dataclass(frozen=True)
+class TransactionFilter:
+    """Ledger entries to list; `created_from` is inclusive and `created_to` exclusive."""
+
+    product_id: int | None = None
+    warehouse_id: int | None = None
+    kinds: tuple[TransactionKind, ...] = ()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    reference: str | None = None
+
+
+def check_period(start: datetime | None, end: datetime | None, *, start_field: str, end_field: str) -> None:
+    """Refuse times without a zone (their instant is unknown) and a period that ends before it starts."""
+    for value, field in ((start, start_field), (end, end_field)):
+        if value is not None and value.utcoffset() is None:
+            raise Invalid(f"`{field}` needs a time zone offset, e.g. 2024-05-01T00:00:00Z.", field=field)
+    if start is not None and end is not None and start > end:
+        raise Invalid(f"`{end_field}` must not be before `{start_field}`.", field=end_field)
+
+
+def warehouse_conditions(spec: WarehouseFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if spec.search:
+        conditions.append(
+            or_(Warehouse.name.icontains(spec.search, autoescape=True), Warehouse.code.icontains(spec.search, autoescape=True))
+        )
+    if spec.is_active is not None:
+        conditions.append(Warehouse.is_active == spec.is_active)
+    return conditions
+
+
+def transaction_conditions(spec: TransactionFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if spec.product_id is not None:
+        conditions.append(InventoryTransaction.product_id == spec.product_id)
+    if spec.warehouse_id is not None:
+        conditions.append(InventoryTransaction.warehouse_id == spec.warehouse_id)
+    if spec.kinds:
+        conditions.append(InventoryTransaction.kind.in_(spec.kinds))
+    if spec.created_from is not None:
+        conditions.append(InventoryTransaction.created_at >= spec.created_from)
+    if spec.created_to is not None:
+        conditions.append(InventoryTransaction.created_at < spec.created_to)
+    if spec.reference is not None:
+        conditions.append(InventoryTransaction.reference == spec.reference)
+    return conditions
+
+
+async def warehouse_by_code(session: AsyncSession, code: str) -> Warehouse | None:
+    return await session.scalar(select(Warehouse).where(Warehouse.code == code.strip().upper()))
+
+
+async def levels_by_product_ids(session: AsyncSession, product_ids: Sequence[int]) -> dict[int, list[StockLevel]]:
+    """Each product's stock levels, ordered like the warehouse list (by warehouse name)."""
+    rows = await session.scalars(
+        select(StockLevel)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.product_id.in_(product_ids))
+        .order_by(StockLevel.product_id, *WAREHOUSE_SORT.order_by())
+    )
+    grouped: dict[int, list[StockLevel]] = defaultdict(list)
+    for row in rows:
+        grouped[row.product_id].append(row)
+    return grouped
+
+
+async def level_pages_by_warehouse_ids(
+    session: AsyncSession, warehouse_ids: Sequence[int], window: Window
+) -> dict[int, Page[StockLevel]]:
+    stmt = select(StockLevel).where(StockLevel.warehouse_id.in_(warehouse_ids))
+    return await fetch_pages(
+        session, stmt, StockLevel, StockLevel.warehouse_id, warehouse_ids, WAREHOUSE_STOCK_SORT, window
+    )
+
+
+async def level_counts_by_warehouse_ids(session: AsyncSession, warehouse_ids: Sequence[int]) -> dict[int, int]:
+    stmt = (
+        select(StockLevel.warehouse_id, func.count())
+        .where(StockLevel.warehouse_id.in_(warehouse_ids))
+        .group_by(StockLevel.warehouse_id)
+    )
+    return {warehouse_id: n for warehouse_id, n in (await session.execute(stmt)).all()}
+
+
+def _product_transactions(product_ids: Sequence[int], spec: TransactionFilter) -> Select[tuple[InventoryTransaction]]:
+    return select(InventoryTransaction).where(
+        InventoryTransaction.product_id.in_(product_ids), *transaction_conditions(spec)
+    )
+
+
+async def transaction_pages_by_product_ids(
+    session: AsyncSession, product_ids: Sequence[int], spec: TransactionFilter, window: Window
+) -> dict[int, Page[InventoryTransaction]]:
+    stmt = _product_transactions(product_ids, spec)
+    return await fetch_pages(
+        session, stmt, InventoryTransaction, InventoryTransaction.product_id, product_ids, TRANSACTION_SORT, window
+    )
+
+
+async def transaction_counts_by_product_ids(
+    session: AsyncSession, product_ids: Sequence[int], spec: TransactionFilter
+) -> dict[int, int]:
+    stmt = (
+        _product_transactions(product_ids, spec)
+        .with_only_columns(InventoryTransaction.product_id, func.count())
+        .group_by(InventoryTransaction.product_id)
+    )
+    return {product_id: n for product_id, n in (await session.execute(stmt)).all()}
 
 
 async def lines_by_purchase_order_ids(

@@ -5,25 +5,40 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from db.config import Settings
 from db.engine import Database
+from graph.auth import bearer_token, token_user
 from graph.context import Context
-from graph.schema import schema
+from graph.errors import translate_errors
+from graph.http import REQUEST_ID_HEADER, GraphQLOverHTTP, RequestIdMiddleware
+from graph.schema import build_schema
 
 
-class InventoryGraphQL(GraphQL[Context, None]):
+class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
     def __init__(self, database: Database, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None)
         self.database = database
         self.settings = settings
 
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.errors:  # masks what an extension raised before execution, out of ErrorTranslation's reach
+            result.errors = translate_errors(result.errors)
+        return await super().process_result(request, result)
+
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
-        return Context(db=self.database, settings=self.settings, request=request)
+        # One lookup, and only when a token is sent: anonymous requests cost no SQL here.
+        token = bearer_token(request)
+        user = None if token is None else await token_user(self.database, token)
+        return Context(db=self.database, settings=self.settings, request=request, user=user, token=token)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
@@ -42,8 +57,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return Response("ok", media_type="text/plain")
 
     graphql = InventoryGraphQL(db, settings)
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+        expose_headers=[REQUEST_ID_HEADER],
+    )
     app = Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health)],
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"], max_body_size=settings.max_body_bytes),
+            Route("/health", health),
+        ],
+        middleware=[Middleware(RequestIdMiddleware), cors],
         lifespan=lifespan,
     )
     app.state.database = db

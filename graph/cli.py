@@ -1,6 +1,8 @@
-"""The `inventory` command: serve the API, apply migrations and load demo data."""
+"""The `inventory` command: serve the API, apply migrations, load demo data, audit stock and manage users."""
 
 import asyncio
+import secrets
+import sys
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated, TypeVar
@@ -9,14 +11,19 @@ import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from db import migrate
+from db import migrate, stock
+from db import users as users_db
 from db.config import Settings
 from db.engine import Database
+from db.errors import DomainError
+from db.models import Role
 from db.seed import SeedSummary, has_products, seed_demo
 
 app = typer.Typer(help="Inventory GraphQL API.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Apply and inspect database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="Add, list and deactivate users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 T = TypeVar("T")
 
@@ -34,7 +41,12 @@ class LogLevel(StrEnum):
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    demo: Annotated[bool, typer.Option("--demo", help="Load the demo catalog if there are no products.")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Load the demo catalog if there are no products, and add an administrator if there are no users."
+        ),
+    ] = False,
     apply_migrations: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before serving.")
     ] = True,
@@ -44,17 +56,21 @@ def serve(
     """Serve the GraphQL API over HTTP (configured by INVENTORY_* environment variables)."""
     settings = Settings()
 
-    async def prepare(database: Database) -> None:
+    async def prepare(database: Database) -> str | None:
         if apply_migrations:
             await migrate.upgrade(database.engine)
-        if demo:
-            _report_seed(await _seed_demo_once(database))
+        if not demo:
+            return None
+        _report_seed(await _seed_demo_once(database))
+        return await _demo_admin_once(database)
 
-    _run(settings, prepare)
+    demo_password = _run(settings, prepare)
     shown_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
     endpoint = f"http://{shown_host}:{port}/graphql"
     typer.echo(f"Database: {_shown_url(settings)}")
     typer.echo(f"GraphiQL: {endpoint}" if settings.graphiql else f"GraphQL endpoint: {endpoint}")
+    if demo:
+        _report_demo_admin(demo_password)
     # Factory mode: each worker builds its own app, which reads Settings() from the environment.
     uvicorn.run("graph.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level.value)
 
@@ -76,6 +92,28 @@ def seed(
         return await _seed_demo_once(database)
 
     _report_seed(_run(settings, load))
+
+
+@app.command()
+def audit() -> None:
+    """Recompute every stock level from the ledger; name the rows that differ and exit 1 if any do."""
+    settings = Settings()
+
+    async def check(database: Database) -> list[stock.AuditMismatch]:
+        async with database.read_session() as session:
+            return await stock.audit(session)
+
+    mismatches = _run(settings, check)
+    if mismatches:
+        for m in mismatches:
+            typer.echo(
+                f"{m.product_sku} (product {m.product_id}) in {m.warehouse_code} (warehouse {m.warehouse_id}): "
+                f"stock level {'missing' if m.level is None else m.level}, ledger sum {m.ledger_sum}, "
+                f"last balance {'none' if m.last_balance is None else m.last_balance}"
+            )
+        typer.echo(f"{len(mismatches)} stock level(s) differ from the ledger.", err=True)
+        raise typer.Exit(1)
+    typer.echo("stock levels match the ledger")
 
 
 @db_app.command("upgrade")
@@ -133,7 +171,8 @@ def _report_seed(summary: SeedSummary | None) -> None:
     else:
         typer.echo(
             f"Loaded the demo catalog: {summary.categories} categories, {summary.suppliers} suppliers, "
-            f"{summary.products} products, {summary.offers} supplier offers."
+            f"{summary.products} products, {summary.offers} supplier offers, {summary.warehouses} warehouses, "
+            f"{summary.transactions} ledger entries, {summary.purchase_orders} purchase orders."
         )
 
 
@@ -154,3 +193,115 @@ def print_schema() -> None:
     from graph.schema import schema
 
     typer.echo(schema.as_str())
+
+
+DEMO_ADMIN = "admin"
+
+
+async def _demo_admin_once(database: Database) -> str | None:
+    """Add the demo administrator unless users exist; its generated password, or None when there was nothing to do."""
+    password = secrets.token_urlsafe(12)
+    security = users_db.Security.from_settings(database.settings)
+    # Check and insert in one transaction, as for the demo catalog.
+    async with database.write_session() as session, session.begin():
+        if await users_db.has_users(session):
+            return None
+        await users_db.create_user(session, security=security, username=DEMO_ADMIN, password=password, role=Role.ADMIN)
+    return password
+
+
+def _report_demo_admin(password: str | None) -> None:
+    if password is None:
+        typer.echo("Users exist already; no demo administrator was added (`inventory users create` adds users).")
+        return
+    typer.echo(
+        f"\nDemo administrator: username {DEMO_ADMIN}, password {password} (shown only now).\n"
+        "To authenticate in GraphiQL, run\n\n"
+        f'    mutation {{ login(username: "{DEMO_ADMIN}", password: "{password}") {{ token errors {{ message }} }} }}\n\n'
+        "then open the Headers tab below the editor and put the token there:\n\n"
+        '    {"Authorization": "Bearer <token>"}\n'
+    )
+
+
+async def _require_current(database: Database) -> None:
+    if await migrate.current(database.engine) != migrate.heads():
+        typer.echo("The database is not up to date: run `inventory db upgrade` first.", err=True)
+        raise typer.Exit(1)
+
+
+def _fail(error: DomainError) -> typer.Exit:
+    for problem in error.errors:
+        typer.echo(problem.message, err=True)
+    return typer.Exit(1)
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Stored lowercase; unique whatever the case.")],
+    role: Annotated[Role, typer.Option(case_sensitive=False, help="What the user may do.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
+    ] = False,
+    email: Annotated[str | None, typer.Option(help="The user's email address.")] = None,
+) -> None:
+    """Add a user (the password is asked for unless --password-stdin is given)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = Settings()
+
+    async def create(database: Database) -> str:
+        await _require_current(database)
+        security = users_db.Security.from_settings(settings)
+        try:
+            async with database.write_session() as session, session.begin():
+                user = await users_db.create_user(
+                    session, security=security, username=username, password=password, role=role, email=email
+                )
+        except DomainError as error:
+            raise _fail(error) from None
+        return user.username
+
+    typer.echo(f"Added {_run(settings, create)} ({role}).")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Print every user: username, role, status, email."""
+    settings = Settings()
+
+    async def load(database: Database) -> list[tuple[str, str, str, str]]:
+        await _require_current(database)
+        async with database.read_session() as session:
+            users = await users_db.list_users(session)
+        return [(u.username, u.role.value, "active" if u.is_active else "inactive", u.email or "") for u in users]
+
+    rows = _run(settings, load)
+    if not rows:
+        typer.echo("No users yet: `inventory users create USERNAME --role ADMIN` adds one.")
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        typer.echo("  ".join(value.ljust(width) for value, width in zip(row, [*widths, 0], strict=True)).rstrip())
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: Annotated[str, typer.Argument(help="Whose sign-in to stop.")]) -> None:
+    """Stop a user from signing in and revoke all its tokens."""
+    settings = Settings()
+
+    async def deactivate(database: Database) -> str:
+        await _require_current(database)
+        try:
+            async with database.write_session() as session, session.begin():
+                user = await users_db.user_by_username(session, username=username)
+                if user is None:
+                    typer.echo(f"There is no user named {username}.", err=True)
+                    raise typer.Exit(1)
+                await users_db.deactivate_user(session, user_id=user.id)
+        except DomainError as error:
+            raise _fail(error) from None
+        return user.username
+
+    typer.echo(f"Deactivated {_run(settings, deactivate)} and revoked its tokens.")

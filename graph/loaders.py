@@ -8,12 +8,13 @@ from typing import Any, Generic, TypeVar
 from strawberry.dataloader import DataLoader
 
 from db import catalog_reads as reads
-from db.engine import Database
 from db import stock_reads
+from db.engine import Database
 from db.models import Category, InventoryTransaction, Product, ProductSupplier, PurchaseOrder, Supplier, Warehouse
 from db.pagination import Page, SortKey, Window
 from graph.types import catalog as types
 from graph.types import stock as stock_types
+from graph.types.users import UserByIdLoader
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -167,6 +168,51 @@ class LinesByPurchaseOrderIdLoader(_GroupedLoader[tuple[int], list[stock_types.P
         return {oid: [stock_types.PurchaseOrderLine.from_model(line) for line in lines] for oid, lines in rows.items()}
 
 
+class StockLevelsByProductIdLoader(_GroupedLoader[tuple[int], list[stock_types.StockLevel]]):
+    def default(self, key: Any) -> list[stock_types.StockLevel]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[stock_types.StockLevel]]:
+        rows = await stock_reads.levels_by_product_ids(session, ids)
+        return {pid: [stock_types.StockLevel.from_model(level) for level in levels] for pid, levels in rows.items()}
+
+
+class StockPageByWarehouseIdLoader(_GroupedLoader[tuple[int, Window], Page[Any]]):
+    def default(self, key: Any) -> Page[Any]:
+        return Page([], [], False, False)
+
+    async def fetch(self, session: Any, ids: list[int], window: Window) -> dict[int, Page[Any]]:
+        return await stock_reads.level_pages_by_warehouse_ids(session, ids, window)
+
+
+class StockCountByWarehouseIdLoader(_GroupedLoader[tuple[int], int]):
+    def default(self, key: Any) -> int:
+        return 0
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, int]:
+        return await stock_reads.level_counts_by_warehouse_ids(session, ids)
+
+
+class TransactionPageByProductIdLoader(
+    _GroupedLoader[tuple[int, stock_reads.TransactionFilter, Window], Page[Any]]
+):
+    def default(self, key: Any) -> Page[Any]:
+        return Page([], [], False, False)
+
+    async def fetch(
+        self, session: Any, ids: list[int], spec: stock_reads.TransactionFilter, window: Window
+    ) -> dict[int, Page[Any]]:
+        return await stock_reads.transaction_pages_by_product_ids(session, ids, spec, window)
+
+
+class TransactionCountByProductIdLoader(_GroupedLoader[tuple[int, stock_reads.TransactionFilter], int]):
+    def default(self, key: Any) -> int:
+        return 0
+
+    async def fetch(self, session: Any, ids: list[int], spec: stock_reads.TransactionFilter) -> dict[int, int]:
+        return await stock_reads.transaction_counts_by_product_ids(session, ids, spec)
+
+
 class Loaders:
     """The loaders of one request, each made on first use."""
 
@@ -233,6 +279,30 @@ class Loaders:
     def lines_by_purchase_order_id(self) -> LinesByPurchaseOrderIdLoader:
         return LinesByPurchaseOrderIdLoader(self.db)
 
+    @cached_property
+    def stock_levels_by_product_id(self) -> StockLevelsByProductIdLoader:
+        return StockLevelsByProductIdLoader(self.db)
+
+    @cached_property
+    def stock_page_by_warehouse_id(self) -> StockPageByWarehouseIdLoader:
+        return StockPageByWarehouseIdLoader(self.db)
+
+    @cached_property
+    def stock_count_by_warehouse_id(self) -> StockCountByWarehouseIdLoader:
+        return StockCountByWarehouseIdLoader(self.db)
+
+    @cached_property
+    def transaction_page_by_product_id(self) -> TransactionPageByProductIdLoader:
+        return TransactionPageByProductIdLoader(self.db)
+
+    @cached_property
+    def transaction_count_by_product_id(self) -> TransactionCountByProductIdLoader:
+        return TransactionCountByProductIdLoader(self.db)
+
+    @cached_property
+    def user_by_id(self) -> UserByIdLoader:
+        return UserByIdLoader(self.db)
+
     def by_type_name(self, type_name: str) -> "_ByIdLoader | None":
         """The loader that fetches nodes of a GraphQL type by primary key (for `node`/`nodes`)."""
         return {
@@ -241,6 +311,7 @@ class Loaders:
             "Supplier": lambda: self.supplier_by_id,
             "ProductSupplier": lambda: self.product_supplier_by_id,
             "Warehouse": lambda: self.warehouse_by_id,
+            "User": lambda: self.user_by_id,
             "InventoryTransaction": lambda: self.inventory_transaction_by_id,
             "PurchaseOrder": lambda: self.purchase_order_by_id,
         }.get(type_name, lambda: None)()

@@ -5,7 +5,7 @@ import asyncio
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from db import migrate
 from db.config import Settings
 from db.engine import Database
-from db.models import Base
-from tests.utils import GraphQLClient, StatementCounter
+from db.models import Base, Role
+from tests.utils import GraphQLClient, StatementCounter, sign_in
 
 
 def _test_database_url() -> str:
@@ -50,7 +50,14 @@ def database_url() -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, graphiql=True)
+    # Cheap password hashes: the production cost (see Settings) would make each new user take a third of a second.
+    return Settings(
+        database_url=database_url,
+        graphiql=True,
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        password_hash_parallelism=1,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +133,18 @@ async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def gql(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+@pytest.fixture
+def gql_as(http: httpx.AsyncClient, database: Database) -> Callable[..., Awaitable[GraphQLClient]]:
+    """`await gql_as(Role.CLERK)`: a client signed in as a user with that role (one user per role and test,
+    named after the role unless `username=` is given; each call gets a new token)."""
+
+    async def client(role: Role | str, *, username: str | None = None) -> GraphQLClient:
+        _user, token = await sign_in(database, role, username=username)
+        return GraphQLClient(http, token)
+
+    return client
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Test helpers: a GraphQL-over-HTTP client and a SQL statement counter."""
+"""Test helpers: a GraphQL-over-HTTP client, signed-in users and a SQL statement counter."""
 
 import base64
 from collections.abc import Iterator
@@ -9,6 +9,12 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import users
+from db.engine import Database
+from db.models import Role, User
+
+TEST_PASSWORD = "correct horse battery staple"
+
 
 def global_id(type_name: str, pk: int) -> str:
     """The Relay global ID of a row, built independently of the API's own code."""
@@ -16,13 +22,17 @@ def global_id(type_name: str, pk: int) -> str:
 
 
 class GraphQLClient:
-    """Posts GraphQL documents to /graphql the way a frontend does."""
+    """Posts GraphQL documents to /graphql the way a frontend does (with its bearer token, if given one)."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, token: str | None = None) -> None:
         self.http = http
+        self.token = token
+        self.headers = {} if token is None else {"Authorization": f"Bearer {token}"}
 
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}})
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -31,6 +41,22 @@ class GraphQLClient:
         body = await self.post(query, variables)
         assert "errors" not in body, body["errors"]
         return body["data"]
+
+
+async def sign_in(
+    database: Database, role: Role | str, *, username: str | None = None, password: str = TEST_PASSWORD
+) -> tuple[User, str]:
+    """A user with `role` (named after it unless `username` is given; made if missing) and a new token of its."""
+    role = Role(role)
+    security = users.Security.from_settings(database.settings)
+    async with database.write_session() as session, session.begin():
+        user = await users.user_by_username(session, username=username or role.lower())
+        if user is None:
+            user = await users.create_user(
+                session, security=security, username=username or role.lower(), password=password, role=role
+            )
+        issued = await users.issue_token(session, user_id=user.id, ttl=security.token_ttl)
+    return user, issued.token
 
 
 class StatementCounter:

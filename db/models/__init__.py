@@ -12,8 +12,10 @@ from db.models.stock import (
     TransactionKind,
     Warehouse,
 )
+from db.models.users import ApiToken, Role, User
 
 __all__ = [
+    "ApiToken",
     "Base",
     "Category",
     "IdempotencyKey",
@@ -23,8 +25,10 @@ __all__ = [
     "PurchaseOrder",
     "PurchaseOrderLine",
     "PurchaseOrderStatus",
+    "Role",
     "StockLevel",
     "Supplier",
     "TransactionKind",
+    "User",
     "Warehouse",
 ]

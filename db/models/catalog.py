@@ -19,6 +19,8 @@ class Category(Timestamped, Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True
     )
+    # The user who created the row (null for rows written outside the API, such as the demo data).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     parent: Mapped["Category | None"] = relationship(remote_side=[id], lazy="raise")
 
@@ -44,6 +46,8 @@ class Supplier(Timestamped, Base):
     website: Mapped[str | None] = mapped_column(String(500))
     address: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # The user who created the row (null for rows written outside the API, such as the demo data).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     __table_args__ = (Index("uq_suppliers_lower_name", func.lower(name), unique=True),)
 
@@ -64,6 +68,8 @@ class Product(Timestamped, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     # Weighted average unit cost of the stock on hand, updated by receipts; used for valuation.
     average_cost: Mapped[Decimal] = mapped_column(Money(18, 4), default=Decimal(0), server_default="0")
+    # The user who created the row (null for rows written outside the API, such as the demo data).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     category: Mapped[Category | None] = relationship(lazy="raise")
 

@@ -84,8 +84,8 @@ class PurchaseOrder(Timestamped, Base):
     ordered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The acting user; the users table (and its foreign key) comes with authentication.
-    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    # The acting user (null for rows written outside the API, such as the demo data).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
 
 class PurchaseOrderLine(Base):
@@ -128,8 +128,8 @@ class InventoryTransaction(Base):
         ForeignKey("purchase_orders.id", ondelete="RESTRICT"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    # The acting user; the users table (and its foreign key) comes with authentication.
-    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    # The acting user (null for rows written outside the API, such as the demo data).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     __table_args__ = (
         # Per-product and per-warehouse history, newest first, are the common reads.

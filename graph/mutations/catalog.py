@@ -4,18 +4,18 @@ Each mutation is one write transaction; a refused one rolls back and returns its
 """
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Self
 
 import strawberry
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from db import catalog
-from db.errors import DomainError
 from graph.context import Context
-from graph.errors import UserError, user_errors
+from graph.errors import UserError
+from graph.mutations.base import write as _write
 from graph.relay import decode_id, to_global_id
 from graph.types.catalog import Category, Product, ProductSupplier, Supplier
 
@@ -182,33 +182,6 @@ class DeletePayload:
     def of(cls, row: Any) -> Self:
         # The model classes carry the names of their GraphQL types.
         return cls(deleted_id=strawberry.ID(to_global_id(type(row).__name__, row.id)))
-
-
-class _Payload(Protocol):
-    def __init__(self, *, errors: list[UserError]) -> None: ...
-
-    @classmethod
-    def of(cls, row: Any) -> Self: ...
-
-
-P = TypeVar("P", bound=_Payload)
-
-
-async def _write(
-    info: Info[Context, None],
-    payload: type[P],
-    action: Callable[..., Awaitable[Any]],
-    arguments: Callable[[], dict[str, Any]],
-) -> P:
-    """Call `action(session, **arguments())` in one write transaction and return its row in `payload`;
-    a domain error rolls the transaction back and is returned as the payload's `errors`."""
-    try:
-        kwargs = arguments()
-        async with info.context.db.write_session() as session, session.begin():
-            row = await action(session, **kwargs)
-    except DomainError as error:
-        return payload(errors=user_errors(error))
-    return payload.of(row)
 
 
 # --- mutations ----------------------------------------------------------------------------------

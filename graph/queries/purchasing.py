@@ -1,8 +1,58 @@
-"""Purchasing root query fields."""
+"""Purchasing root query fields: one purchase order, and the list of them, newest first."""
 
 import strawberry
+from strawberry.types import Info
+
+from db import purchasing_reads as reads
+from db.models import PurchaseOrder as PurchaseOrderModel
+from db.models import PurchaseOrderStatus as StatusModel
+from graph.context import Context
+from graph.queries.catalog import one_of
+from graph.relay import Connection, connection_of, decode_id, window
+from graph.types.stock import PurchaseOrder, PurchaseOrderStatus
+
+
+@strawberry.input
+class PurchaseOrderFilter:
+    status: PurchaseOrderStatus | None = None
+    supplier_id: strawberry.ID | None = None
+    product_id: strawberry.ID | None = strawberry.field(default=None, description="Orders with a line for it.")
+
+    def spec(self) -> reads.PurchaseOrderFilter:
+        supplier, product = self.supplier_id, self.product_id
+        return reads.PurchaseOrderFilter(
+            status=None if self.status is None else StatusModel(self.status.value),
+            supplier_id=None if supplier is None else decode_id(supplier, "Supplier", "filter.supplierId"),
+            product_id=None if product is None else decode_id(product, "Product", "filter.productId"),
+        )
 
 
 @strawberry.type
 class PurchasingQueries:
-    pass
+    @strawberry.field(description="A purchase order by global ID or by number.")
+    async def purchase_order(
+        self, info: Info[Context, None], id: strawberry.ID | None = None, number: str | None = None
+    ) -> PurchaseOrder | None:
+        one_of(id=id, number=number)
+        if id is not None:
+            return await info.context.loaders.purchase_order_by_id.load(decode_id(id, "PurchaseOrder", "id"))
+        async with info.context.db.read_session() as session:
+            row = await reads.purchase_order_by_number(session, number or "")
+        return None if row is None else PurchaseOrder.from_model(row)
+
+    @strawberry.field(description="Purchase orders, newest first, a page at a time.")
+    async def purchase_orders(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: PurchaseOrderFilter | None = None,
+    ) -> Connection[PurchaseOrder]:
+        page_window = window(info.context.settings, first, after, last, before)
+        conditions = reads.purchase_order_conditions((filter or PurchaseOrderFilter()).spec())
+        sort = reads.PURCHASE_ORDER_SORT
+        return await connection_of(
+            info.context, PurchaseOrderModel, conditions, sort, page_window, PurchaseOrder.from_model
+        )

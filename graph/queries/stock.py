@@ -1,8 +1,156 @@
-"""Stock root query fields."""
+"""Stock root query fields: warehouses, the ledger and the stock reports."""
+
+from datetime import datetime
+from typing import Annotated
 
 import strawberry
+from strawberry.types import Info
+
+from db import reports
+from db import stock_reads as reads
+from db.models import InventoryTransaction as InventoryTransactionModel
+from db.models import Warehouse as WarehouseModel
+from graph.context import Context
+from graph.queries.catalog import one_of
+from graph.relay import Connection, connection_of, decode_id, window
+from graph.types.reports import InventoryValuation, LowStockItem, MovementGroupBy, StockMovementSummary
+from graph.types.stock import InventoryTransaction, TransactionFilter, Warehouse
+
+
+@strawberry.input
+class WarehouseFilter:
+    search: str | None = strawberry.field(default=None, description="Part of the name or code, any case.")
+    is_active: bool | None = None
+
+    def spec(self) -> reads.WarehouseFilter:
+        return reads.WarehouseFilter(search=self.search or None, is_active=self.is_active)
+
+
+def _optional_id(global_id: strawberry.ID | None, type_name: str, field: str) -> int | None:
+    return None if global_id is None else decode_id(global_id, type_name, field)
 
 
 @strawberry.type
 class StockQueries:
-    pass
+    @strawberry.field(description="A warehouse by global ID or by code.")
+    async def warehouse(
+        self, info: Info[Context, None], id: strawberry.ID | None = None, code: str | None = None
+    ) -> Warehouse | None:
+        one_of(id=id, code=code)
+        if id is not None:
+            return await info.context.loaders.warehouse_by_id.load(decode_id(id, "Warehouse", "id"))
+        async with info.context.db.read_session() as session:
+            row = await reads.warehouse_by_code(session, code or "")
+        return None if row is None else Warehouse.from_model(row)
+
+    @strawberry.field(description="Warehouses by name, a page at a time.")
+    async def warehouses(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: WarehouseFilter | None = None,
+    ) -> Connection[Warehouse]:
+        page_window = window(info.context.settings, first, after, last, before)
+        conditions = reads.warehouse_conditions((filter or WarehouseFilter()).spec())
+        return await connection_of(
+            info.context, WarehouseModel, conditions, reads.WAREHOUSE_SORT, page_window, Warehouse.from_model
+        )
+
+    @strawberry.field(description="The stock ledger, newest first.")
+    async def transactions(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: TransactionFilter | None = None,
+    ) -> Connection[InventoryTransaction]:
+        page_window = window(info.context.settings, first, after, last, before)
+        conditions = reads.transaction_conditions((filter or TransactionFilter()).spec())
+        return await connection_of(
+            info.context,
+            InventoryTransactionModel,
+            conditions,
+            reads.TRANSACTION_SORT,
+            page_window,
+            InventoryTransaction.from_model,
+        )
+
+    @strawberry.field(
+        description="Active products whose stock (in the warehouse, or over all warehouses) is at or below "
+        "their reorder point, by name. Products with a reorder point of 0 are not reordered; for one "
+        "warehouse, only products it holds or has held are considered."
+    )
+    async def low_stock(
+        self,
+        info: Info[Context, None],
+        warehouse_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[LowStockItem]:
+        context = info.context
+        page_window = window(context.settings, first, after, last, before)
+        warehouse_pk = _optional_id(warehouse_id, "Warehouse", "warehouseId")
+        async with context.db.read_session() as session:
+            page = await reports.low_stock_page(session, warehouse_id=warehouse_pk, window=page_window)
+
+        async def count() -> int:
+            async with context.db.read_session() as session:
+                return await reports.low_stock_count(session, warehouse_id=warehouse_pk)
+
+        return Connection.of(page, LowStockItem.from_row, count)
+
+    @strawberry.field(description="The value of the stock on hand at average cost, in total and by category.")
+    async def inventory_valuation(
+        self,
+        info: Info[Context, None],
+        warehouse_id: strawberry.ID | None = None,
+        category_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this category and its subcategories.")
+        ] = None,
+    ) -> InventoryValuation:
+        warehouse_pk = _optional_id(warehouse_id, "Warehouse", "warehouseId")
+        category_pk = _optional_id(category_id, "Category", "categoryId")
+        async with info.context.db.read_session() as session:
+            valuation = await reports.inventory_valuation(
+                session, warehouse_id=warehouse_pk, category_id=category_pk
+            )
+        return InventoryValuation.of(valuation)
+
+    @strawberry.field(
+        description="What the ledger moved from `from` (inclusive) to `to` (exclusive), per product, category "
+        "or warehouse, ordered by name. Only groups with entries in the period appear."
+    )
+    async def stock_movements(
+        self,
+        info: Info[Context, None],
+        group_by: MovementGroupBy,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+        warehouse_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only entries of this warehouse.")
+        ] = None,
+        category_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only products of this category and its subcategories."),
+        ] = None,
+    ) -> list[StockMovementSummary]:
+        reads.check_period(from_, to, start_field="from", end_field="to")
+        warehouse_pk = _optional_id(warehouse_id, "Warehouse", "warehouseId")
+        category_pk = _optional_id(category_id, "Category", "categoryId")
+        async with info.context.db.read_session() as session:
+            rows = await reports.stock_movements(
+                session,
+                group_by=reports.MovementGroup(group_by.value),
+                created_from=from_,
+                created_to=to,
+                warehouse_id=warehouse_pk,
+                category_id=category_pk,
+            )
+        return [StockMovementSummary.of(row, group_by) for row in rows]

@@ -19,6 +19,12 @@ from graph.relay import Connection, Node, decode_id, to_global_id, window
 
 if TYPE_CHECKING:
     from graph.context import Context
+    from graph.types.stock import InventoryTransaction, ProductTransactionFilter, StockLevel
+
+# The stock types refer back to Product; strawberry resolves these when the schema is built.
+_StockLevel = Annotated["StockLevel", strawberry.lazy("graph.types.stock")]
+_InventoryTransaction = Annotated["InventoryTransaction", strawberry.lazy("graph.types.stock")]
+_ProductTransactionFilter = Annotated["ProductTransactionFilter", strawberry.lazy("graph.types.stock")]
 
 Money = Annotated[Decimal, strawberry.argument(description="An amount with at most two decimal places.")]
 
@@ -231,6 +237,9 @@ class Product(Node):
     reorder_point: int
     reorder_quantity: int
     is_active: bool
+    average_cost: Decimal = strawberry.field(
+        description="Weighted average unit cost of the stock on hand, updated by receipts; used for valuation."
+    )
     created_at: datetime
     updated_at: datetime
     pk: strawberry.Private[int]
@@ -249,6 +258,7 @@ class Product(Node):
             reorder_point=row.reorder_point,
             reorder_quantity=row.reorder_quantity,
             is_active=row.is_active,
+            average_cost=row.average_cost,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -262,6 +272,37 @@ class Product(Node):
     @strawberry.field(description="Every supplier's terms for this product, the preferred supplier first.")
     def suppliers(self, info: Info) -> list[ProductSupplier]:
         return _context(info).loaders.offers_by_product_id.load((self.pk,))
+
+    @strawberry.field(description="Units on hand over all warehouses.")
+    async def quantity_on_hand(self, info: Info) -> int:
+        levels = await _context(info).loaders.stock_levels_by_product_id.load((self.pk,))
+        return sum(level.quantity_on_hand for level in levels)
+
+    @strawberry.field(description="Stock in each warehouse that holds or has held this product, by warehouse name.")
+    def stock(self, info: Info) -> list[_StockLevel]:
+        return _context(info).loaders.stock_levels_by_product_id.load((self.pk,))
+
+    @strawberry.field(description="This product's ledger entries, newest first.")
+    def transactions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: _ProductTransactionFilter | None = None,
+    ) -> Connection[_InventoryTransaction]:
+        # Imported here: graph.types.stock imports this module when it loads.
+        from graph.types.stock import InventoryTransaction, ProductTransactionFilter
+
+        context = _context(info)
+        page_window = window(context.settings, first, after, last, before)
+        spec = (filter or ProductTransactionFilter()).spec()
+        loaders = context.loaders
+        page = loaders.transaction_page_by_product_id.load((self.pk, spec, page_window))
+        return _deferred_connection(
+            page, InventoryTransaction.from_model, lambda: loaders.transaction_count_by_product_id.load((self.pk, spec))
+        )
 
 
 async def _deferred_connection(page_future: Awaitable[Any], convert: Any, count: Any) -> Connection[Any]:

@@ -9,8 +9,9 @@ import strawberry
 from strawberry.types import Info
 
 from db import models
-from graph.relay import Node, to_global_id
-from graph.types.catalog import Product, Supplier
+from db import stock_reads as reads
+from graph.relay import Connection, Node, decode_id, to_global_id, window
+from graph.types.catalog import Product, Supplier, _deferred_connection
 
 if TYPE_CHECKING:
     from graph.context import Context
@@ -24,6 +25,58 @@ TransactionKind = strawberry.enum(
     Enum("TransactionKind", {k.name: k.value for k in models.TransactionKind}),
     description="What moved stock: RECEIPT, SHIPMENT, ADJUSTMENT, TRANSFER_IN, TRANSFER_OUT or RETURN.",
 )
+
+
+@strawberry.input(description="Narrows a product's ledger entries; every condition given must hold.")
+class ProductTransactionFilter:
+    warehouse_id: strawberry.ID | None = None
+    kinds: list[TransactionKind] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Entries of any of these kinds; all kinds when empty."
+    )
+    created_from: datetime | None = strawberry.field(
+        default=None, name="from", description="Entries made at or after this time."
+    )
+    created_to: datetime | None = strawberry.field(default=None, name="to", description="Entries made before this time.")
+    reference: str | None = strawberry.field(default=None, description="Entries with exactly this reference.")
+
+    def spec(self, product_id: int | None = None) -> reads.TransactionFilter:
+        reads.check_period(self.created_from, self.created_to, start_field="filter.from", end_field="filter.to")
+        warehouse_id = self.warehouse_id
+        return reads.TransactionFilter(
+            product_id=product_id,
+            warehouse_id=None if warehouse_id is None else decode_id(warehouse_id, "Warehouse", "filter.warehouseId"),
+            kinds=tuple(sorted({models.TransactionKind(k.value) for k in self.kinds or ()})),
+            created_from=self.created_from,
+            created_to=self.created_to,
+            reference=self.reference,
+        )
+
+
+@strawberry.input(description="Narrows the ledger; every condition given must hold.")
+class TransactionFilter:
+    product_id: strawberry.ID | None = None
+    warehouse_id: strawberry.ID | None = None
+    kinds: list[TransactionKind] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Entries of any of these kinds; all kinds when empty."
+    )
+    created_from: datetime | None = strawberry.field(
+        default=None, name="from", description="Entries made at or after this time."
+    )
+    created_to: datetime | None = strawberry.field(default=None, name="to", description="Entries made before this time.")
+    reference: str | None = strawberry.field(default=None, description="Entries with exactly this reference.")
+
+    def spec(self) -> reads.TransactionFilter:
+        product_id = None if self.product_id is None else decode_id(self.product_id, "Product", "filter.productId")
+        within = ProductTransactionFilter(
+            warehouse_id=self.warehouse_id,
+            kinds=self.kinds,
+            created_from=self.created_from,
+            created_to=self.created_to,
+            reference=self.reference,
+        )
+        return within.spec(product_id)
+
+
 PurchaseOrderStatus = strawberry.enum(
     Enum("PurchaseOrderStatus", {s.name: s.value for s in models.PurchaseOrderStatus}),
     description="DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED, or CANCELLED.",
@@ -52,6 +105,22 @@ class Warehouse(Node):
             is_active=row.is_active,
             created_at=row.created_at,
             updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="This warehouse's stock level of each product it holds or has held, by product.")
+    def stock(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> "Connection[StockLevel]":
+        context = _context(info)
+        loaders = context.loaders
+        page = loaders.stock_page_by_warehouse_id.load((self.pk, window(context.settings, first, after, last, before)))
+        return _deferred_connection(
+            page, StockLevel.from_model, lambda: loaders.stock_count_by_warehouse_id.load((self.pk,))
         )
 
 

@@ -1,0 +1,409 @@
+"""Stock rules: receive, ship, adjust, transfer and return stock, each a ledger entry plus the stock level
+it changes in the same transaction; and an audit of the levels against the ledger.
+
+Levels change only through one atomic statement each: a conditional decrement (`quantity >= n`) or an
+upsert increment, whose RETURNING value becomes the entry's `balance_after`. The database's
+CHECK (quantity >= 0) is the safety net. Error fields are the API's input names (camelCase).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.catalog import CENT, MAX_QUANTITY, _Checks
+from db.errors import InsufficientStock, Invalid, NotFound
+from db.models import InventoryTransaction, Product, ProductSupplier, StockLevel, TransactionKind, Warehouse
+from db.types import utcnow
+
+# The stock_levels.quantity column is a 32-bit integer on PostgreSQL.
+MAX_LEVEL = 2**31 - 1
+MAX_REFERENCE_LENGTH = 100
+MAX_NOTE_LENGTH = 2000
+COST_PLACES = Decimal("0.0001")
+
+_levels = StockLevel.__table__
+
+
+class Level(NamedTuple):
+    """The quantity on hand of one product in one warehouse."""
+
+    product_id: int
+    warehouse_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class AuditMismatch:
+    """A (product, warehouse) whose stock level disagrees with its ledger (a missing level counts as 0)."""
+
+    product_id: int
+    warehouse_id: int
+    product_sku: str
+    warehouse_code: str
+    level: int | None  # stock_levels.quantity; None when there is no row
+    ledger_sum: int  # SUM of the entries' quantities; 0 when there are none
+    last_balance: int | None  # balance_after of the newest entry; None when there are none
+
+
+class _StockChecks(_Checks):
+    def quantity(self, field: str, value: Any, *, minimum: int = 1) -> Any:
+        if value is None:
+            self.fail(field, f"`{field}` is required.")
+        elif isinstance(value, bool) or not isinstance(value, int):
+            self.fail(field, f"`{field}` must be a whole number.")
+        elif not minimum <= value <= MAX_QUANTITY:
+            self.fail(field, f"`{field}` must be between {minimum} and {MAX_QUANTITY:,}.")
+        return value
+
+    def cost(self, field: str, value: Any) -> Decimal | None:
+        return None if value is None else self.money(field, value)
+
+    def remarks(self, reference: str | None, note: str | None) -> tuple[str | None, str | None]:
+        return (
+            self.text("reference", reference, max_length=MAX_REFERENCE_LENGTH, required=False),
+            self.text("note", note, max_length=MAX_NOTE_LENGTH, required=False),
+        )
+
+
+# --- lookups ------------------------------------------------------------------------------------
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def _product(session: AsyncSession, product_id: int, *, lock: bool = False) -> Product:
+    query = select(Product).where(Product.id == product_id).execution_options(populate_existing=True)
+    if lock and _dialect(session) == "postgresql":
+        # Receipts read and rewrite the average cost; concurrent receipts of one product take turns.
+        query = query.with_for_update()
+    product = await session.scalar(query)
+    if product is None:
+        raise NotFound("There is no product with this ID.", field="productId")
+    return product
+
+
+async def _warehouse(session: AsyncSession, warehouse_id: int, field: str) -> Warehouse:
+    warehouse = await session.get(Warehouse, warehouse_id)
+    if warehouse is None:
+        raise NotFound("There is no warehouse with this ID.", field=field)
+    return warehouse
+
+
+def _require_active(product: Product, warehouse: Warehouse, *, warehouse_field: str, action: str) -> None:
+    if not warehouse.is_active:
+        raise Invalid(f"Warehouse {warehouse.code} is archived; it cannot {action}.", field=warehouse_field)
+    if not product.is_active:
+        raise Invalid(f"Product {product.sku} is archived; its stock cannot grow.", field="productId")
+
+
+async def quantity_on_hand(session: AsyncSession, *, product_id: int, warehouse_id: int) -> int:
+    """The quantity of a product in a warehouse (0 without a stock level)."""
+    quantity = await session.scalar(
+        select(StockLevel.quantity).where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
+    )
+    return quantity or 0
+
+
+def levels_after(entries: Iterable[InventoryTransaction]) -> list[Level]:
+    """The level each (product, warehouse) was left at by the last of `entries` that moved it."""
+    levels: dict[tuple[int, int], int] = {}
+    for entry in entries:
+        levels[(entry.product_id, entry.warehouse_id)] = entry.balance_after
+    return [Level(p, w, q) for (p, w), q in levels.items()]
+
+
+# --- the two level changes ----------------------------------------------------------------------
+
+
+async def _take(session: AsyncSession, product: Product, warehouse: Warehouse, quantity: int) -> int:
+    """Remove `quantity` from a level in one conditional statement; the new level, or InsufficientStock."""
+    remaining = await session.scalar(
+        update(_levels)
+        .where(
+            _levels.c.product_id == product.id,
+            _levels.c.warehouse_id == warehouse.id,
+            _levels.c.quantity >= quantity,
+        )
+        .values(quantity=_levels.c.quantity - quantity, updated_at=utcnow())
+        .returning(_levels.c.quantity)
+    )
+    if remaining is None:
+        available = await quantity_on_hand(session, product_id=product.id, warehouse_id=warehouse.id)
+        raise InsufficientStock(
+            f"Only {available} {'unit' if available == 1 else 'units'} of {product.sku} "
+            f"{'is' if available == 1 else 'are'} available in {warehouse.code}; {quantity} requested.",
+            field="quantity",
+        )
+    return remaining
+
+
+async def _put(
+    session: AsyncSession, product: Product, warehouse: Warehouse, quantity: int, *, field: str = "quantity"
+) -> int:
+    """Add `quantity` to a level (creating it) in one upsert; the new level."""
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    statement = insert(_levels).values(
+        product_id=product.id, warehouse_id=warehouse.id, quantity=quantity, updated_at=utcnow()
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[_levels.c.product_id, _levels.c.warehouse_id],
+        set_={
+            "quantity": _levels.c.quantity + statement.excluded.quantity,
+            "updated_at": statement.excluded.updated_at,
+        },
+        # Refused (no row back) rather than overflowing the integer column.
+        where=_levels.c.quantity <= MAX_LEVEL - statement.excluded.quantity,
+    ).returning(_levels.c.quantity)
+    level = await session.scalar(statement)
+    if level is None:
+        raise Invalid(
+            f"{product.sku} in {warehouse.code} would exceed the largest stock level ({MAX_LEVEL:,}).", field=field
+        )
+    return level
+
+
+async def _record(
+    session: AsyncSession, product: Product, warehouse: Warehouse, kind: TransactionKind, quantity: int, balance: int,
+    **fields: Any,
+) -> InventoryTransaction:
+    entry = InventoryTransaction(
+        product_id=product.id, warehouse_id=warehouse.id, kind=kind, quantity=quantity, balance_after=balance,
+        **fields,
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+# --- movements ----------------------------------------------------------------------------------
+
+
+async def _default_cost(session: AsyncSession, product: Product) -> Decimal:
+    preferred = await session.scalar(
+        select(ProductSupplier.unit_cost).where(ProductSupplier.product_id == product.id, ProductSupplier.is_preferred)
+    )
+    if preferred is not None:
+        return preferred
+    return product.average_cost.quantize(CENT, ROUND_HALF_UP)
+
+
+async def receive_stock(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    unit_cost: Decimal | None = None,
+    reference: str | None = None,
+    note: str | None = None,
+    purchase_order_id: int | None = None,
+    created_by_id: int | None = None,
+) -> InventoryTransaction:
+    """Put received goods into a warehouse (RECEIPT) and fold their cost into the product's average cost."""
+    check = _StockChecks()
+    check.quantity("quantity", quantity)
+    unit_cost = check.cost("unitCost", unit_cost)
+    reference, note = check.remarks(reference, note)
+    check.done()
+    # On PostgreSQL the product row stays locked to commit; several receipts in one transaction (a purchase
+    # order) should therefore take products in id order, as every other transaction does.
+    product = await _product(session, product_id, lock=True)
+    warehouse = await _warehouse(session, warehouse_id, "warehouseId")
+    _require_active(product, warehouse, warehouse_field="warehouseId", action="receive stock")
+    if unit_cost is None:
+        unit_cost = await _default_cost(session, product)
+    on_hand = await session.scalar(
+        select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.product_id == product.id)
+    )
+    balance = await _put(session, product, warehouse, quantity)
+    total = on_hand + quantity
+    product.average_cost = ((product.average_cost * on_hand + unit_cost * quantity) / total).quantize(
+        COST_PLACES, ROUND_HALF_UP
+    )
+    return await _record(
+        session, product, warehouse, TransactionKind.RECEIPT, quantity, balance,
+        unit_cost=unit_cost, reference=reference, note=note, purchase_order_id=purchase_order_id,
+        created_by_id=created_by_id,
+    )
+
+
+async def ship_stock(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    reference: str | None = None,
+    note: str | None = None,
+    created_by_id: int | None = None,
+) -> InventoryTransaction:
+    """Take shipped goods out of a warehouse (SHIPMENT); never below zero, whatever runs concurrently."""
+    check = _StockChecks()
+    check.quantity("quantity", quantity)
+    reference, note = check.remarks(reference, note)
+    check.done()
+    product = await _product(session, product_id)
+    warehouse = await _warehouse(session, warehouse_id, "warehouseId")
+    balance = await _take(session, product, warehouse, quantity)
+    return await _record(
+        session, product, warehouse, TransactionKind.SHIPMENT, -quantity, balance,
+        reference=reference, note=note, created_by_id=created_by_id,
+    )
+
+
+async def adjust_stock(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    warehouse_id: int,
+    counted_quantity: int,
+    note: str | None = None,
+    created_by_id: int | None = None,
+) -> InventoryTransaction | None:
+    """Set a level to a physical count by recording the difference (ADJUSTMENT); None when nothing differs."""
+    check = _StockChecks()
+    check.quantity("countedQuantity", counted_quantity, minimum=0)
+    note = check.text("note", note, max_length=MAX_NOTE_LENGTH, required=False)
+    check.done()
+    # Allowed in archived warehouses and for archived products: a count must always be recordable.
+    product = await _product(session, product_id)
+    warehouse = await _warehouse(session, warehouse_id, "warehouseId")
+    current = await _locked_level(session, product, warehouse)
+    if current is None and counted_quantity > 0:
+        await _put(session, product, warehouse, 0, field="countedQuantity")  # a row to lock, created at 0
+        current = await _locked_level(session, product, warehouse)
+    difference = counted_quantity - (current or 0)
+    if difference == 0:
+        return None
+    if difference > 0:
+        balance = await _put(session, product, warehouse, difference, field="countedQuantity")
+    else:
+        balance = await _take(session, product, warehouse, -difference)
+    return await _record(
+        session, product, warehouse, TransactionKind.ADJUSTMENT, difference, balance,
+        note=note, created_by_id=created_by_id,
+    )
+
+
+async def _locked_level(session: AsyncSession, product: Product, warehouse: Warehouse) -> int | None:
+    # The row lock (PostgreSQL; SQLite's write transactions are serialized already) keeps the level
+    # still between reading it and recording the difference.
+    return await session.scalar(
+        select(StockLevel.quantity)
+        .where(StockLevel.product_id == product.id, StockLevel.warehouse_id == warehouse.id)
+        .with_for_update()
+    )
+
+
+async def transfer_stock(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    from_warehouse_id: int,
+    to_warehouse_id: int,
+    quantity: int,
+    note: str | None = None,
+    created_by_id: int | None = None,
+) -> tuple[InventoryTransaction, InventoryTransaction]:
+    """Move stock between warehouses: a TRANSFER_OUT and a TRANSFER_IN entry, both or neither."""
+    check = _StockChecks()
+    check.quantity("quantity", quantity)
+    note = check.text("note", note, max_length=MAX_NOTE_LENGTH, required=False)
+    if from_warehouse_id == to_warehouse_id:
+        check.fail("toWarehouseId", "`toWarehouseId` must be another warehouse than `fromWarehouseId`.")
+    check.done()
+    product = await _product(session, product_id)
+    source = await _warehouse(session, from_warehouse_id, "fromWarehouseId")
+    target = await _warehouse(session, to_warehouse_id, "toWarehouseId")
+    _require_active(product, target, warehouse_field="toWarehouseId", action="receive stock")
+    if _dialect(session) == "postgresql":
+        # Both levels locked in warehouse order, so opposite transfers cannot deadlock.
+        await session.execute(
+            select(_levels.c.quantity)
+            .where(_levels.c.product_id == product.id, _levels.c.warehouse_id.in_([source.id, target.id]))
+            .order_by(_levels.c.warehouse_id)
+            .with_for_update()
+        )
+    fields = {"note": note, "created_by_id": created_by_id}
+    out_balance = await _take(session, product, source, quantity)
+    out = await _record(session, product, source, TransactionKind.TRANSFER_OUT, -quantity, out_balance, **fields)
+    in_balance = await _put(session, product, target, quantity)
+    into = await _record(session, product, target, TransactionKind.TRANSFER_IN, quantity, in_balance, **fields)
+    return out, into
+
+
+async def return_stock(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: int,
+    unit_cost: Decimal | None = None,
+    reference: str | None = None,
+    note: str | None = None,
+    created_by_id: int | None = None,
+) -> InventoryTransaction:
+    """Put goods a customer returned back into stock (RETURN); the average cost stays as it is."""
+    # Returned goods re-enter at the cost they left at, the average, so the average does not move;
+    # `unit_cost` is kept on the entry for the record only.
+    check = _StockChecks()
+    check.quantity("quantity", quantity)
+    unit_cost = check.cost("unitCost", unit_cost)
+    reference, note = check.remarks(reference, note)
+    check.done()
+    product = await _product(session, product_id)
+    warehouse = await _warehouse(session, warehouse_id, "warehouseId")
+    _require_active(product, warehouse, warehouse_field="warehouseId", action="take returns")
+    balance = await _put(session, product, warehouse, quantity)
+    return await _record(
+        session, product, warehouse, TransactionKind.RETURN, quantity, balance,
+        unit_cost=unit_cost, reference=reference, note=note, created_by_id=created_by_id,
+    )
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+async def audit(session: AsyncSession) -> list[AuditMismatch]:
+    """Every (product, warehouse) whose stock level differs from the sum or the last balance of its ledger."""
+    entries = InventoryTransaction.__table__
+    sums = (
+        select(
+            entries.c.product_id,
+            entries.c.warehouse_id,
+            func.sum(entries.c.quantity).label("total"),
+            func.max(entries.c.id).label("last_id"),
+        )
+        .group_by(entries.c.product_id, entries.c.warehouse_id)
+        .subquery()
+    )
+    last = entries.alias("last_entry")
+    product_id = func.coalesce(_levels.c.product_id, sums.c.product_id)
+    warehouse_id = func.coalesce(_levels.c.warehouse_id, sums.c.warehouse_id)
+    level = func.coalesce(_levels.c.quantity, 0)
+    total = func.coalesce(sums.c.total, 0)
+    rows = await session.execute(
+        select(
+            product_id, warehouse_id, Product.sku, Warehouse.code, _levels.c.quantity, total, last.c.balance_after
+        )
+        .select_from(
+            _levels.join(
+                sums,
+                (sums.c.product_id == _levels.c.product_id) & (sums.c.warehouse_id == _levels.c.warehouse_id),
+                full=True,
+            )
+            .outerjoin(last, last.c.id == sums.c.last_id)
+            .join(Product, Product.id == product_id)
+            .join(Warehouse, Warehouse.id == warehouse_id)
+        )
+        .where((level != total) | (last.c.balance_after.is_not(None) & (last.c.balance_after != total)))
+        .order_by(product_id, warehouse_id)
+    )
+    return [AuditMismatch(*row) for row in rows]
+

@@ -1,0 +1,406 @@
+"""Users and sign-in: accounts and roles, password checks with throttling, and bearer tokens.
+
+Passwords are hashed with argon2id; tokens are random strings of which only the SHA-256 is stored.
+Hashing is slow on purpose: it runs in a worker thread, and before a write's first statement where it can,
+so that no lock is held while it runs (on SQLite a write transaction locks the database from BEGIN).
+"""
+
+import asyncio
+import functools
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.catalog import KEEP, Keep, _Checks, _given, _guarded
+from db.config import Settings
+from db.errors import AuthenticationFailed, Duplicate, Invalid, NotFound
+from db.models import ApiToken, Role, User
+from db.pagination import SortKey
+from db.types import utcnow
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+# Tokens we issue are 43 characters; anything much longer is not worth hashing and looking up.
+MAX_TOKEN_LENGTH = 256
+# A token's last use is written at most this often, so that reads stay reads.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+USER_SORT = SortKey((User.username, User.id))
+
+
+@dataclass(frozen=True)
+class Security:
+    """The cost of password hashes, the login throttle and the lifetime of tokens."""
+
+    hasher: PasswordHasher
+    token_ttl: timedelta
+    failures_before_delay: int
+    delay: timedelta
+    max_delay: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Security":
+        return cls(
+            hasher=PasswordHasher(
+                time_cost=settings.password_hash_time_cost,
+                memory_cost=settings.password_hash_memory_kib,
+                parallelism=settings.password_hash_parallelism,
+            ),
+            token_ttl=timedelta(minutes=settings.token_ttl_minutes),
+            failures_before_delay=settings.login_failures_before_delay,
+            delay=timedelta(seconds=settings.login_delay_seconds),
+            max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+        )
+
+    def lockout(self, failures: int) -> timedelta | None:
+        """How long logins are refused after `failures` failed ones in a row; None while under the limit."""
+        if failures < self.failures_before_delay:
+            return None
+        doublings = min(failures - self.failures_before_delay, 32)
+        return min(self.delay * 2**doublings, self.max_delay)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new bearer token: the only time the token itself exists outside the client."""
+
+    token: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    search: str | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class _UserChecks(_Checks):
+    def username(self, field: str, value: Any) -> Any:
+        cleaned = self.text(field, value, max_length=64)
+        if not isinstance(cleaned, str):
+            return cleaned
+        cleaned = cleaned.lower()
+        if len(cleaned) <= 64 and not USERNAME_PATTERN.fullmatch(cleaned):
+            self.fail(
+                field,
+                f"`{field}` must be 3 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+            )
+        return cleaned
+
+    def password(self, field: str, value: Any) -> Any:
+        if value is KEEP:
+            return KEEP
+        if value is None or len(value) < MIN_PASSWORD_LENGTH:
+            self.fail(field, f"`{field}` must be at least {MIN_PASSWORD_LENGTH} characters.")
+        elif len(value) > MAX_PASSWORD_LENGTH:
+            self.fail(field, f"`{field}` must be at most {MAX_PASSWORD_LENGTH} characters.")
+        return value
+
+    def role(self, field: str, value: Any) -> Any:
+        if value is KEEP:
+            return KEEP
+        try:
+            return Role(value)
+        except ValueError:
+            self.fail(field, f"`{field}` must be one of {', '.join(Role)}.")
+            return None
+
+
+def _conflicts(username: str) -> dict[str, Duplicate]:
+    return {"uq_users_lower_username": Duplicate(f"The username “{username}” is taken.", field="username")}
+
+
+async def _hash(security: Security, password: str) -> str:
+    return await asyncio.to_thread(security.hasher.hash, password)
+
+
+@functools.cache
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+async def _verify(security: Security, password_hash: str | None, password: str) -> bool:
+    """Check a password against a hash; with no hash, do the same work against a hash of nothing known."""
+    hasher = security.hasher
+    if password_hash is None:
+        password_hash = await asyncio.to_thread(
+            _dummy_hash, hasher.time_cost, hasher.memory_cost, hasher.parallelism
+        )
+    try:
+        return await asyncio.to_thread(hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+async def get_user(session: AsyncSession, *, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no user with this ID.", field="id")
+    return user
+
+
+async def user_by_username(session: AsyncSession, *, username: str) -> User | None:
+    """The user with this username, whatever its case."""
+    return await session.scalar(select(User).where(func.lower(User.username) == normalize_username(username)))
+
+
+async def users_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, User]:
+    rows = await session.scalars(select(User).where(User.id.in_(ids)))
+    return {user.id: user for user in rows}
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    """Every user, by username."""
+    return list(await session.scalars(select(User).order_by(*USER_SORT.order_by())))
+
+
+async def has_users(session: AsyncSession) -> bool:
+    return (await session.scalar(select(User.id).limit(1))) is not None
+
+
+def user_conditions(spec: UserFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if spec.search:
+        conditions.append(
+            or_(User.username.icontains(spec.search, autoescape=True), User.email.icontains(spec.search, autoescape=True))
+        )
+    if spec.role is not None:
+        conditions.append(User.role == spec.role)
+    if spec.is_active is not None:
+        conditions.append(User.is_active.is_(spec.is_active))
+    return conditions
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    security: Security,
+    username: str,
+    password: str,
+    role: Role | str = Role.VIEWER,
+    email: str | None = None,
+) -> User:
+    """Add an active user; the username is stored lowercase and is unique whatever the case."""
+    check = _UserChecks()
+    fields = {
+        "username": check.username("username", username),
+        "password": check.password("password", password),
+        "role": check.role("role", role),
+        "email": check.email("email", email),
+    }
+    check.done()
+    password_hash = await _hash(security, fields.pop("password"))
+    if await user_by_username(session, username=fields["username"]) is not None:
+        raise Duplicate(f"The username “{fields['username']}” is taken.", field="username")
+    user = User(**fields, password_hash=password_hash, is_active=True, failed_login_count=0)
+    async with _guarded(session, _conflicts(fields["username"])):
+        session.add(user)
+    return user
+
+
+async def update_user(
+    session: AsyncSession,
+    *,
+    security: Security,
+    user_id: int,
+    role: Role | str | Keep = KEEP,
+    email: str | None | Keep = KEEP,
+    is_active: bool | Keep = KEEP,
+    password: str | Keep = KEEP,
+) -> User:
+    """Change the given fields of a user. A new password, or deactivation, revokes all the user's tokens;
+    a new password also lifts a login delay. The last active administrator stays one."""
+    check = _UserChecks()
+    changes = _given(
+        {
+            "role": check.role("role", role),
+            "email": check.email("email", email),
+            "is_active": is_active if is_active is KEEP else check.flag("isActive", is_active),
+            "password": check.password("password", password),
+        }
+    )
+    check.done()
+    new_password = changes.pop("password", None)
+    password_hash = None if new_password is None else await _hash(security, new_password)
+    user = await get_user(session, user_id=user_id)
+    if changes.get("role", Role.ADMIN) is not Role.ADMIN or changes.get("is_active") is False:
+        await _check_not_last_admin(session, user, field="role" if "role" in changes else "isActive")
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if password_hash is not None:
+        user.password_hash = password_hash
+        user.failed_login_count = 0
+        user.locked_until = None
+    if new_password is not None or changes.get("is_active") is False:
+        await session.flush()
+        await revoke_all_tokens(session, user_id=user.id)
+    return user
+
+
+async def deactivate_user(session: AsyncSession, *, user_id: int) -> User:
+    """Stop a user from signing in and revoke all its tokens; its history keeps naming it."""
+    user = await get_user(session, user_id=user_id)
+    await _check_not_last_admin(session, user, field="id")
+    user.is_active = False
+    await session.flush()
+    await revoke_all_tokens(session, user_id=user.id)
+    return user
+
+
+async def _check_not_last_admin(session: AsyncSession, user: User, *, field: str) -> None:
+    if user.role is not Role.ADMIN or not user.is_active:
+        return
+    # Lock every active administrator in one order, so two concurrent demotions cannot both pass.
+    admins = await session.scalars(
+        select(User.id).where(User.role == Role.ADMIN, User.is_active).order_by(User.id).with_for_update()
+    )
+    if not any(admin_id != user.id for admin_id in admins):
+        raise Invalid("The last active administrator cannot be demoted or deactivated.", field=field)
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+
+async def authenticate(session: AsyncSession, *, security: Security, username: str, password: str) -> User:
+    """The active user with these credentials, or AuthenticationFailed, whatever was wrong.
+
+    Failures are counted on the user's row (so every API process sees them): past the limit, logins are
+    refused for a delay that doubles with each further failure, even with the right password. Unknown
+    users and delayed logins cost one password check too, so timing tells nothing. The caller must commit
+    even when this raises, or the failure is not counted.
+    """
+    now = utcnow()
+    name = normalize_username(username)
+    user = await user_by_username(session, username=name) if 0 < len(name) <= 64 else None
+    too_long = len(password) > MAX_PASSWORD_LENGTH
+    if user is None or too_long or (user.locked_until is not None and user.locked_until > now):
+        await _verify(security, None, password[:MAX_PASSWORD_LENGTH])
+        raise AuthenticationFailed()
+    if not await _verify(security, user.password_hash, password):
+        await _record_failure(session, security, user, now)
+        raise AuthenticationFailed()
+    if not user.is_active:
+        raise AuthenticationFailed()
+    if user.failed_login_count or user.locked_until is not None:
+        user.failed_login_count = 0
+        user.locked_until = None
+    if security.hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = await _hash(security, password)
+    await session.flush()
+    return user
+
+
+async def _record_failure(session: AsyncSession, security: Security, user: User, now: datetime) -> None:
+    # One atomic increment: concurrent failures are all counted.
+    failures = await session.scalar(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_login_count=User.failed_login_count + 1, last_failed_login_at=now)
+        .returning(User.failed_login_count)
+    )
+    delay = security.lockout(failures or 0)
+    if delay is not None:
+        await session.execute(update(User).where(User.id == user.id).values(locked_until=now + delay))
+
+
+async def issue_token(session: AsyncSession, *, user_id: int, ttl: timedelta) -> IssuedToken:
+    """A new bearer token for a user, valid for `ttl`."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ApiToken(user_id=user_id, token_hash=token_digest(token), created_at=now, expires_at=now + ttl)
+    session.add(row)
+    await session.flush()
+    return IssuedToken(token=token, expires_at=row.expires_at)
+
+
+async def user_for_token(session: AsyncSession, *, token: str) -> User | None:
+    """The active user a token belongs to, if the token is neither expired nor revoked.
+
+    Records the token's use when the last one recorded is over a minute old.
+    """
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    now = utcnow()
+    row = (
+        await session.execute(
+            select(User, ApiToken.id, ApiToken.last_used_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(
+                ApiToken.token_hash == token_digest(token),
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+                User.is_active,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    user, token_id, last_used_at = row
+    if last_used_at is None or last_used_at <= now - TOKEN_TOUCH_INTERVAL:
+        await _touch(session, token_id, now)
+    return user
+
+
+async def _touch(session: AsyncSession, token_id: int, now: datetime) -> None:
+    # The last use is a hint, not a record: a request must not fail because it could not be written.
+    # (On SQLite a read transaction cannot take the write lock while another writer holds it.)
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                update(ApiToken)
+                .where(
+                    ApiToken.id == token_id,
+                    or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_TOUCH_INTERVAL),
+                )
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    except OperationalError:
+        pass
+
+
+async def revoke_token(session: AsyncSession, *, token: str) -> bool:
+    """Revoke one token; False if it was unknown or revoked already."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_all_tokens(session: AsyncSession, *, user_id: int) -> int:
+    """Revoke every live token of a user; how many there were."""
+    now = utcnow()
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,323 @@
+"""Abuse limits, checked on the parsed document before validation and execution: size and tokens
+(graphql-core's parser), depth, aliases, field count, page sizes and a cost that multiplies page
+sizes down the tree."""
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    NullValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+    value_from_ast_untyped,
+)
+from graphql.type import GraphQLField, GraphQLNamedType
+from strawberry.extensions import DisableIntrospection, SchemaExtension
+
+from db.config import Settings
+from db.errors import Invalid
+from db.pagination import Window
+
+# However the depth limit is set, no document may nest fields, fragments and inline fragments more
+# than this (introspection and fragments are not counted as depth, but still take walking).
+MAX_NESTING = 64
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+# graphql-core's validation compares every pair of fields that end up at the same response path
+# (repeats, fragments and the repeats of their parents all count), which grows with the square of
+# their number: 200 fields at one path take it about a second. Legitimate documents put a field at
+# one path a few times, through fragments.
+MAX_REPEATS = 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int
+    max_aliases: int
+    max_fields: int
+    max_cost: int
+    list_size: int  # the length assumed for a list field that takes no page arguments
+    default_page_size: int
+    max_page_size: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Limits":
+        return cls(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_fields=settings.max_fields,
+            max_cost=settings.max_query_cost,
+            list_size=settings.cost_list_size,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
+        )
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a selection set asks for: `cost` counts each field once per value it would resolve."""
+
+    depth: int = 0
+    aliases: int = 0
+    fields: int = 0
+    cost: int = 0
+    # How many fields end up at each response path below the selection set measured.
+    paths: Counter[tuple[str, ...]] = field(default_factory=Counter, compare=False)
+
+    def __add__(self, other: "Measure") -> "Measure":
+        return Measure(
+            max(self.depth, other.depth), self.aliases + other.aliases, self.fields + other.fields, self.cost + other.cost
+        )
+
+
+class _Refused(Exception):
+    def __init__(self, error: GraphQLError) -> None:
+        self.error = error
+
+
+def _error(message: str, code: str, node: Any = None, **extensions: Any) -> _Refused:
+    return _Refused(GraphQLError(message, nodes=node, extensions={"code": code, **extensions}))
+
+
+class _Walker:
+    """Measures one operation; each fragment is measured once, however often it is spread."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        limits: Limits,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.limits = limits
+        self.measured: dict[tuple[str, bool], Measure] = {}
+        self.in_progress: set[str] = set()
+
+    def selection_set(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, level: int, steps: int, meta: bool
+    ) -> Measure:
+        """`level` is the depth of the fields in this set, `steps` how far the walk has recursed, and
+        `meta` whether this is inside introspection, which the depth limit leaves out."""
+        if steps > MAX_NESTING:
+            raise _error(f"The document is nested more than {MAX_NESTING} levels deep.", "QUERY_TOO_DEEP")
+        total = Measure()
+        paths: Counter[tuple[str, ...]] = Counter()
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                measure = self.field(selection, parent, level + 1, steps + 1, meta)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                fragment_type = self.schema.get_type(condition.name.value) if condition else parent
+                measure = self.selection_set(selection.selection_set, fragment_type, level, steps + 1, meta)
+            elif isinstance(selection, FragmentSpreadNode):
+                measure = self.fragment(selection.name.value, steps + 1, meta)
+                if level + measure.depth > self.limits.max_depth:
+                    raise self._too_deep(selection)
+            else:
+                continue
+            total += measure
+            paths.update(measure.paths)
+        return replace(total, paths=paths)
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None, level: int, steps: int, meta: bool) -> Measure:
+        meta = meta or node.name.value in INTROSPECTION_FIELDS
+        if level > self.limits.max_depth and not meta:
+            raise self._too_deep(node)
+        definition = _field_definition(parent, node.name.value)
+        size = self._size(node, definition, parent)
+        below = Measure()
+        if node.selection_set:
+            below_type = get_named_type(definition.type) if definition else None
+            below = self.selection_set(node.selection_set, below_type, level, steps, meta)
+        key = (node.alias or node.name).value
+        paths = Counter({(key,): 1})
+        paths.update({(key, *path): count for path, count in below.paths.items()})
+        return Measure(
+            depth=0 if meta else 1 + below.depth,
+            aliases=(1 if node.alias else 0) + below.aliases,
+            fields=1 + below.fields,
+            cost=1 + size * below.cost,
+            paths=paths,
+        )
+
+    def fragment(self, name: str, steps: int, meta: bool) -> Measure:
+        key = (name, meta)
+        if key in self.measured:
+            return self.measured[key]
+        definition = self.fragments.get(name)
+        if definition is None or name in self.in_progress:
+            return Measure()  # unknown fragments and cycles are left to validation
+        self.in_progress.add(name)
+        fragment_type = self.schema.get_type(definition.type_condition.name.value)
+        measure = self.selection_set(definition.selection_set, fragment_type, 0, steps, meta)
+        self.in_progress.discard(name)
+        self.measured[key] = measure
+        return measure
+
+    def _size(self, node: FieldNode, definition: GraphQLField | None, parent: GraphQLNamedType | None) -> int:
+        """How many values the field's selection is resolved for: its page size, or a list's assumed length."""
+        if definition is None:
+            return 1
+        if "first" in definition.args or "last" in definition.args:
+            first, last = self._int_argument(node, definition, "first"), self._int_argument(node, definition, "last")
+            try:
+                window = Window.from_args(
+                    first=first,
+                    after=None,
+                    last=last,
+                    before=None,
+                    default_size=self.limits.default_page_size,
+                    max_size=self.limits.max_page_size,
+                )
+            except Invalid as error:  # the same refusal as at execution, but before any SQL
+                raise _error(str(error), "BAD_USER_INPUT", node, field=error.errors[0].field) from None
+            return window.limit
+        if not is_list_type(get_nullable_type(definition.type)):
+            return 1
+        if isinstance(parent, GraphQLNamedType) and "pageInfo" in getattr(parent, "fields", {}):
+            return 1  # a connection's `edges` and `nodes`: the page was counted on the connection
+        lengths = [len(v) for v in self._argument_values(node) if isinstance(v, list)]
+        return max(lengths) if lengths else self.limits.list_size
+
+    def _int_argument(self, node: FieldNode, definition: GraphQLField, name: str) -> int | None:
+        for argument in node.arguments or ():
+            if argument.name.value == name:
+                value = self._value(argument.value)
+                return value if isinstance(value, int) and not isinstance(value, bool) else None
+        default = definition.args[name].default_value if name in definition.args else None
+        return default if isinstance(default, int) else None
+
+    def _argument_values(self, node: FieldNode) -> Iterator[Any]:
+        for argument in node.arguments or ():
+            yield self._value(argument.value)
+
+    def _value(self, value: ValueNode) -> Any:
+        if isinstance(value, VariableNode):
+            return self.variables.get(value.name.value)
+        if isinstance(value, IntValueNode):
+            return int(value.value)
+        if isinstance(value, ListValueNode):
+            return list(value.values)
+        if isinstance(value, NullValueNode):
+            return None
+        return value  # other literals never size a page
+
+    def _too_deep(self, node: Any) -> _Refused:
+        return _error(
+            f"The query is nested more than {self.limits.max_depth} levels deep.", "QUERY_TOO_DEEP", node
+        )
+
+
+def _field_definition(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
+    fields = getattr(parent, "fields", None)
+    if not fields:
+        return None
+    return fields.get(name)
+
+
+def _operation_variables(operation: OperationDefinitionNode, provided: Mapping[str, Any]) -> dict[str, Any]:
+    values = {
+        d.variable.name.value: value_from_ast_untyped(d.default_value)
+        for d in operation.variable_definitions or ()
+        if d.default_value is not None
+    }
+    values.update(provided)
+    return values
+
+
+def check_document(
+    schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None, limits: Limits
+) -> GraphQLError | None:
+    """The first limit the document's operations break, as an error with `extensions.code`, or None."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    for operation in document.definitions:
+        if not isinstance(operation, OperationDefinitionNode):
+            continue
+        root = schema.get_root_type(operation.operation)
+        walker = _Walker(schema, fragments, _operation_variables(operation, variables or {}), limits)
+        try:
+            measure = walker.selection_set(operation.selection_set, root, 0, 0, meta=False)
+        except _Refused as refused:
+            return refused.error
+        if measure.paths:
+            path, repeats = measure.paths.most_common(1)[0]
+            if repeats > MAX_REPEATS:
+                return _error(
+                    f"`{'.'.join(path)}` is selected {repeats} times (repeats and fragments counted); "
+                    f"the limit is {MAX_REPEATS}.",
+                    "TOO_MANY_FIELDS",
+                ).error
+        if measure.aliases > limits.max_aliases:
+            return _error(
+                f"The query uses {measure.aliases} aliases; the limit is {limits.max_aliases}.", "TOO_MANY_ALIASES"
+            ).error
+        if measure.fields > limits.max_fields:
+            return _error(
+                f"The query selects {measure.fields} fields (fragments counted where they are spread); "
+                f"the limit is {limits.max_fields}.",
+                "TOO_MANY_FIELDS",
+            ).error
+        if measure.cost > limits.max_cost:
+            return _error(
+                f"The query's estimated cost is {measure.cost}, above the limit of {limits.max_cost}: "
+                "ask for smaller pages or fewer nested lists.",
+                "QUERY_TOO_COSTLY",
+            ).error
+    return None
+
+
+class DocumentLimits(SchemaExtension):
+    """Refuses a document that breaks a limit before graphql-core validates it, so that neither
+    validation nor execution spends anything on it."""
+
+    def __init__(self, limits: Limits, max_tokens: int, max_chars: int) -> None:
+        self.limits = limits
+        self.max_tokens = max_tokens
+        self.max_chars = max_chars
+
+    def on_parse(self) -> Iterator[None]:
+        options: dict[str, Any] = self.execution_context.parse_options  # type: ignore[assignment]
+        options.update(max_lexical_tokens=self.max_tokens, max_source_length=self.max_chars)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            error = check_document(context.schema._schema, context.graphql_document, context.variables, self.limits)
+            if error is not None:
+                context.pre_execution_errors = [error]  # strawberry then skips validation
+        yield
+
+
+def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
+    """The schema extensions that enforce the configured limits, as per-request factories."""
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        partial(
+            DocumentLimits,
+            Limits.from_settings(settings),
+            max_tokens=settings.max_tokens,
+            max_chars=settings.max_document_chars,
+        )
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    return extensions

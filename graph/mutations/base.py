@@ -1,0 +1,37 @@
+"""What every mutation module shares: one write transaction per mutation, domain errors as payload errors."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, Self, TypeVar
+
+from strawberry.types import Info
+
+from db.errors import DomainError
+from graph.context import Context
+from graph.errors import UserError, user_errors
+
+
+class Payload(Protocol):
+    def __init__(self, *, errors: list[UserError]) -> None: ...
+
+    @classmethod
+    def of(cls, row: Any) -> Self: ...
+
+
+P = TypeVar("P", bound=Payload)
+
+
+async def write(
+    info: Info[Context, None],
+    payload: type[P],
+    action: Callable[..., Awaitable[Any]],
+    arguments: Callable[[], dict[str, Any]],
+) -> P:
+    """Call `action(session, **arguments())` in one write transaction and return its result in `payload`;
+    a domain error rolls the transaction back and is returned as the payload's `errors`."""
+    try:
+        kwargs = arguments()
+        async with info.context.db.write_session() as session, session.begin():
+            row = await action(session, **kwargs)
+    except DomainError as error:
+        return payload(errors=user_errors(error))
+    return payload.of(row)

@@ -1,0 +1,51 @@
+"""The User type (never its password hash nor its tokens) and the loader that fetches users by id."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from db import models
+from db import users as users_db
+from db.engine import Database
+from graph.auth import Role, self_or_admin
+from graph.relay import Node, to_global_id
+
+
+@strawberry.type(description="Someone who signs in to the API.")
+class User(Node):
+    id: strawberry.ID
+    username: str
+    email: str | None = strawberry.field(
+        description="Shown to the user and to administrators; null for anyone else.", extensions=self_or_admin()
+    )
+    role: Role  # type: ignore[valid-type]
+    is_active: bool
+    created_at: datetime
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.User) -> "User":
+        return cls(
+            id=strawberry.ID(to_global_id("User", row.id)),
+            pk=row.id,
+            username=row.username,
+            email=row.email,
+            role=Role[row.role.name],
+            is_active=row.is_active,
+            created_at=row.created_at,
+        )
+
+
+class UserByIdLoader(DataLoader[int, User | None]):
+    """Users by primary key, one statement per batch in a session of its own."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        super().__init__(load_fn=self._load)
+
+    async def _load(self, keys: Sequence[int]) -> list[User | None]:
+        async with self.db.read_session() as session:
+            rows = await users_db.users_by_ids(session, keys)
+        return [User.from_model(rows[k]) if k in rows else None for k in keys]

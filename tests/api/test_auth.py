@@ -1,0 +1,405 @@
+"""Signing in over HTTP: login, throttling, expiry, logout, deactivation, `me`, user management by
+administrators only, and passwords and tokens kept out of logs and responses."""
+
+import logging
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from db import users
+from db.engine import Database
+from db.models import ApiToken, Role, User
+from db.types import utcnow
+from tests.utils import TEST_PASSWORD, GraphQLClient, global_id, sign_in
+
+GENERIC_FAILURE = [{"field": None, "message": "Invalid username or password.", "code": "INVALID_CREDENTIALS"}]
+
+LOGIN = """
+mutation Login($username: String!, $password: String!) {
+  login(username: $username, password: $password) {
+    token expiresAt
+    user { id username role isActive }
+    errors { field message code }
+  }
+}
+"""
+ME = "{ me { id username email role isActive createdAt } }"
+USERS = "{ users(first: 10) { totalCount nodes { username role isActive } } }"
+CREATE_USER = """
+mutation Create($input: CreateUserInput!) {
+  createUser(input: $input) { user { id username email role isActive } errors { field message code } }
+}
+"""
+UPDATE_USER = """
+mutation Update($input: UpdateUserInput!) {
+  updateUser(input: $input) { user { id username email role isActive } errors { field message code } }
+}
+"""
+DEACTIVATE_USER = """
+mutation Deactivate($id: ID!) {
+  deactivateUser(id: $id) { user { id isActive } errors { field message code } }
+}
+"""
+LOGOUT = "mutation { logout { user { username } errors { message } } }"
+
+
+async def _user(database: Database, username: str) -> User:
+    async with database.read_session() as session:
+        user = await users.user_by_username(session, username=username)
+    assert user is not None
+    return user
+
+
+async def _login(gql: GraphQLClient, username: str, password: str = TEST_PASSWORD) -> dict:
+    return (await gql(LOGIN, {"username": username, "password": password}))["login"]
+
+
+def _as(gql: GraphQLClient, token: str) -> GraphQLClient:
+    return GraphQLClient(gql.http, token)
+
+
+def _codes(body: dict) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+# --- login and me -------------------------------------------------------------------------------
+
+
+async def test_login_returns_a_token_that_identifies_the_user(gql: GraphQLClient, database: Database) -> None:
+    user, _ = await sign_in(database, Role.CLERK, username="alice")
+    before = utcnow()
+
+    result = await _login(gql, "Alice")  # usernames are matched whatever the case
+
+    assert result["errors"] == []
+    assert result["user"] == {"id": global_id("User", user.id), "username": "alice", "role": "CLERK", "isActive": True}
+    assert len(result["token"]) >= 40
+    expires_at = result["expiresAt"]
+    assert before + timedelta(minutes=720) <= datetime.fromisoformat(expires_at) <= utcnow() + timedelta(minutes=720)
+    me = (await _as(gql, result["token"])(ME))["me"]
+    assert me["username"] == "alice" and me["role"] == "CLERK"
+
+
+async def test_me_is_null_without_a_valid_token(gql: GraphQLClient) -> None:
+    assert (await gql(ME))["me"] is None
+    assert (await _as(gql, "not-a-token")(ME))["me"] is None
+
+
+async def test_wrong_password_and_unknown_user_fail_alike(gql: GraphQLClient, database: Database) -> None:
+    await sign_in(database, Role.VIEWER, username="alice")
+
+    wrong_password = await _login(gql, "alice", "not the password")
+    unknown_user = await _login(gql, "mallory", TEST_PASSWORD)
+    blank = await _login(gql, "", "")
+
+    for result in (wrong_password, unknown_user, blank):
+        assert result == {"token": None, "expiresAt": None, "user": None, "errors": GENERIC_FAILURE}
+
+
+async def test_inactive_users_cannot_log_in(gql: GraphQLClient, database: Database) -> None:
+    user, _ = await sign_in(database, Role.VIEWER, username="alice")
+    async with database.write_session() as session, session.begin():
+        await users.deactivate_user(session, user_id=user.id)
+
+    assert (await _login(gql, "alice"))["errors"] == GENERIC_FAILURE
+
+
+async def test_last_use_of_a_token_is_recorded_at_most_once_a_minute(gql: GraphQLClient, database: Database) -> None:
+    _, token = await sign_in(database, Role.VIEWER)
+
+    async def last_used():  # type: ignore[no-untyped-def]
+        async with database.read_session() as session:
+            return await session.scalar(select(ApiToken.last_used_at))
+
+    assert await last_used() is None
+    await _as(gql, token)(ME)
+    first = await last_used()
+    assert first is not None
+    await _as(gql, token)(ME)
+    assert await last_used() == first
+
+
+async def test_a_token_costs_one_statement_and_no_token_none(
+    gql: GraphQLClient, database: Database, statements  # type: ignore[no-untyped-def]
+) -> None:
+    _, token = await sign_in(database, Role.VIEWER)
+    client = _as(gql, token)
+    await client(ME)  # records the token's first use
+
+    with statements.count() as anonymous:
+        await gql(ME)
+    with statements.count() as signed_in:
+        await client(ME)
+
+    assert anonymous == []
+    assert len(signed_in) == 1
+
+
+# --- throttling ---------------------------------------------------------------------------------
+
+
+async def test_repeated_failures_delay_logins_even_with_the_right_password(
+    gql: GraphQLClient, database: Database
+) -> None:
+    await sign_in(database, Role.VIEWER, username="alice")
+    for _ in range(4):
+        assert (await _login(gql, "alice", "wrong password"))["errors"] == GENERIC_FAILURE
+    assert (await _user(database, "alice")).locked_until is None
+
+    assert (await _login(gql, "alice", "wrong password"))["errors"] == GENERIC_FAILURE  # the fifth
+    user = await _user(database, "alice")
+    assert user.failed_login_count == 5
+    assert user.locked_until is not None and user.last_failed_login_at is not None
+    assert user.locked_until - user.last_failed_login_at == timedelta(seconds=30)
+
+    # The right password is refused with the same message while the delay lasts, and not counted.
+    assert (await _login(gql, "alice"))["errors"] == GENERIC_FAILURE
+    assert (await _user(database, "alice")).failed_login_count == 5
+
+    # When the delay is over, a further failure doubles it.
+    await _expire_delay(database, "alice")
+    assert (await _login(gql, "alice", "wrong password"))["errors"] == GENERIC_FAILURE
+    user = await _user(database, "alice")
+    assert user.failed_login_count == 6
+    assert user.locked_until - user.last_failed_login_at == timedelta(seconds=60)  # type: ignore[operator]
+
+    # And the right password, once it is over, works and starts the count again.
+    await _expire_delay(database, "alice")
+    assert (await _login(gql, "alice"))["token"]
+    user = await _user(database, "alice")
+    assert (user.failed_login_count, user.locked_until) == (0, None)
+
+
+async def _expire_delay(database: Database, username: str) -> None:
+    async with database.write_session() as session, session.begin():
+        await session.execute(
+            update(User).where(User.username == username).values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+
+
+def test_the_delay_doubles_up_to_its_maximum() -> None:
+    security = users.Security(
+        hasher=None,  # type: ignore[arg-type]
+        token_ttl=timedelta(hours=1),
+        failures_before_delay=5,
+        delay=timedelta(seconds=30),
+        max_delay=timedelta(minutes=15),
+    )
+    delays = [security.lockout(n) for n in range(1, 12)]
+    assert delays[:4] == [None] * 4
+    assert [d.total_seconds() for d in delays[4:]] == [30, 60, 120, 240, 480, 900, 900]  # type: ignore[union-attr]
+    assert security.lockout(10_000) == timedelta(minutes=15)
+
+
+# --- expiry, logout, revocation -----------------------------------------------------------------
+
+
+async def test_an_expired_token_is_refused(gql: GraphQLClient, database: Database) -> None:
+    user, _ = await sign_in(database, Role.ADMIN)
+    async with database.write_session() as session, session.begin():
+        issued = await users.issue_token(session, user_id=user.id, ttl=timedelta(seconds=-1))
+    client = _as(gql, issued.token)
+
+    assert (await client(ME))["me"] is None
+    body = await client.post(USERS)
+    assert body["data"] is None
+    assert _codes(body) == ["UNAUTHENTICATED"]
+    assert "expired" in body["errors"][0]["message"]
+
+
+async def test_a_token_stops_working_when_its_time_is_up(gql: GraphQLClient, database: Database) -> None:
+    await sign_in(database, Role.VIEWER, username="alice")
+    client = _as(gql, (await _login(gql, "alice"))["token"])
+    assert (await client(ME))["me"] is not None
+
+    async with database.write_session() as session, session.begin():
+        await session.execute(update(ApiToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+
+    assert (await client(ME))["me"] is None
+
+
+async def test_logout_revokes_the_token_it_is_sent_with(gql: GraphQLClient, database: Database) -> None:
+    await sign_in(database, Role.VIEWER, username="alice")
+    first = _as(gql, (await _login(gql, "alice"))["token"])
+    second = _as(gql, (await _login(gql, "alice"))["token"])
+
+    assert (await first(LOGOUT))["logout"] == {"user": {"username": "alice"}, "errors": []}
+
+    assert (await first(ME))["me"] is None
+    assert _codes(await first.post(LOGOUT)) == ["UNAUTHENTICATED"]
+    assert (await second(ME))["me"]["username"] == "alice"  # other sessions are left alone
+
+
+async def test_logout_needs_a_token(gql: GraphQLClient) -> None:
+    body = await gql.post(LOGOUT)
+    assert body["data"] is None
+    assert _codes(body) == ["UNAUTHENTICATED"]
+    assert "Authorization: Bearer" in body["errors"][0]["message"]
+
+
+async def test_deactivating_a_user_revokes_all_its_tokens(gql_as, gql: GraphQLClient, database: Database) -> None:  # type: ignore[no-untyped-def]
+    admin = await gql_as(Role.ADMIN)
+    created = (
+        await admin(CREATE_USER, {"input": {"username": "bob", "password": TEST_PASSWORD, "role": "CLERK"}})
+    )["createUser"]
+    assert created["errors"] == []
+    sessions = [_as(gql, (await _login(gql, "bob"))["token"]) for _ in range(2)]
+    for client in sessions:
+        assert (await client(ME))["me"]["username"] == "bob"
+
+    result = (await admin(DEACTIVATE_USER, {"id": created["user"]["id"]}))["deactivateUser"]
+
+    assert result == {"user": {"id": created["user"]["id"], "isActive": False}, "errors": []}
+    for client in sessions:
+        assert (await client(ME))["me"] is None
+    assert (await _login(gql, "bob"))["errors"] == GENERIC_FAILURE
+    async with database.read_session() as session:
+        assert None not in set(await session.scalars(select(ApiToken.revoked_at).join(User).where(User.username == "bob")))
+
+
+async def test_a_new_password_revokes_the_old_tokens(gql_as, gql: GraphQLClient, database: Database) -> None:  # type: ignore[no-untyped-def]
+    admin = await gql_as(Role.ADMIN)
+    user, token = await sign_in(database, Role.VIEWER, username="alice")
+
+    result = (
+        await admin(UPDATE_USER, {"input": {"id": global_id("User", user.id), "password": "a brand new password"}})
+    )["updateUser"]
+
+    assert result["errors"] == []
+    assert (await _as(gql, token)(ME))["me"] is None
+    assert (await _login(gql, "alice"))["errors"] == GENERIC_FAILURE
+    assert (await _login(gql, "alice", "a brand new password"))["token"]
+
+
+# --- user management ----------------------------------------------------------------------------
+
+
+async def test_administrators_manage_users(gql_as, gql: GraphQLClient) -> None:  # type: ignore[no-untyped-def]
+    admin = await gql_as(Role.ADMIN)
+
+    created = (
+        await admin(
+            CREATE_USER,
+            {"input": {"username": " Carol ", "password": TEST_PASSWORD, "role": "VIEWER", "email": "carol@example.com"}},
+        )
+    )["createUser"]
+    assert created["errors"] == []
+    assert created["user"] | {"id": None} == {
+        "id": None, "username": "carol", "email": "carol@example.com", "role": "VIEWER", "isActive": True
+    }
+
+    updated = (
+        await admin(UPDATE_USER, {"input": {"id": created["user"]["id"], "role": "MANAGER", "email": None}})
+    )["updateUser"]
+    assert updated["errors"] == []
+    assert (updated["user"]["role"], updated["user"]["email"]) == ("MANAGER", None)
+
+    listed = (await admin(USERS))["users"]
+    assert listed == {
+        "totalCount": 2,
+        "nodes": [
+            {"username": "admin", "role": "ADMIN", "isActive": True},
+            {"username": "carol", "role": "MANAGER", "isActive": True},
+        ],
+    }
+    filtered = await admin('{ users(filter: { role: MANAGER, search: "CAR" }) { nodes { username } } }')
+    assert filtered["users"]["nodes"] == [{"username": "carol"}]
+
+    # The new user signs in with the role it was given.
+    me = (await _as(gql, (await _login(gql, "carol"))["token"])(ME))["me"]
+    assert me["role"] == "MANAGER"
+
+
+async def test_user_input_is_checked(gql_as) -> None:  # type: ignore[no-untyped-def]
+    admin = await gql_as(Role.ADMIN)
+
+    async def create(**fields):  # type: ignore[no-untyped-def]
+        base = {"username": "dave", "password": TEST_PASSWORD, "role": "CLERK"}
+        return (await admin(CREATE_USER, {"input": base | fields}))["createUser"]
+
+    assert (await create())["errors"] == []
+    assert (await create(username="DAVE"))["errors"] == [
+        {"field": "username", "message": "The username “dave” is taken.", "code": "DUPLICATE"}
+    ]
+    errors = (await create(username="x y", password="short", email="not-an-email"))["errors"]
+    assert {(e["field"], e["code"]) for e in errors} == {
+        ("username", "INVALID"), ("password", "INVALID"), ("email", "INVALID")
+    }
+
+
+async def test_the_last_administrator_stays_one(gql_as, database: Database) -> None:  # type: ignore[no-untyped-def]
+    admin = await gql_as(Role.ADMIN)
+    me = await _user(database, "admin")
+    admin_id = global_id("User", me.id)
+
+    demoted = (await admin(UPDATE_USER, {"input": {"id": admin_id, "role": "VIEWER"}}))["updateUser"]
+    deactivated = (await admin(DEACTIVATE_USER, {"id": admin_id}))["deactivateUser"]
+
+    message = "The last active administrator cannot be demoted or deactivated."
+    assert demoted == {"user": None, "errors": [{"field": "role", "message": message, "code": "INVALID"}]}
+    assert deactivated == {"user": None, "errors": [{"field": "id", "message": message, "code": "INVALID"}]}
+    assert (await admin(ME))["me"]["role"] == "ADMIN"
+
+
+@pytest.mark.parametrize("role", [None, Role.VIEWER, Role.CLERK, Role.MANAGER])
+async def test_only_administrators_manage_users(gql_as, gql: GraphQLClient, database: Database, role) -> None:  # type: ignore[no-untyped-def]
+    target, _ = await sign_in(database, Role.VIEWER, username="target")
+    client = gql if role is None else await gql_as(role)
+    target_id = global_id("User", target.id)
+    operations = [
+        (USERS, {}),
+        (CREATE_USER, {"input": {"username": "eve", "password": TEST_PASSWORD, "role": "ADMIN"}}),
+        (UPDATE_USER, {"input": {"id": target_id, "role": "ADMIN"}}),
+        (DEACTIVATE_USER, {"id": target_id}),
+    ]
+    expected = "UNAUTHENTICATED" if role is None else "FORBIDDEN"
+
+    for query, variables in operations:
+        body = await client.post(query, variables)
+        assert body["data"] is None, body
+        assert _codes(body) == [expected], body
+        if role is not None:
+            assert body["errors"][0]["message"] == "This needs the ADMIN role."
+        assert "target" not in str(body)
+
+    async with database.read_session() as session:
+        rows = list(await session.scalars(select(User).order_by(User.username)))
+    assert {(u.username, u.role, u.is_active) for u in rows} == {
+        *([] if role is None else [(role.lower(), role, True)]),
+        ("target", Role.VIEWER, True),
+    }
+
+
+# --- secrets stay secret ------------------------------------------------------------------------
+
+
+async def test_passwords_and_tokens_never_reach_logs_or_other_responses(
+    gql_as, gql: GraphQLClient, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    admin = await gql_as(Role.ADMIN)
+    password = "Sw0rdfish-and-chips"
+
+    # SQLAlchemy keeps its loggers at WARNING unless asked: its statements, parameters and rows are let in too.
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="sqlalchemy.engine"):
+        created = await admin.post(
+            CREATE_USER, {"input": {"username": "frank", "password": password, "role": "VIEWER"}}
+        )
+        failed = await gql.post(LOGIN, {"username": "frank", "password": password + "!"})
+        login = await gql.post(LOGIN, {"username": "frank", "password": password})
+        token = login["data"]["login"]["token"]
+        client = _as(gql, token)
+        responses = [created, failed, await client.post(ME), await client.post(LOGOUT), await client.post(ME)]
+        hash_query = await client.post("{ me { passwordHash } }")
+
+    assert token
+    assert {"sqlalchemy.engine.Engine", "httpx"} <= {r.name for r in caplog.records}, "logging was not captured"
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for secret in (password, token):
+        assert secret not in logged
+        for response in responses:
+            assert secret not in str(response)
+    assert password not in str(login)
+    for response in [*responses, login, hash_query]:
+        assert "$argon2" not in str(response)
+    assert hash_query.get("data") is None and "passwordHash" in hash_query["errors"][0]["message"]
