@@ -262,6 +262,7 @@ async def create_category(
     slug: str | None = None,
     description: str | None = None,
     parent_id: int | None = None,
+    created_by_id: int | None = None,
 ) -> Category:
     """Add a category; without a slug, one is derived from the name and made unique with a -2, -3... suffix."""
     check = _Checks()
@@ -276,7 +277,9 @@ async def create_category(
         slug = await _unique_slug(session, name)
     else:
         await _check_slug_free(session, slug)
-    category = Category(name=name, slug=slug, description=description, parent_id=parent_id)
+    category = Category(
+        name=name, slug=slug, description=description, parent_id=parent_id, created_by_id=created_by_id
+    )
     async with _guarded(session, _category_conflicts(name, slug)):
         session.add(category)
     return category
@@ -380,13 +383,14 @@ async def create_supplier(
     website: str | None = None,
     address: str | None = None,
     is_active: bool = True,
+    created_by_id: int | None = None,
 ) -> Supplier:
     """Add a supplier; its name must be unique, whatever the case."""
     fields = _supplier_changes(
         name=name, email=email, phone=phone, website=website, address=address, is_active=is_active
     )
     await _check_supplier_name_free(session, fields["name"])
-    supplier = Supplier(**fields)
+    supplier = Supplier(**fields, created_by_id=created_by_id)
     async with _guarded(session, _supplier_conflicts(fields["name"])):
         session.add(supplier)
     return supplier
@@ -485,6 +489,7 @@ async def create_product(
     reorder_point: int = 0,
     reorder_quantity: int = 0,
     is_active: bool = True,
+    created_by_id: int | None = None,
 ) -> Product:
     """Add a product; the SKU is stored trimmed and uppercase and must be unique."""
     fields = _product_changes(
@@ -499,7 +504,7 @@ async def create_product(
     if category_id is not None:
         await _get(session, Category, category_id, "categoryId")
     await _check_sku_free(session, fields["sku"])
-    product = Product(**fields, category_id=category_id)
+    product = Product(**fields, category_id=category_id, created_by_id=created_by_id)
     async with _guarded(session, _product_conflicts(fields["sku"])):
         session.add(product)
     return product

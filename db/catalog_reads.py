@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Category, Product, ProductSupplier, Supplier
@@ -54,8 +54,15 @@ class SupplierFilter:
     is_active: bool | None = None
 
 
-def _contains(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
+# Longer than any searchable column holds, so it can match nothing (and SQLite refuses LIKE patterns
+# over 50,000 bytes).
+MAX_SEARCH_LENGTH = 1000
+
+
+def contains_text(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
     """Case-insensitive substring match; the user's % and _ are matched literally."""
+    if len(text) > MAX_SEARCH_LENGTH:
+        return false()
     return column.icontains(text, autoescape=True)
 
 
@@ -69,7 +76,7 @@ def subtree_ids(category_id: int) -> Select[tuple[int]]:
 def product_conditions(spec: ProductFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if spec.search:
-        conditions.append(or_(_contains(Product.name, spec.search), _contains(Product.sku, spec.search)))
+        conditions.append(or_(contains_text(Product.name, spec.search), contains_text(Product.sku, spec.search)))
     if spec.category_id is not None:
         if spec.include_descendants:
             conditions.append(Product.category_id.in_(subtree_ids(spec.category_id)))
@@ -94,14 +101,14 @@ def category_conditions(spec: CategoryFilter) -> list[ColumnElement[bool]]:
     if spec.parent_id is not None:
         conditions.append(Category.parent_id == spec.parent_id)
     if spec.search:
-        conditions.append(_contains(Category.name, spec.search))
+        conditions.append(contains_text(Category.name, spec.search))
     return conditions
 
 
 def supplier_conditions(spec: SupplierFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if spec.search:
-        conditions.append(_contains(Supplier.name, spec.search))
+        conditions.append(contains_text(Supplier.name, spec.search))
     if spec.is_active is not None:
         conditions.append(Supplier.is_active == spec.is_active)
     return conditions

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.catalog_reads import contains_text
 from db.errors import Invalid
 from db.models import InventoryTransaction, PurchaseOrderLine, StockLevel, TransactionKind, Warehouse
 from db.pagination import Page, SortKey, Window, fetch_pages
@@ -50,7 +51,7 @@ def warehouse_conditions(spec: WarehouseFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if spec.search:
         conditions.append(
-            or_(Warehouse.name.icontains(spec.search, autoescape=True), Warehouse.code.icontains(spec.search, autoescape=True))
+            or_(contains_text(Warehouse.name, spec.search), contains_text(Warehouse.code, spec.search))
         )
     if spec.is_active is not None:
         conditions.append(Warehouse.is_active == spec.is_active)

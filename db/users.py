@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import KEEP, Keep, _Checks, _given, _guarded
+from db.catalog_reads import contains_text
 from db.config import Settings
 from db.errors import AuthenticationFailed, Duplicate, Invalid, NotFound
 from db.models import ApiToken, Role, User
@@ -186,7 +187,7 @@ def user_conditions(spec: UserFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if spec.search:
         conditions.append(
-            or_(User.username.icontains(spec.search, autoescape=True), User.email.icontains(spec.search, autoescape=True))
+            or_(contains_text(User.username, spec.search), contains_text(User.email, spec.search))
         )
     if spec.role is not None:
         conditions.append(User.role == spec.role)

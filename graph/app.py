@@ -16,7 +16,7 @@ from strawberry.types import ExecutionResult
 
 from db.config import Settings
 from db.engine import Database
-from graph.auth import bearer_token, token_user
+from graph.auth import bearer_token
 from graph.context import Context
 from graph.errors import translate_errors
 from graph.http import REQUEST_ID_HEADER, GraphQLOverHTTP, RequestIdMiddleware
@@ -35,10 +35,8 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         return await super().process_result(request, result)
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
-        # One lookup, and only when a token is sent: anonymous requests cost no SQL here.
-        token = bearer_token(request)
-        user = None if token is None else await token_user(self.database, token)
-        return Context(db=self.database, settings=self.settings, request=request, user=user, token=token)
+        # No SQL here: the token's user is looked up when a field first needs it (Context.user).
+        return Context(db=self.database, settings=self.settings, request=request, token=bearer_token(request))
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:

@@ -1,15 +1,19 @@
 """Who is asking and what they may do: the request's bearer token, the roles (VIEWER < CLERK < MANAGER <
-ADMIN) and the permission classes that every protected field uses, through `requires(...)`.
+ADMIN) and the one mechanism that guards the API: `guard(access)` gives every root field of a type the
+permission class its entry in `access` names, and refuses to build a schema with a root field it lacks.
 
-    @strawberry.field(extensions=requires(Role.VIEWER))
-    @strawberry.mutation(extensions=requires(Role.CLERK))
+    @guard({"products": Role.VIEWER, "me": ANYONE, "logout": SIGNED_IN, ...})
+    @strawberry.type
+    class Query: ...
 
 Refusals are GraphQL errors with `extensions.code`: UNAUTHENTICATED when no valid token was sent,
-FORBIDDEN when the user's role is too low. Neither carries data.
+FORBIDDEN when the user's role is too low. Neither carries data. The user behind a token is looked up
+only when a check needs it (graph/context.py), so a document refused before execution runs no SQL.
 """
 
+from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -18,6 +22,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
 
 from db import models
 from db import users as users_db
@@ -28,6 +33,17 @@ Role = strawberry.enum(
     description="What a user may do. VIEWER reads everything; CLERK also records stock movements; MANAGER also "
     "manages the catalog, suppliers, warehouses and purchase orders; ADMIN also manages users.",
 )
+
+
+class Access(Enum):
+    """Who may use a root field besides the roles: anyone, or any signed-in user."""
+
+    ANYONE = "anyone"
+    SIGNED_IN = "signed in"
+
+
+ANYONE = Access.ANYONE
+SIGNED_IN = Access.SIGNED_IN
 
 
 @strawberry.schema_directive(
@@ -51,17 +67,18 @@ class Unauthenticated(GraphQLError):
         super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
 
 
-def current_user(info: Info) -> models.User:
+async def current_user(info: Info) -> models.User:
     """The signed-in user of the request; Unauthenticated if there is none."""
     context = info.context
-    if context.user is None:
+    user = await context.user()
+    if user is None:
         raise Unauthenticated(_SIGN_IN if context.token is None else _BAD_TOKEN)
-    return context.user  # type: ignore[no-any-return]
+    return user  # type: ignore[no-any-return]
 
 
-def acting_user_id(info: Info) -> int:
+async def acting_user_id(info: Info) -> int:
     """The id to record as `created_by_id` of what the request writes."""
-    return current_user(info).id
+    return (await current_user(info)).id
 
 
 def _db_role(role: Any) -> models.Role:
@@ -74,8 +91,8 @@ class IsAuthenticated(BasePermission):
     def __init__(self) -> None:
         self._schema_directive = Authenticated()
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        current_user(info)
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        await current_user(info)
         return True
 
 
@@ -90,23 +107,48 @@ class HasRole(BasePermission):
         self.message = f"This needs the {self.role} role{higher}."
         self._schema_directive = RequiresRole(role=Role[self.role.name])
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return current_user(info).role.rank >= self.role.rank
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return (await current_user(info)).role.rank >= self.role.rank
 
 
 class IsSelfOrAdmin(BasePermission):
     """The user the source object is, or an administrator (for fields of User, which carries `pk`)."""
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        user = info.context.user
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        user = await info.context.user()
         return user is not None and (user.id == source.pk or user.role is models.Role.ADMIN)
 
 
-def requires(role: Any = None) -> list[FieldExtension]:
-    """The field extensions that let only users with `role` or a higher one (any signed-in user when
-    None) use a field; for `extensions=` of strawberry.field and strawberry.mutation."""
-    permission = IsAuthenticated() if role is None else HasRole(role)
+def requires(access: models.Role | Access) -> list[FieldExtension]:
+    """The field extensions that let only users with `access` (a role or a higher one, any signed-in user,
+    or anyone) use a field."""
+    if access is ANYONE:
+        return []
+    permission = IsAuthenticated() if access is SIGNED_IN else HasRole(access)
     return [PermissionExtension(permissions=[permission])]
+
+
+T = TypeVar("T")
+
+
+def guard(access: Mapping[str, models.Role | Access]) -> Callable[[T], T]:
+    """A decorator for a root type (above `@strawberry.type`): each of its fields gets the permission its
+    GraphQL name has in `access`. A field without an entry, or an entry without a field, is an error when
+    the module loads, so that no root field is ever left unguarded by mistake."""
+
+    def decorate(cls: T) -> T:
+        definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+        fields = {field.graphql_name or to_camel_case(field.python_name): field for field in definition.fields}
+        if unlisted := sorted(fields.keys() - access.keys()):
+            raise TypeError(f"{definition.name}: the access table does not say who may use {', '.join(unlisted)}.")
+        if unknown := sorted(access.keys() - fields.keys()):
+            raise TypeError(f"{definition.name}: the access table names fields it lacks: {', '.join(unknown)}.")
+        for name, field in fields.items():
+            # Appended, the permission wraps any extension the field has already: it runs first.
+            field.extensions.extend(requires(access[name]))
+        return cls
+
+    return decorate
 
 
 def self_or_admin() -> list[FieldExtension]:

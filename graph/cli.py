@@ -3,16 +3,19 @@
 import asyncio
 import secrets
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
 
-from db import migrate, stock
+from db import bulk_seed, migrate, stock
 from db import users as users_db
+from db.bulk_seed import BulkSpec
 from db.config import Settings
 from db.engine import Database
 from db.errors import DomainError
@@ -78,12 +81,33 @@ def serve(
 @app.command()
 def seed(
     demo: Annotated[bool, typer.Option("--demo", help="Load the demo catalog (once: never twice).")] = False,
+    products: Annotated[
+        int | None, typer.Option(min=1, help="Generate a large dataset with this many products (not with --demo).")
+    ] = None,
+    suppliers: Annotated[int, typer.Option(min=1, help="With --products: suppliers.")] = 500,
+    categories: Annotated[int, typer.Option(min=1, help="With --products: categories, three levels deep.")] = 300,
+    warehouses: Annotated[int, typer.Option(min=1, help="With --products: warehouses.")] = 5,
+    transactions: Annotated[int, typer.Option(min=0, help="With --products: stock ledger entries.")] = 1_000_000,
+    seed_number: Annotated[
+        int, typer.Option("--seed", help="With --products: the random seed (same seed and sizes, same rows).")
+    ] = 1,
 ) -> None:
-    """Load data into a migrated database."""
-    if not demo:
-        typer.echo("Nothing to load: pass --demo.", err=True)
+    """Load data into a migrated database: the demo catalog, or a generated dataset of any size."""
+    if demo == (products is not None):
+        typer.echo(
+            "Pass --demo for the demo catalog, or --products N (with --suppliers, --categories, --warehouses, "
+            "--transactions, --seed) for a generated dataset; not both.",
+            err=True,
+        )
         raise typer.Exit(2)
     settings = Settings()
+    if products is not None:
+        spec = BulkSpec(
+            products=products, suppliers=suppliers, categories=categories, warehouses=warehouses,
+            transactions=transactions, seed=seed_number,
+        )
+        _run(settings, lambda database: _seed_bulk(database, spec))
+        return
 
     async def load(database: Database) -> SeedSummary | None:
         if await migrate.current(database.engine) != migrate.heads():
@@ -92,6 +116,57 @@ def seed(
         return await _seed_demo_once(database)
 
     _report_seed(_run(settings, load))
+
+
+async def _seed_bulk(database: Database, spec: BulkSpec) -> None:
+    """Generate and load a dataset into empty tables with a progress bar; report rows per second."""
+    await _require_current(database)
+    expected: dict[str, int | None] = {
+        "categories": spec.categories, "suppliers": spec.suppliers, "warehouses": spec.warehouses,
+        "products": spec.products, "product_suppliers": None, "inventory_transactions": spec.transactions,
+        "stock_levels": None,
+    }
+    columns = (
+        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[rate]}"),
+    )
+    tasks: dict[str, TaskID] = {}
+    with Progress(*columns, transient=False) as progress:
+
+        def on_loaded(table: str, rows: int) -> None:
+            if table not in tasks:
+                for done in tasks.values():  # tables load one after the other: the one before is complete
+                    progress.update(done, total=progress.tasks[done].completed)
+                tasks[table] = progress.add_task(table, total=expected.get(table), rate="")
+            task = tasks[table]
+            progress.advance(task, rows)
+            speed = progress.tasks[task].speed
+            progress.update(task, rate=f"{speed:,.0f} rows/s" if speed else "")
+
+        async with database.write_session() as session, session.begin():
+            occupied = await bulk_seed.occupied_tables(session)
+            if occupied:
+                typer.echo(
+                    f"Not loading: {', '.join(occupied)} already hold rows. A generated dataset goes into empty "
+                    "tables only (use a new database, or `inventory db downgrade base` and `inventory db upgrade`).",
+                    err=True,
+                )
+                raise typer.Exit(1)
+            started = time.perf_counter()
+            counts = await bulk_seed.seed_bulk(session, spec=spec, on_loaded=on_loaded)
+            for table, task in tasks.items():
+                progress.update(task, total=counts[table], completed=counts[table])
+        elapsed = time.perf_counter() - started
+    total = sum(counts.values())
+    typer.echo(
+        f"Loaded {total:,} rows in {elapsed:.1f} s ({total / elapsed:,.0f} rows/s): "
+        + ", ".join(f"{n:,} {table}" for table, n in counts.items())
+        + "."
+    )
+    started = time.perf_counter()
+    async with database.write_session() as session, session.begin():
+        await bulk_seed.analyze(session)
+    typer.echo(f"Planner statistics refreshed (ANALYZE) in {time.perf_counter() - started:.1f} s.")
 
 
 @app.command()

@@ -130,7 +130,12 @@ class GraphQLOverHTTP:
         return await super().parse_http_body(request)  # type: ignore[misc]
 
     def parse_json(self, data: str | bytes) -> Any:
-        value = super().parse_json(data)  # type: ignore[misc]
+        try:
+            value = super().parse_json(data)  # type: ignore[misc]
+        except (UnicodeDecodeError, RecursionError):
+            # bytes that are not UTF-8 (or -16, -32), and arrays or objects nested deeper than Python's
+            # recursion limit: the parser's JSONDecodeError covers neither
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
         if not isinstance(value, (dict, list)):
             raise HTTPException(400, "Expected a JSON object.")
         return value

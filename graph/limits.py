@@ -1,6 +1,6 @@
 """Abuse limits, checked on the parsed document before validation and execution: size and tokens
 (graphql-core's parser), depth, aliases, field count, page sizes and a cost that multiplies page
-sizes down the tree."""
+sizes down the tree; and no NUL characters in the request's text."""
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -21,12 +21,15 @@ from graphql import (
     NullValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValueNode,
     VariableNode,
+    Visitor,
     get_named_type,
     get_nullable_type,
     is_list_type,
     value_from_ast_untyped,
+    visit,
 )
 from graphql.type import GraphQLField, GraphQLNamedType
 from strawberry.extensions import DisableIntrospection, SchemaExtension
@@ -244,6 +247,35 @@ def _operation_variables(operation: OperationDefinitionNode, provided: Mapping[s
     return values
 
 
+class _StringLiterals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[str] = []
+
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        self.values.append(node.value)
+
+
+def check_text(document: DocumentNode, variables: Mapping[str, Any] | None) -> GraphQLError | None:
+    """An error if a string literal or variable holds a NUL character: PostgreSQL cannot store one,
+    and SQLite's string functions stop at it (a search for "\\0x" would match every row)."""
+    literals = _StringLiterals()
+    visit(document, literals)
+    pending: list[Any] = [*literals.values, variables]
+    while pending:  # not recursive: JSON variables may nest deeper than Python's recursion limit
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return GraphQLError(
+                    "Text may not contain the NUL character (U+0000).", extensions={"code": "BAD_USER_INPUT"}
+                )
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return None
+
+
 def check_document(
     schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None, limits: Limits
 ) -> GraphQLError | None:
@@ -302,7 +334,10 @@ class DocumentLimits(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is not None and context.pre_execution_errors is None:
-            error = check_document(context.schema._schema, context.graphql_document, context.variables, self.limits)
+            document, variables = context.graphql_document, context.variables
+            error = check_document(context.schema._schema, document, variables, self.limits) or check_text(
+                document, variables
+            )
             if error is not None:
                 context.pre_execution_errors = [error]  # strawberry then skips validation
         yield

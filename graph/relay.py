@@ -12,6 +12,9 @@ from db.errors import Invalid, NotFound
 from db.pagination import Page, SortKey, Window, count_where, page_of
 
 T = TypeVar("T")
+# Primary keys are 32-bit integers on PostgreSQL: a larger number in an ID names no row, and sent to
+# the database it would fail there (out of range) instead of finding nothing.
+MAX_PK = 2**31 - 1
 
 
 def to_global_id(type_name: str, pk: int) -> str:
@@ -25,7 +28,7 @@ def from_global_id(global_id: str) -> tuple[str, int]:
         number = int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ValueError(f"{global_id!r} is not a valid ID") from None
-    if not type_name or number <= 0 or str(number) != pk:
+    if not type_name or not 0 < number <= MAX_PK or str(number) != pk:
         raise ValueError(f"{global_id!r} is not a valid ID")
     return type_name, number
 

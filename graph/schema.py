@@ -6,6 +6,8 @@ from strawberry.types import ExecutionContext
 from strawberry.schema.config import StrawberryConfig
 
 from db.config import Settings
+from db.models import Role
+from graph.auth import ANYONE, SIGNED_IN, Access, guard
 from graph.errors import ErrorTranslation
 from graph.limits import limit_extensions
 from graph.mutations.auth import AuthMutations
@@ -20,11 +22,54 @@ from graph.queries.stock import StockQueries
 from graph.types import catalog, stock
 
 
+VIEWER, CLERK, MANAGER, ADMIN = Role.VIEWER, Role.CLERK, Role.MANAGER, Role.ADMIN
+
+# Who may use each root field: that role or a higher one, any signed-in user, or anyone (graph/auth.py).
+# Every root field must be listed; the README's role table says the same in words.
+QUERY_ACCESS: dict[str, Role | Access] = {
+    "me": ANYONE,
+    **dict.fromkeys(
+        [
+            "node", "nodes",
+            "product", "products", "category", "categories", "supplier", "suppliers",
+            "warehouse", "warehouses", "transactions", "lowStock", "inventoryValuation", "stockMovements",
+            "purchaseOrder", "purchaseOrders",
+        ],
+        VIEWER,
+    ),
+    "users": ADMIN,
+}
+
+MUTATION_ACCESS: dict[str, Role | Access] = {
+    "login": ANYONE,
+    "logout": SIGNED_IN,
+    # Stock movements. Receiving a purchase order is one too: the clerk in the warehouse books what arrived
+    # against the order a manager placed.
+    **dict.fromkeys(
+        ["receiveStock", "shipStock", "adjustStock", "transferStock", "returnStock", "receivePurchaseOrder"], CLERK
+    ),
+    **dict.fromkeys(
+        [
+            "createCategory", "updateCategory", "deleteCategory",
+            "createSupplier", "updateSupplier", "deleteSupplier",
+            "createProduct", "updateProduct", "deleteProduct",
+            "setProductSupplier", "removeProductSupplier",
+            "createWarehouse", "updateWarehouse", "archiveWarehouse", "deleteWarehouse",
+            "createPurchaseOrder", "updatePurchaseOrder", "submitPurchaseOrder", "cancelPurchaseOrder",
+        ],
+        MANAGER,
+    ),
+    **dict.fromkeys(["createUser", "updateUser", "deactivateUser"], ADMIN),
+}
+
+
+@guard(QUERY_ACCESS)
 @strawberry.type
 class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries):
     pass
 
 
+@guard(MUTATION_ACCESS)
 @strawberry.type
 class Mutation(CatalogMutations, StockMutations, PurchasingMutations, WarehouseMutations, AuthMutations):
     pass

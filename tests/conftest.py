@@ -131,7 +131,15 @@ async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def gql(http: httpx.AsyncClient) -> GraphQLClient:
+async def gql(http: httpx.AsyncClient, database: Database) -> GraphQLClient:
+    """A client signed in as an administrator (the user `admin`), who may use every field."""
+    _user, token = await sign_in(database, Role.ADMIN)
+    return GraphQLClient(http, token)
+
+
+@pytest.fixture
+def anonymous_gql(http: httpx.AsyncClient) -> GraphQLClient:
+    """A client that sends no token."""
     return GraphQLClient(http)
 
 

@@ -6,6 +6,7 @@ from typing import Any, Protocol, Self, TypeVar
 from strawberry.types import Info
 
 from db.errors import DomainError
+from graph.auth import acting_user_id
 from graph.context import Context
 from graph.errors import UserError, user_errors
 
@@ -25,11 +26,16 @@ async def write(
     payload: type[P],
     action: Callable[..., Awaitable[Any]],
     arguments: Callable[[], dict[str, Any]],
+    *,
+    records_user: bool = False,
 ) -> P:
     """Call `action(session, **arguments())` in one write transaction and return its result in `payload`;
-    a domain error rolls the transaction back and is returned as the payload's `errors`."""
+    a domain error rolls the transaction back and is returned as the payload's `errors`. With
+    `records_user`, `action` also gets `created_by_id`: the signed-in user's id."""
     try:
         kwargs = arguments()
+        if records_user:
+            kwargs["created_by_id"] = await acting_user_id(info)
         async with info.context.db.write_session() as session, session.begin():
             row = await action(session, **kwargs)
     except DomainError as error:

@@ -191,7 +191,9 @@ class DeletePayload:
 class CatalogMutations:
     @strawberry.mutation(description="Add a category.")
     async def create_category(self, info: Info[Context, None], input: CreateCategoryInput) -> CategoryPayload:
-        return await _write(info, CategoryPayload, catalog.create_category, lambda: _arguments(input))
+        return await _write(
+            info, CategoryPayload, catalog.create_category, lambda: _arguments(input), records_user=True
+        )
 
     @strawberry.mutation(description="Rename, move or describe a category.")
     async def update_category(self, info: Info[Context, None], input: UpdateCategoryInput) -> CategoryPayload:
@@ -203,7 +205,9 @@ class CatalogMutations:
 
     @strawberry.mutation(description="Add a supplier.")
     async def create_supplier(self, info: Info[Context, None], input: CreateSupplierInput) -> SupplierPayload:
-        return await _write(info, SupplierPayload, catalog.create_supplier, lambda: _arguments(input))
+        return await _write(
+            info, SupplierPayload, catalog.create_supplier, lambda: _arguments(input), records_user=True
+        )
 
     @strawberry.mutation(description="Change a supplier's name, contact details or status.")
     async def update_supplier(self, info: Info[Context, None], input: UpdateSupplierInput) -> SupplierPayload:
@@ -215,7 +219,9 @@ class CatalogMutations:
 
     @strawberry.mutation(description="Add a product.")
     async def create_product(self, info: Info[Context, None], input: CreateProductInput) -> ProductPayload:
-        return await _write(info, ProductPayload, catalog.create_product, lambda: _arguments(input))
+        return await _write(
+            info, ProductPayload, catalog.create_product, lambda: _arguments(input), records_user=True
+        )
 
     @strawberry.mutation(description="Change a product's fields.")
     async def update_product(self, info: Info[Context, None], input: UpdateProductInput) -> ProductPayload:

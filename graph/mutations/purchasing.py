@@ -171,7 +171,9 @@ class PurchasingMutations:
     async def create_purchase_order(
         self, info: Info[Context, None], input: CreatePurchaseOrderInput
     ) -> PurchaseOrderPayload:
-        return await write(info, PurchaseOrderPayload, purchasing.create_purchase_order, _create_arguments(input))
+        return await write(
+            info, PurchaseOrderPayload, purchasing.create_purchase_order, _create_arguments(input), records_user=True
+        )
 
     @strawberry.mutation(description="Change a draft purchase order: supplier, expected date, note or lines.")
     async def update_purchase_order(
@@ -191,7 +193,11 @@ class PurchasingMutations:
         self, info: Info[Context, None], input: ReceivePurchaseOrderInput
     ) -> ReceivePurchaseOrderPayload:
         return await write(
-            info, ReceivePurchaseOrderPayload, purchasing.receive_purchase_order, _receive_arguments(input)
+            info,
+            ReceivePurchaseOrderPayload,
+            purchasing.receive_purchase_order,
+            _receive_arguments(input),
+            records_user=True,
         )
 
     @strawberry.mutation(description="Cancel a draft, or an order of which nothing has been received.")

@@ -149,12 +149,16 @@ Move = Callable[..., Awaitable[tuple[Sequence[LedgerEntry], Sequence[Level]]]]
 def _idempotent(operation: str, move: Move) -> Callable[..., Awaitable[_Movement]]:
     """`move` behind the request's idempotency key: claimed first, the outcome remembered last."""
 
-    async def action(session: AsyncSession, *, idempotency_key: str | None, **arguments: Any) -> _Movement:
+    async def action(
+        session: AsyncSession, *, idempotency_key: str | None, created_by_id: int | None, **arguments: Any
+    ) -> _Movement:
+        # Who sends the request is not part of it: a retry by another user replays the first result, whose
+        # entries name the user who made them.
         replay = await idempotency.claim(session, key=idempotency_key, operation=operation, payload=arguments)
         if replay is not None:
             entries = await idempotency.replayed_transactions(session, replay)
             return _Movement(entries, idempotency.replayed_levels(replay, entries), replayed=True)
-        entries, levels = await move(session, **arguments)
+        entries, levels = await move(session, created_by_id=created_by_id, **arguments)
         await idempotency.remember(
             session, key=idempotency_key, transaction_ids=[entry.id for entry in entries], levels=levels
         )
@@ -195,24 +199,24 @@ _RETURN = _idempotent("returnStock", _entries(stock.return_stock))
 class StockMutations:
     @strawberry.mutation(description="Put received goods into a warehouse and update the product's average cost.")
     async def receive_stock(self, info: Info[Context, None], input: ReceiveStockInput) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _RECEIVE, _arguments(input))
+        return await write(info, StockMovementPayload, _RECEIVE, _arguments(input), records_user=True)
 
     @strawberry.mutation(
         description="Take shipped goods out of a warehouse; refused with INSUFFICIENT_STOCK beyond what it holds."
     )
     async def ship_stock(self, info: Info[Context, None], input: ShipStockInput) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _SHIP, _arguments(input))
+        return await write(info, StockMovementPayload, _SHIP, _arguments(input), records_user=True)
 
     @strawberry.mutation(
         description="Record a physical count: an adjustment by the difference, or no entry when the count matches."
     )
     async def adjust_stock(self, info: Info[Context, None], input: AdjustStockInput) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _ADJUST, _arguments(input))
+        return await write(info, StockMovementPayload, _ADJUST, _arguments(input), records_user=True)
 
     @strawberry.mutation(description="Move stock between two warehouses: a TRANSFER_OUT and a TRANSFER_IN entry.")
     async def transfer_stock(self, info: Info[Context, None], input: TransferStockInput) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _TRANSFER, _arguments(input))
+        return await write(info, StockMovementPayload, _TRANSFER, _arguments(input), records_user=True)
 
     @strawberry.mutation(description="Put goods a customer returned back into stock.")
     async def return_stock(self, info: Info[Context, None], input: ReturnStockInput) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _RETURN, _arguments(input))
+        return await write(info, StockMovementPayload, _RETURN, _arguments(input), records_user=True)

@@ -55,8 +55,10 @@ def one_of(**arguments: Any) -> None:
 @strawberry.type
 class CatalogQueries:
     @strawberry.field(description="Fetch any object by its global ID; null if there is none.")
-    def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
-        return _load_node(info.context, id)
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+        # Awaited here: behind the (async) permission check, a loader's future returned as it is would
+        # reach graphql-core unresolved.
+        return await _nullable(_load_node(info.context, id))
 
     @strawberry.field(description="Fetch objects by global ID, in the order asked; null where there is none.")
     async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from db import catalog_reads as reads
 from db import models
 from graph.relay import Connection, Node, decode_id, to_global_id, window
+from graph.types.users import User
 
 if TYPE_CHECKING:
     from graph.context import Context
@@ -80,6 +81,14 @@ def _context(info: Info) -> "Context":
     return info.context
 
 
+def created_by(info: Info, user_id: int | None) -> Awaitable[User | None] | None:
+    """The user who created a row, through the request's loader; None for rows written outside the API."""
+    return None if user_id is None else _context(info).loaders.user_by_id.load(user_id)
+
+
+CREATED_BY = "Who created it; null for what was written outside the API, such as demo data."
+
+
 @strawberry.type
 class Category(Node):
     id: strawberry.ID
@@ -90,6 +99,7 @@ class Category(Node):
     updated_at: datetime
     pk: strawberry.Private[int]
     parent_pk: strawberry.Private[int | None]
+    created_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Category) -> "Category":
@@ -100,6 +110,7 @@ class Category(Node):
             slug=row.slug,
             description=row.description,
             parent_pk=row.parent_id,
+            created_by_pk=row.created_by_id,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -109,6 +120,10 @@ class Category(Node):
         if self.parent_pk is None:
             return None
         return _context(info).loaders.category_by_id.load(self.parent_pk)
+
+    @strawberry.field(description=CREATED_BY)
+    def created_by(self, info: Info) -> User | None:
+        return created_by(info, self.created_by_pk)
 
     @strawberry.field(description="Direct subcategories, by name.")
     def children(self, info: Info) -> list["Category"]:
@@ -157,6 +172,7 @@ class Supplier(Node):
     created_at: datetime
     updated_at: datetime
     pk: strawberry.Private[int]
+    created_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Supplier) -> "Supplier":
@@ -169,9 +185,14 @@ class Supplier(Node):
             website=row.website,
             address=row.address,
             is_active=row.is_active,
+            created_by_pk=row.created_by_id,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+    @strawberry.field(description=CREATED_BY)
+    def created_by(self, info: Info) -> User | None:
+        return created_by(info, self.created_by_pk)
 
     @strawberry.field(description="The products this supplier offers, with its terms, oldest first.")
     def offers(
@@ -244,6 +265,7 @@ class Product(Node):
     updated_at: datetime
     pk: strawberry.Private[int]
     category_pk: strawberry.Private[int | None]
+    created_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Product) -> "Product":
@@ -259,6 +281,7 @@ class Product(Node):
             reorder_quantity=row.reorder_quantity,
             is_active=row.is_active,
             average_cost=row.average_cost,
+            created_by_pk=row.created_by_id,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -268,6 +291,10 @@ class Product(Node):
         if self.category_pk is None:
             return None
         return _context(info).loaders.category_by_id.load(self.category_pk)
+
+    @strawberry.field(description=CREATED_BY)
+    def created_by(self, info: Info) -> User | None:
+        return created_by(info, self.created_by_pk)
 
     @strawberry.field(description="Every supplier's terms for this product, the preferred supplier first.")
     def suppliers(self, info: Info) -> list[ProductSupplier]:

@@ -11,7 +11,8 @@ from strawberry.types import Info
 from db import models
 from db import stock_reads as reads
 from graph.relay import Connection, Node, decode_id, to_global_id, window
-from graph.types.catalog import Product, Supplier, _deferred_connection
+from graph.types.catalog import Product, Supplier, _deferred_connection, created_by
+from graph.types.users import User
 
 if TYPE_CHECKING:
     from graph.context import Context
@@ -161,6 +162,7 @@ class InventoryTransaction(Node):
     product_pk: strawberry.Private[int]
     warehouse_pk: strawberry.Private[int]
     purchase_order_pk: strawberry.Private[int | None]
+    created_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.InventoryTransaction) -> "InventoryTransaction":
@@ -170,6 +172,7 @@ class InventoryTransaction(Node):
             product_pk=row.product_id,
             warehouse_pk=row.warehouse_id,
             purchase_order_pk=row.purchase_order_id,
+            created_by_pk=row.created_by_id,
             kind=TransactionKind(row.kind.value),
             quantity=row.quantity,
             balance_after=row.balance_after,
@@ -186,6 +189,10 @@ class InventoryTransaction(Node):
     @strawberry.field
     def warehouse(self, info: Info) -> Warehouse:
         return _context(info).loaders.warehouse_by_id.load(self.warehouse_pk)
+
+    @strawberry.field(description="Who made the entry; null for entries written outside the API, such as demo data.")
+    def created_by(self, info: Info) -> User | None:
+        return created_by(info, self.created_by_pk)
 
     @strawberry.field
     def purchase_order(self, info: Info) -> "PurchaseOrder | None":
@@ -235,6 +242,7 @@ class PurchaseOrder(Node):
     updated_at: datetime
     pk: strawberry.Private[int]
     supplier_pk: strawberry.Private[int]
+    created_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.PurchaseOrder) -> "PurchaseOrder":
@@ -242,6 +250,7 @@ class PurchaseOrder(Node):
             id=strawberry.ID(to_global_id("PurchaseOrder", row.id)),
             pk=row.id,
             supplier_pk=row.supplier_id,
+            created_by_pk=row.created_by_id,
             number=row.number,
             status=PurchaseOrderStatus(row.status.value),
             expected_date=row.expected_date,
@@ -256,6 +265,10 @@ class PurchaseOrder(Node):
     @strawberry.field
     def supplier(self, info: Info) -> Supplier:
         return _context(info).loaders.supplier_by_id.load(self.supplier_pk)
+
+    @strawberry.field(description="Who drafted the order; null for orders written outside the API, such as demo data.")
+    def created_by(self, info: Info) -> User | None:
+        return created_by(info, self.created_by_pk)
 
     @strawberry.field(description="The order's lines, in the order they were added.")
     def lines(self, info: Info) -> list[PurchaseOrderLine]:

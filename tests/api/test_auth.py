@@ -51,12 +51,12 @@ async def _user(database: Database, username: str) -> User:
     return user
 
 
-async def _login(gql: GraphQLClient, username: str, password: str = TEST_PASSWORD) -> dict:
-    return (await gql(LOGIN, {"username": username, "password": password}))["login"]
+async def _login(client: GraphQLClient, username: str, password: str = TEST_PASSWORD) -> dict:
+    return (await client(LOGIN, {"username": username, "password": password}))["login"]
 
 
-def _as(gql: GraphQLClient, token: str) -> GraphQLClient:
-    return GraphQLClient(gql.http, token)
+def _as(client: GraphQLClient, token: str) -> GraphQLClient:
+    return GraphQLClient(client.http, token)
 
 
 def _codes(body: dict) -> list[str]:
@@ -66,46 +66,48 @@ def _codes(body: dict) -> list[str]:
 # --- login and me -------------------------------------------------------------------------------
 
 
-async def test_login_returns_a_token_that_identifies_the_user(gql: GraphQLClient, database: Database) -> None:
+async def test_login_returns_a_token_that_identifies_the_user(anonymous_gql: GraphQLClient, database: Database) -> None:
     user, _ = await sign_in(database, Role.CLERK, username="alice")
     before = utcnow()
 
-    result = await _login(gql, "Alice")  # usernames are matched whatever the case
+    result = await _login(anonymous_gql, "Alice")  # usernames are matched whatever the case
 
     assert result["errors"] == []
     assert result["user"] == {"id": global_id("User", user.id), "username": "alice", "role": "CLERK", "isActive": True}
     assert len(result["token"]) >= 40
     expires_at = result["expiresAt"]
     assert before + timedelta(minutes=720) <= datetime.fromisoformat(expires_at) <= utcnow() + timedelta(minutes=720)
-    me = (await _as(gql, result["token"])(ME))["me"]
+    me = (await _as(anonymous_gql, result["token"])(ME))["me"]
     assert me["username"] == "alice" and me["role"] == "CLERK"
 
 
-async def test_me_is_null_without_a_valid_token(gql: GraphQLClient) -> None:
-    assert (await gql(ME))["me"] is None
-    assert (await _as(gql, "not-a-token")(ME))["me"] is None
+async def test_me_is_null_without_a_valid_token(anonymous_gql: GraphQLClient) -> None:
+    assert (await anonymous_gql(ME))["me"] is None
+    assert (await _as(anonymous_gql, "not-a-token")(ME))["me"] is None
 
 
-async def test_wrong_password_and_unknown_user_fail_alike(gql: GraphQLClient, database: Database) -> None:
+async def test_wrong_password_and_unknown_user_fail_alike(anonymous_gql: GraphQLClient, database: Database) -> None:
     await sign_in(database, Role.VIEWER, username="alice")
 
-    wrong_password = await _login(gql, "alice", "not the password")
-    unknown_user = await _login(gql, "mallory", TEST_PASSWORD)
-    blank = await _login(gql, "", "")
+    wrong_password = await _login(anonymous_gql, "alice", "not the password")
+    unknown_user = await _login(anonymous_gql, "mallory", TEST_PASSWORD)
+    blank = await _login(anonymous_gql, "", "")
 
     for result in (wrong_password, unknown_user, blank):
         assert result == {"token": None, "expiresAt": None, "user": None, "errors": GENERIC_FAILURE}
 
 
-async def test_inactive_users_cannot_log_in(gql: GraphQLClient, database: Database) -> None:
+async def test_inactive_users_cannot_log_in(anonymous_gql: GraphQLClient, database: Database) -> None:
     user, _ = await sign_in(database, Role.VIEWER, username="alice")
     async with database.write_session() as session, session.begin():
         await users.deactivate_user(session, user_id=user.id)
 
-    assert (await _login(gql, "alice"))["errors"] == GENERIC_FAILURE
+    assert (await _login(anonymous_gql, "alice"))["errors"] == GENERIC_FAILURE
 
 
-async def test_last_use_of_a_token_is_recorded_at_most_once_a_minute(gql: GraphQLClient, database: Database) -> None:
+async def test_last_use_of_a_token_is_recorded_at_most_once_a_minute(
+    anonymous_gql: GraphQLClient, database: Database
+) -> None:
     _, token = await sign_in(database, Role.VIEWER)
 
     async def last_used():  # type: ignore[no-untyped-def]
@@ -113,22 +115,22 @@ async def test_last_use_of_a_token_is_recorded_at_most_once_a_minute(gql: GraphQ
             return await session.scalar(select(ApiToken.last_used_at))
 
     assert await last_used() is None
-    await _as(gql, token)(ME)
+    await _as(anonymous_gql, token)(ME)
     first = await last_used()
     assert first is not None
-    await _as(gql, token)(ME)
+    await _as(anonymous_gql, token)(ME)
     assert await last_used() == first
 
 
 async def test_a_token_costs_one_statement_and_no_token_none(
-    gql: GraphQLClient, database: Database, statements  # type: ignore[no-untyped-def]
+    anonymous_gql: GraphQLClient, database: Database, statements  # type: ignore[no-untyped-def]
 ) -> None:
     _, token = await sign_in(database, Role.VIEWER)
-    client = _as(gql, token)
+    client = _as(anonymous_gql, token)
     await client(ME)  # records the token's first use
 
     with statements.count() as anonymous:
-        await gql(ME)
+        await anonymous_gql(ME)
     with statements.count() as signed_in:
         await client(ME)
 
@@ -136,37 +138,54 @@ async def test_a_token_costs_one_statement_and_no_token_none(
     assert len(signed_in) == 1
 
 
+async def test_the_user_is_looked_up_once_per_request_and_only_when_a_field_needs_it(
+    anonymous_gql: GraphQLClient, database: Database, statements  # type: ignore[no-untyped-def]
+) -> None:
+    _, token = await sign_in(database, Role.VIEWER)
+    client = _as(anonymous_gql, token)
+    await client(ME)  # records the token's first use
+
+    with statements.count() as several_fields:
+        await client("{ me { id } products { totalCount } categories { totalCount } warehouses { totalCount } }")
+    with statements.count() as no_field_needs_it:
+        await client("{ __typename }")
+        assert _codes(await client.post("{ products { nope } }")) == ["GRAPHQL_VALIDATION_FAILED"]
+
+    assert sum("api_tokens" in statement for statement in several_fields) == 1
+    assert no_field_needs_it == []
+
+
 # --- throttling ---------------------------------------------------------------------------------
 
 
 async def test_repeated_failures_delay_logins_even_with_the_right_password(
-    gql: GraphQLClient, database: Database
+    anonymous_gql: GraphQLClient, database: Database
 ) -> None:
     await sign_in(database, Role.VIEWER, username="alice")
     for _ in range(4):
-        assert (await _login(gql, "alice", "wrong password"))["errors"] == GENERIC_FAILURE
+        assert (await _login(anonymous_gql, "alice", "wrong password"))["errors"] == GENERIC_FAILURE
     assert (await _user(database, "alice")).locked_until is None
 
-    assert (await _login(gql, "alice", "wrong password"))["errors"] == GENERIC_FAILURE  # the fifth
+    assert (await _login(anonymous_gql, "alice", "wrong password"))["errors"] == GENERIC_FAILURE  # the fifth
     user = await _user(database, "alice")
     assert user.failed_login_count == 5
     assert user.locked_until is not None and user.last_failed_login_at is not None
     assert user.locked_until - user.last_failed_login_at == timedelta(seconds=30)
 
     # The right password is refused with the same message while the delay lasts, and not counted.
-    assert (await _login(gql, "alice"))["errors"] == GENERIC_FAILURE
+    assert (await _login(anonymous_gql, "alice"))["errors"] == GENERIC_FAILURE
     assert (await _user(database, "alice")).failed_login_count == 5
 
     # When the delay is over, a further failure doubles it.
     await _expire_delay(database, "alice")
-    assert (await _login(gql, "alice", "wrong password"))["errors"] == GENERIC_FAILURE
+    assert (await _login(anonymous_gql, "alice", "wrong password"))["errors"] == GENERIC_FAILURE
     user = await _user(database, "alice")
     assert user.failed_login_count == 6
     assert user.locked_until - user.last_failed_login_at == timedelta(seconds=60)  # type: ignore[operator]
 
     # And the right password, once it is over, works and starts the count again.
     await _expire_delay(database, "alice")
-    assert (await _login(gql, "alice"))["token"]
+    assert (await _login(anonymous_gql, "alice"))["token"]
     user = await _user(database, "alice")
     assert (user.failed_login_count, user.locked_until) == (0, None)
 
@@ -195,11 +214,11 @@ def test_the_delay_doubles_up_to_its_maximum() -> None:
 # --- expiry, logout, revocation -----------------------------------------------------------------
 
 
-async def test_an_expired_token_is_refused(gql: GraphQLClient, database: Database) -> None:
+async def test_an_expired_token_is_refused(anonymous_gql: GraphQLClient, database: Database) -> None:
     user, _ = await sign_in(database, Role.ADMIN)
     async with database.write_session() as session, session.begin():
         issued = await users.issue_token(session, user_id=user.id, ttl=timedelta(seconds=-1))
-    client = _as(gql, issued.token)
+    client = _as(anonymous_gql, issued.token)
 
     assert (await client(ME))["me"] is None
     body = await client.post(USERS)
@@ -208,9 +227,9 @@ async def test_an_expired_token_is_refused(gql: GraphQLClient, database: Databas
     assert "expired" in body["errors"][0]["message"]
 
 
-async def test_a_token_stops_working_when_its_time_is_up(gql: GraphQLClient, database: Database) -> None:
+async def test_a_token_stops_working_when_its_time_is_up(anonymous_gql: GraphQLClient, database: Database) -> None:
     await sign_in(database, Role.VIEWER, username="alice")
-    client = _as(gql, (await _login(gql, "alice"))["token"])
+    client = _as(anonymous_gql, (await _login(anonymous_gql, "alice"))["token"])
     assert (await client(ME))["me"] is not None
 
     async with database.write_session() as session, session.begin():
@@ -219,10 +238,10 @@ async def test_a_token_stops_working_when_its_time_is_up(gql: GraphQLClient, dat
     assert (await client(ME))["me"] is None
 
 
-async def test_logout_revokes_the_token_it_is_sent_with(gql: GraphQLClient, database: Database) -> None:
+async def test_logout_revokes_the_token_it_is_sent_with(anonymous_gql: GraphQLClient, database: Database) -> None:
     await sign_in(database, Role.VIEWER, username="alice")
-    first = _as(gql, (await _login(gql, "alice"))["token"])
-    second = _as(gql, (await _login(gql, "alice"))["token"])
+    first = _as(anonymous_gql, (await _login(anonymous_gql, "alice"))["token"])
+    second = _as(anonymous_gql, (await _login(anonymous_gql, "alice"))["token"])
 
     assert (await first(LOGOUT))["logout"] == {"user": {"username": "alice"}, "errors": []}
 
@@ -231,20 +250,20 @@ async def test_logout_revokes_the_token_it_is_sent_with(gql: GraphQLClient, data
     assert (await second(ME))["me"]["username"] == "alice"  # other sessions are left alone
 
 
-async def test_logout_needs_a_token(gql: GraphQLClient) -> None:
-    body = await gql.post(LOGOUT)
+async def test_logout_needs_a_token(anonymous_gql: GraphQLClient) -> None:
+    body = await anonymous_gql.post(LOGOUT)
     assert body["data"] is None
     assert _codes(body) == ["UNAUTHENTICATED"]
     assert "Authorization: Bearer" in body["errors"][0]["message"]
 
 
-async def test_deactivating_a_user_revokes_all_its_tokens(gql_as, gql: GraphQLClient, database: Database) -> None:  # type: ignore[no-untyped-def]
+async def test_deactivating_a_user_revokes_all_its_tokens(gql_as, anonymous_gql: GraphQLClient, database: Database) -> None:  # type: ignore[no-untyped-def]
     admin = await gql_as(Role.ADMIN)
     created = (
         await admin(CREATE_USER, {"input": {"username": "bob", "password": TEST_PASSWORD, "role": "CLERK"}})
     )["createUser"]
     assert created["errors"] == []
-    sessions = [_as(gql, (await _login(gql, "bob"))["token"]) for _ in range(2)]
+    sessions = [_as(anonymous_gql, (await _login(anonymous_gql, "bob"))["token"]) for _ in range(2)]
     for client in sessions:
         assert (await client(ME))["me"]["username"] == "bob"
 
@@ -253,12 +272,12 @@ async def test_deactivating_a_user_revokes_all_its_tokens(gql_as, gql: GraphQLCl
     assert result == {"user": {"id": created["user"]["id"], "isActive": False}, "errors": []}
     for client in sessions:
         assert (await client(ME))["me"] is None
-    assert (await _login(gql, "bob"))["errors"] == GENERIC_FAILURE
+    assert (await _login(anonymous_gql, "bob"))["errors"] == GENERIC_FAILURE
     async with database.read_session() as session:
         assert None not in set(await session.scalars(select(ApiToken.revoked_at).join(User).where(User.username == "bob")))
 
 
-async def test_a_new_password_revokes_the_old_tokens(gql_as, gql: GraphQLClient, database: Database) -> None:  # type: ignore[no-untyped-def]
+async def test_a_new_password_revokes_the_old_tokens(gql_as, anonymous_gql: GraphQLClient, database: Database) -> None:  # type: ignore[no-untyped-def]
     admin = await gql_as(Role.ADMIN)
     user, token = await sign_in(database, Role.VIEWER, username="alice")
 
@@ -267,15 +286,15 @@ async def test_a_new_password_revokes_the_old_tokens(gql_as, gql: GraphQLClient,
     )["updateUser"]
 
     assert result["errors"] == []
-    assert (await _as(gql, token)(ME))["me"] is None
-    assert (await _login(gql, "alice"))["errors"] == GENERIC_FAILURE
-    assert (await _login(gql, "alice", "a brand new password"))["token"]
+    assert (await _as(anonymous_gql, token)(ME))["me"] is None
+    assert (await _login(anonymous_gql, "alice"))["errors"] == GENERIC_FAILURE
+    assert (await _login(anonymous_gql, "alice", "a brand new password"))["token"]
 
 
 # --- user management ----------------------------------------------------------------------------
 
 
-async def test_administrators_manage_users(gql_as, gql: GraphQLClient) -> None:  # type: ignore[no-untyped-def]
+async def test_administrators_manage_users(gql_as, anonymous_gql: GraphQLClient) -> None:  # type: ignore[no-untyped-def]
     admin = await gql_as(Role.ADMIN)
 
     created = (
@@ -307,7 +326,7 @@ async def test_administrators_manage_users(gql_as, gql: GraphQLClient) -> None: 
     assert filtered["users"]["nodes"] == [{"username": "carol"}]
 
     # The new user signs in with the role it was given.
-    me = (await _as(gql, (await _login(gql, "carol"))["token"])(ME))["me"]
+    me = (await _as(anonymous_gql, (await _login(anonymous_gql, "carol"))["token"])(ME))["me"]
     assert me["role"] == "MANAGER"
 
 
@@ -343,9 +362,9 @@ async def test_the_last_administrator_stays_one(gql_as, database: Database) -> N
 
 
 @pytest.mark.parametrize("role", [None, Role.VIEWER, Role.CLERK, Role.MANAGER])
-async def test_only_administrators_manage_users(gql_as, gql: GraphQLClient, database: Database, role) -> None:  # type: ignore[no-untyped-def]
+async def test_only_administrators_manage_users(gql_as, anonymous_gql: GraphQLClient, database: Database, role) -> None:  # type: ignore[no-untyped-def]
     target, _ = await sign_in(database, Role.VIEWER, username="target")
-    client = gql if role is None else await gql_as(role)
+    client = anonymous_gql if role is None else await gql_as(role)
     target_id = global_id("User", target.id)
     operations = [
         (USERS, {}),
@@ -375,7 +394,7 @@ async def test_only_administrators_manage_users(gql_as, gql: GraphQLClient, data
 
 
 async def test_passwords_and_tokens_never_reach_logs_or_other_responses(
-    gql_as, gql: GraphQLClient, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    gql_as, anonymous_gql: GraphQLClient, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
 ) -> None:
     admin = await gql_as(Role.ADMIN)
     password = "Sw0rdfish-and-chips"
@@ -385,10 +404,10 @@ async def test_passwords_and_tokens_never_reach_logs_or_other_responses(
         created = await admin.post(
             CREATE_USER, {"input": {"username": "frank", "password": password, "role": "VIEWER"}}
         )
-        failed = await gql.post(LOGIN, {"username": "frank", "password": password + "!"})
-        login = await gql.post(LOGIN, {"username": "frank", "password": password})
+        failed = await anonymous_gql.post(LOGIN, {"username": "frank", "password": password + "!"})
+        login = await anonymous_gql.post(LOGIN, {"username": "frank", "password": password})
         token = login["data"]["login"]["token"]
-        client = _as(gql, token)
+        client = _as(anonymous_gql, token)
         responses = [created, failed, await client.post(ME), await client.post(LOGOUT), await client.post(ME)]
         hash_query = await client.post("{ me { passwordHash } }")
 

@@ -31,7 +31,7 @@ def _by_name(catalog: Catalog) -> list[dict]:
 async def test_nested_catalog_query_issues_a_constant_number_of_statements(gql, statements, catalog):
     counts = {}
     for first in (10, 100):
-        with statements.count() as executed:
+        with statements.count(sign_in=False) as executed:
             data = await gql(CATALOG_PAGE, {"first": first})
         counts[first] = len(executed)
         edges = data["products"]["edges"]
@@ -68,7 +68,7 @@ async def test_nested_catalog_query_issues_a_constant_number_of_statements(gql, 
 
 async def test_nested_connections_under_a_list_use_one_statement(gql, statements, catalog):
     query = "{ categories(first: 10) { edges { node { name products(first: 2) { totalCount edges { node { sku } } } } } } }"
-    with statements.count() as executed:
+    with statements.count(sign_in=False) as executed:
         data = await gql(query)
     # categories page, categories' products (one window query), their counts (one grouped query)
     assert len(executed) == 3, executed

@@ -19,11 +19,11 @@ CONNECTIONS = 60
 
 
 @pytest.fixture
-async def wide(server: str) -> AsyncIterator[GraphQLClient]:
-    """A client whose requests each get a connection of their own."""
+async def wide(server: str, gql: GraphQLClient) -> AsyncIterator[GraphQLClient]:
+    """A client whose requests each get a connection of their own, signed in as `gql` is."""
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as client:
-        yield GraphQLClient(client)
+        yield GraphQLClient(client, gql.token)
 
 
 async def fire(client: GraphQLClient, mutation: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,134 @@
+"""`python -m bench`: run the benchmark, or measure the seed's rate against a plain bulk insert."""
+
+import dataclasses
+import json
+import shlex
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from bench import report, runner, seed_rate
+from bench.database import FULL, OUT_DIR, SMALL, bench_database
+from bench.workload import OPERATIONS
+from db.bulk_seed import BulkSpec
+
+app = typer.Typer(help="Benchmarks of the inventory API.", no_args_is_help=True, add_completion=False)
+
+
+class Backend(StrEnum):
+    sqlite = "sqlite"
+    postgres = "postgres"
+
+
+SmallOption = Annotated[
+    bool,
+    typer.Option(
+        "--small", help=f"A quick preset: {SMALL.products:,} products, {SMALL.transactions:,} ledger entries."
+    ),
+]
+ProductsOption = Annotated[int | None, typer.Option(min=1, help=f"Products (default {FULL.products:,}).")]
+TransactionsOption = Annotated[int | None, typer.Option(min=0, help=f"Ledger entries (default {FULL.transactions:,}).")]
+SuppliersOption = Annotated[int | None, typer.Option(min=1, help=f"Suppliers (default {FULL.suppliers}).")]
+CategoriesOption = Annotated[int | None, typer.Option(min=1, help=f"Categories (default {FULL.categories}).")]
+WarehousesOption = Annotated[int | None, typer.Option(min=1, help=f"Warehouses (default {FULL.warehouses}).")]
+
+
+def _spec(small: bool, **sizes: int | None) -> BulkSpec:
+    base = SMALL if small else FULL
+    return dataclasses.replace(base, **{k: v for k, v in sizes.items() if v is not None})
+
+
+@app.command()
+def run(
+    db: Annotated[Backend, typer.Option(help="The database the API runs on.")],
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of load per operation and concurrency.")] = 30,
+    warmup: Annotated[float, typer.Option(min=0, help="Seconds of load before each timed run.")] = 5,
+    concurrency: Annotated[str, typer.Option(help="Concurrent connections, comma-separated.")] = "1,64",
+    workers: Annotated[
+        int, typer.Option(min=1, help="uvicorn worker processes (default: the cores).")
+    ] = runner.default_workers(),
+    operations: Annotated[str, typer.Option(help="Operations to run, comma-separated.")] = ",".join(OPERATIONS),
+    small: SmallOption = False,
+    products: ProductsOption = None,
+    transactions: TransactionsOption = None,
+    suppliers: SuppliersOption = None,
+    categories: CategoriesOption = None,
+    warehouses: WarehousesOption = None,
+    reseed: Annotated[bool, typer.Option("--reseed", help="Drop the bench database and seed it anew.")] = False,
+    postgraphile: Annotated[
+        bool, typer.Option("--postgraphile/--no-postgraphile", help="Also load PostGraphile (PostgreSQL only).")
+    ] = True,
+    record: Annotated[
+        bool | None,
+        typer.Option("--record/--no-record", help="Write the table into bench/RESULTS.md (default: unless --small)."),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Another bench database (SQLAlchemy URL); it is seeded if empty.")
+    ] = None,
+) -> None:
+    """Load the API per operation with wrk and write bench/out/results-<db>.json and .md."""
+    chosen = tuple(name.strip() for name in operations.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in OPERATIONS]
+    if unknown:
+        raise typer.BadParameter(f"unknown operation(s) {', '.join(unknown)}; known: {', '.join(OPERATIONS)}")
+    levels = tuple(int(c) for c in concurrency.split(","))
+    spec = _spec(
+        small,
+        products=products,
+        transactions=transactions,
+        suppliers=suppliers,
+        categories=categories,
+        warehouses=warehouses,
+    )
+    bench = bench_database(db.value, spec, small=small, url=database_url)
+    options = runner.RunOptions(
+        duration=duration,
+        warmup=warmup,
+        concurrency=levels,
+        workers=workers,
+        operations=chosen,
+        reseed=reseed,
+        postgraphile=postgraphile,
+        record=(not small) if record is None else record,
+    )
+    runner.run(bench, options)
+
+
+@app.command("seed-rate")
+def seed_rate_command(
+    db: Annotated[Backend, typer.Option(help="The database to load.")],
+    small: SmallOption = False,
+    products: ProductsOption = None,
+    transactions: TransactionsOption = None,
+    suppliers: SuppliersOption = None,
+    categories: CategoriesOption = None,
+    warehouses: WarehousesOption = None,
+    record: Annotated[
+        bool | None,
+        typer.Option("--record/--no-record", help="Write it into bench/RESULTS.md (default: unless --small)."),
+    ] = None,
+) -> None:
+    """Time the seed (generate and insert) against the plain bulk insert of the same rows."""
+    spec = _spec(
+        small,
+        products=products,
+        transactions=transactions,
+        suppliers=suppliers,
+        categories=categories,
+        warehouses=warehouses,
+    )
+    result = seed_rate.run(db.value, spec)
+    command = "python -m bench " + shlex.join(sys.argv[1:])
+    text = seed_rate.markdown(result, command)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / f"seed-rate-{db.value}.json").write_text(json.dumps(result, indent=2))
+    if (not small) if record is None else record:
+        title = {"postgres": "PostgreSQL", "sqlite": "SQLite"}[db.value]
+        report.record_section(f"seed-rate:{db.value}", f"Seeding rate: {title}", text)
+    typer.echo(text)
+
+
+if __name__ == "__main__":
+    app()
