@@ -81,7 +81,9 @@ async def _product(session: AsyncSession, product_id: int, *, lock: bool = False
     query = select(Product).where(Product.id == product_id).execution_options(populate_existing=True)
     if lock and _dialect(session) == "postgresql":
         # Receipts read and rewrite the average cost; concurrent receipts of one product take turns.
-        query = query.with_for_update()
+        # FOR NO KEY UPDATE: the foreign-key checks of other transactions' ledger inserts (FOR KEY SHARE)
+        # must not wait on it, or a shipment holding a level and a receipt holding the product deadlock.
+        query = query.with_for_update(key_share=True)
     product = await session.scalar(query)
     if product is None:
         raise NotFound("There is no product with this ID.", field="productId")

@@ -123,3 +123,22 @@ async def test_concurrent_opposite_transfers_and_shipments(
     assert await ledger_sum(database, product, east) == levels[0]
     assert await ledger_sum(database, product, west) == levels[1]
     await assert_audit_passes(database, database_url)
+
+
+async def test_concurrent_receipts_and_shipments_of_one_product(
+    gql: GraphQLClient, wide: GraphQLClient, database: Database, database_url: str
+) -> None:
+    """A receipt locks the product (average cost) while shipments hold its level and insert ledger rows
+    that reference the product: neither may deadlock the other."""
+    product, product_id = await make_product(database, "BUSY")
+    warehouse, warehouse_id = await make_warehouse(database, "MAIN")
+    await move(gql, RECEIVE, productId=product_id, warehouseId=warehouse_id, quantity=30)
+
+    receipts = [{"productId": product_id, "warehouseId": warehouse_id, "quantity": 2, "unitCost": "1.00"}] * 25
+    shipments = [{"productId": product_id, "warehouseId": warehouse_id, "quantity": 1}] * 25
+    received, shipped = await asyncio.gather(fire(wide, RECEIVE, receipts), fire(wide, SHIP, shipments))
+
+    assert [p["errors"] for p in [*received, *shipped]] == [[]] * 50
+    assert await level(database, product, warehouse) == 30 + 50 - 25
+    assert await ledger_sum(database, product, warehouse) == 55
+    await assert_audit_passes(database, database_url)
