@@ -114,3 +114,25 @@ async def connection_of(
             return await count_where(session, model, conditions)
 
     return Connection.of(page, convert, count)
+
+
+async def by_id_or_key(
+    context: Any,
+    type_name: str,
+    global_id: str | None,
+    *,
+    loader: Any,
+    find: Callable[[Any, str], Awaitable[Any]],
+    convert: Callable[[Any], T],
+    **key: str | None,
+) -> T | None:
+    """One object by its global ID or by a natural key (`sku=...`): exactly one of the two must be given."""
+    [(key_name, key_value)] = key.items()
+    given = [name for name, value in (("id", global_id), (key_name, key_value)) if value is not None]
+    if len(given) != 1:
+        raise Invalid(f"Pass exactly one of `id` or `{key_name}`.", field=given[1] if given else None)
+    if global_id is not None:
+        return await loader.load(decode_id(global_id, type_name, "id"))
+    async with context.db.read_session() as session:
+        row = await find(session, key_value)
+    return None if row is None else convert(row)

@@ -12,7 +12,7 @@ from db.models import Category as CategoryModel
 from db.models import Product as ProductModel
 from db.models import Supplier as SupplierModel
 from graph.context import Context
-from graph.relay import Connection, Node, connection_of, decode_id, from_global_id, window
+from graph.relay import Connection, Node, by_id_or_key, connection_of, decode_id, from_global_id, window
 from graph.types.catalog import Category, Product, ProductFilter, ProductOrder, Supplier
 
 
@@ -45,13 +45,6 @@ def _load_node(context: Context, global_id: str) -> Any:
     return None if loader is None else loader.load(pk)
 
 
-def one_of(**arguments: Any) -> None:
-    given = [name for name, value in arguments.items() if value is not None]
-    if len(given) != 1:
-        names = " or ".join(f"`{name}`" for name in arguments)
-        raise Invalid(f"Pass exactly one of {names}.", field=given[1] if len(given) > 1 else None)
-
-
 @strawberry.type
 class CatalogQueries:
     @strawberry.field(description="Fetch any object by its global ID; null if there is none.")
@@ -70,12 +63,10 @@ class CatalogQueries:
     async def product(
         self, info: Info[Context, None], id: strawberry.ID | None = None, sku: str | None = None
     ) -> Product | None:
-        one_of(id=id, sku=sku)
-        if id is not None:
-            return await info.context.loaders.product_by_id.load(decode_id(id, "Product", "id"))
-        async with info.context.db.read_session() as session:
-            row = await reads.product_by_sku(session, sku or "")
-        return None if row is None else Product.from_model(row)
+        return await by_id_or_key(
+            info.context, "Product", id, sku=sku,
+            loader=info.context.loaders.product_by_id, find=reads.product_by_sku, convert=Product.from_model,
+        )
 
     @strawberry.field(description="Products, filtered and sorted, a page at a time.")
     async def products(
@@ -97,12 +88,10 @@ class CatalogQueries:
     async def category(
         self, info: Info[Context, None], id: strawberry.ID | None = None, slug: str | None = None
     ) -> Category | None:
-        one_of(id=id, slug=slug)
-        if id is not None:
-            return await info.context.loaders.category_by_id.load(decode_id(id, "Category", "id"))
-        async with info.context.db.read_session() as session:
-            row = await reads.category_by_slug(session, slug or "")
-        return None if row is None else Category.from_model(row)
+        return await by_id_or_key(
+            info.context, "Category", id, slug=slug,
+            loader=info.context.loaders.category_by_id, find=reads.category_by_slug, convert=Category.from_model,
+        )
 
     @strawberry.field(description="Categories by name, a page at a time.")
     async def categories(

@@ -7,8 +7,7 @@ from db import purchasing_reads as reads
 from db.models import PurchaseOrder as PurchaseOrderModel
 from db.models import PurchaseOrderStatus as StatusModel
 from graph.context import Context
-from graph.queries.catalog import one_of
-from graph.relay import Connection, connection_of, decode_id, window
+from graph.relay import Connection, by_id_or_key, connection_of, decode_id, window
 from graph.types.stock import PurchaseOrder, PurchaseOrderStatus
 
 
@@ -33,12 +32,10 @@ class PurchasingQueries:
     async def purchase_order(
         self, info: Info[Context, None], id: strawberry.ID | None = None, number: str | None = None
     ) -> PurchaseOrder | None:
-        one_of(id=id, number=number)
-        if id is not None:
-            return await info.context.loaders.purchase_order_by_id.load(decode_id(id, "PurchaseOrder", "id"))
-        async with info.context.db.read_session() as session:
-            row = await reads.purchase_order_by_number(session, number or "")
-        return None if row is None else PurchaseOrder.from_model(row)
+        return await by_id_or_key(
+            info.context, "PurchaseOrder", id, number=number,
+            loader=info.context.loaders.purchase_order_by_id, find=reads.purchase_order_by_number, convert=PurchaseOrder.from_model,
+        )
 
     @strawberry.field(description="Purchase orders, newest first, a page at a time.")
     async def purchase_orders(

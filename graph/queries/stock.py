@@ -11,8 +11,7 @@ from db import stock_reads as reads
 from db.models import InventoryTransaction as InventoryTransactionModel
 from db.models import Warehouse as WarehouseModel
 from graph.context import Context
-from graph.queries.catalog import one_of
-from graph.relay import Connection, connection_of, decode_id, window
+from graph.relay import Connection, by_id_or_key, connection_of, decode_id, window
 from graph.types.reports import InventoryValuation, LowStockItem, MovementGroupBy, StockMovementSummary
 from graph.types.stock import InventoryTransaction, TransactionFilter, Warehouse
 
@@ -36,12 +35,10 @@ class StockQueries:
     async def warehouse(
         self, info: Info[Context, None], id: strawberry.ID | None = None, code: str | None = None
     ) -> Warehouse | None:
-        one_of(id=id, code=code)
-        if id is not None:
-            return await info.context.loaders.warehouse_by_id.load(decode_id(id, "Warehouse", "id"))
-        async with info.context.db.read_session() as session:
-            row = await reads.warehouse_by_code(session, code or "")
-        return None if row is None else Warehouse.from_model(row)
+        return await by_id_or_key(
+            info.context, "Warehouse", id, code=code,
+            loader=info.context.loaders.warehouse_by_id, find=reads.warehouse_by_code, convert=Warehouse.from_model,
+        )
 
     @strawberry.field(description="Warehouses by name, a page at a time.")
     async def warehouses(
