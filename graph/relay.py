@@ -90,6 +90,13 @@ class Connection(Generic[T]):
         return cls(edges=edges, page_info=info, _count=count)
 
 
+async def deferred_connection(
+    page: Awaitable[Page[Any]], convert: Callable[[Any], T], count: Callable[[], Awaitable[int]]
+) -> Connection[T]:
+    """A nested connection from a page loader's future; the count loads only if `totalCount` is selected."""
+    return Connection.of(await page, convert, count)
+
+
 def window(settings: Settings, first: int | None, after: str | None, last: int | None, before: str | None) -> Window:
     return Window.from_args(
         first=first,

@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from db import catalog_reads as reads
 from db import models
-from graph.relay import Connection, Node, decode_id, to_global_id, window
+from graph.relay import Connection, Node, decode_id, deferred_connection, to_global_id, window
 from graph.types.users import User
 
 if TYPE_CHECKING:
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 _StockLevel = Annotated["StockLevel", strawberry.lazy("graph.types.stock")]
 _InventoryTransaction = Annotated["InventoryTransaction", strawberry.lazy("graph.types.stock")]
 _ProductTransactionFilter = Annotated["ProductTransactionFilter", strawberry.lazy("graph.types.stock")]
-
-Money = Annotated[Decimal, strawberry.argument(description="An amount with at most two decimal places.")]
-
 
 @strawberry.enum
 class OrderDirection(Enum):
@@ -150,7 +147,7 @@ class Category(Node):
         sort = (order_by or ProductOrder()).sort_key()
         loaders = context.loaders
         page = loaders.product_page_by_category_id.load((self.pk, spec, sort, page_window))
-        return _deferred_connection(
+        return deferred_connection(
             page, Product.from_model, lambda: loaders.product_count_by_category_id.load((self.pk, spec))
         )
 
@@ -206,7 +203,7 @@ class Supplier(Node):
         context = _context(info)
         loaders = context.loaders
         page = loaders.offer_page_by_supplier_id.load((self.pk, window(context.settings, first, after, last, before)))
-        return _deferred_connection(
+        return deferred_connection(
             page, ProductSupplier.from_model, lambda: loaders.offer_count_by_supplier_id.load((self.pk,))
         )
 
@@ -327,10 +324,7 @@ class Product(Node):
         spec = (filter or ProductTransactionFilter()).spec()
         loaders = context.loaders
         page = loaders.transaction_page_by_product_id.load((self.pk, spec, page_window))
-        return _deferred_connection(
+        return deferred_connection(
             page, InventoryTransaction.from_model, lambda: loaders.transaction_count_by_product_id.load((self.pk, spec))
         )
 
-
-async def _deferred_connection(page_future: Awaitable[Any], convert: Any, count: Any) -> Connection[Any]:
-    return Connection.of(await page_future, convert, count)

@@ -10,8 +10,8 @@ from strawberry.types import Info
 
 from db import models
 from db import stock_reads as reads
-from graph.relay import Connection, Node, decode_id, to_global_id, window
-from graph.types.catalog import Product, Supplier, _deferred_connection, created_by
+from graph.relay import Connection, Node, decode_id, deferred_connection, to_global_id, window
+from graph.types.catalog import Product, Supplier, created_by
 from graph.types.users import User
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class Warehouse(Node):
         context = _context(info)
         loaders = context.loaders
         page = loaders.stock_page_by_warehouse_id.load((self.pk, window(context.settings, first, after, last, before)))
-        return _deferred_connection(
+        return deferred_connection(
             page, StockLevel.from_model, lambda: loaders.stock_count_by_warehouse_id.load((self.pk,))
         )
 
