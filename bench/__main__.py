@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bench import report, runner, seed_rate
+from bench import profile, report, runner, seed_rate
 from bench.database import FULL, OUT_DIR, SMALL, bench_database
 from bench.workload import OPERATIONS
 from db.bulk_seed import BulkSpec
@@ -128,6 +128,28 @@ def seed_rate_command(
         title = {"postgres": "PostgreSQL", "sqlite": "SQLite"}[db.value]
         report.record_section(f"seed-rate:{db.value}", f"Seeding rate: {title}", text)
     typer.echo(text)
+
+
+@app.command("profile")
+def profile_command(
+    db: Annotated[Backend, typer.Option(help="The database the API runs on.")],
+    operation: Annotated[str, typer.Option(help="The read operation to send.")] = "catalog_page",
+    repeat: Annotated[int, typer.Option(min=1, help="Timed requests.")] = 50,
+    pyinstrument: Annotated[
+        bool, typer.Option("--pyinstrument", help="Profile the timed requests; HTML to bench/out/profile-<op>.html.")
+    ] = False,
+    small: SmallOption = False,
+) -> None:
+    """Time one operation in-process, request by request (ASGI, no network), optionally under pyinstrument."""
+    if operation not in OPERATIONS:
+        raise typer.BadParameter(f"unknown operation {operation}; known: {', '.join(OPERATIONS)}")
+    bench = bench_database(db.value, _spec(small), small=small)
+    html = OUT_DIR / f"profile-{operation}.html" if pyinstrument else None
+    timing = profile.profile(bench, operation, repeat, html)
+    typer.echo(
+        f"{timing.operation} on {db.value}: {timing.requests} requests in-process, p50 {timing.p50_ms} ms, "
+        f"mean {timing.mean_ms} ms, min {timing.min_ms} ms" + (f"; profile: {html}" if html else "")
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Category, Product, ProductSupplier, Supplier
 from db.pagination import Page, SortKey, Window, fetch_pages
+from db.rows import fetch_row, fetch_rows, select_rows
 
 
 class ProductSortField(Enum):
@@ -115,21 +116,22 @@ def supplier_conditions(spec: SupplierFilter) -> list[ColumnElement[bool]]:
 
 
 async def by_ids(session: AsyncSession, entity: Any, ids: Sequence[int]) -> dict[int, Any]:
-    rows = await session.scalars(select(entity).where(entity.id.in_(ids)))
+    rows = await fetch_rows(session, select_rows(entity).where(entity.id.in_(ids)))
     return {row.id: row for row in rows}
 
 
-async def product_by_sku(session: AsyncSession, sku: str) -> Product | None:
-    return await session.scalar(select(Product).where(Product.sku == sku.strip().upper()))
+async def product_by_sku(session: AsyncSession, sku: str) -> Any:
+    return await fetch_row(session, select_rows(Product).where(Product.sku == sku.strip().upper()))
 
 
-async def category_by_slug(session: AsyncSession, slug: str) -> Category | None:
-    return await session.scalar(select(Category).where(Category.slug == slug))
+async def category_by_slug(session: AsyncSession, slug: str) -> Any:
+    return await fetch_row(session, select_rows(Category).where(Category.slug == slug))
 
 
 async def children_by_parent_ids(session: AsyncSession, parent_ids: Sequence[int]) -> dict[int, list[Category]]:
-    rows = await session.scalars(
-        select(Category).where(Category.parent_id.in_(parent_ids)).order_by(*CATEGORY_SORT.order_by())
+    rows = await fetch_rows(
+        session,
+        select_rows(Category).where(Category.parent_id.in_(parent_ids)).order_by(*CATEGORY_SORT.order_by())
     )
     grouped: dict[int, list[Category]] = defaultdict(list)
     for row in rows:
@@ -149,20 +151,21 @@ async def ancestors_by_category_ids(session: AsyncSession, ids: Sequence[int]) -
         .where(Category.parent_id.is_not(None))
     )
     stmt = (
-        select(chain.c.start, Category)
+        select(chain.c.start, *Category.__table__.columns)
         .join(Category, Category.id == chain.c.ancestor)
         .order_by(chain.c.start, chain.c.depth.desc())
     )
     grouped: dict[int, list[Category]] = defaultdict(list)
-    for start, category in (await session.execute(stmt)).all():
-        grouped[start].append(category)
+    for row in await fetch_rows(session, stmt):
+        grouped[row.start].append(row)
     return grouped
 
 
 async def offers_by_product_ids(session: AsyncSession, product_ids: Sequence[int]) -> dict[int, list[ProductSupplier]]:
     """Each product's supplier terms, the preferred supplier first."""
-    rows = await session.scalars(
-        select(ProductSupplier)
+    rows = await fetch_rows(
+        session,
+        select_rows(ProductSupplier)
         .where(ProductSupplier.product_id.in_(product_ids))
         .order_by(ProductSupplier.is_preferred.desc(), ProductSupplier.id)
     )
@@ -178,12 +181,12 @@ def _category_products(
     """Products of each category (and its descendants if asked), with the column naming the category."""
     conditions = product_conditions(spec)
     if not spec.include_descendants:
-        stmt = select(Product).where(Product.category_id.in_(category_ids), *conditions)
+        stmt = select_rows(Product).where(Product.category_id.in_(category_ids), *conditions)
         return stmt, Product.category_id
     tree = select(Category.id.label("root"), Category.id.label("member")).where(Category.id.in_(category_ids))
     tree = tree.cte("category_tree", recursive=True)
     tree = tree.union_all(select(tree.c.root, Category.id).where(Category.parent_id == tree.c.member))
-    stmt = select(Product).join(tree, Product.category_id == tree.c.member).where(*conditions)
+    stmt = select_rows(Product).join(tree, Product.category_id == tree.c.member).where(*conditions)
     return stmt, tree.c.root
 
 
@@ -205,7 +208,7 @@ async def product_counts_by_category_ids(
 async def offer_pages_by_supplier_ids(
     session: AsyncSession, supplier_ids: Sequence[int], window: Window
 ) -> dict[int, Page[ProductSupplier]]:
-    stmt = select(ProductSupplier).where(ProductSupplier.supplier_id.in_(supplier_ids))
+    stmt = select_rows(ProductSupplier).where(ProductSupplier.supplier_id.in_(supplier_ids))
     return await fetch_pages(
         session, stmt, ProductSupplier, ProductSupplier.supplier_id, supplier_ids, OFFER_SORT, window
     )

@@ -14,11 +14,21 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from db.errors import Invalid
+from db.rows import fetch_rows, select_rows
 
 T = TypeVar("T")
 
@@ -149,12 +159,12 @@ def _to_page(rows: Sequence[Any], sort: SortKey, window: Window) -> Page[Any]:
 
 
 async def fetch_page(session: Any, stmt: Select[Any], sort: SortKey, window: Window) -> Page[Any]:
-    """One page of `stmt` (a select of one ORM entity), with one extra row read to tell if more follow."""
+    """One page of `stmt` (a select of one table's rows), with one extra row read to tell if more follow."""
     conditions = _cursor_conditions(sort, window)
     if window.limit == 0:
         return Page([], [], False, False)
     stmt = stmt.where(*conditions).order_by(*sort.order_by(reverse=window.backward)).limit(window.limit + 1)
-    rows = (await session.scalars(stmt)).all()
+    rows = await fetch_rows(session, stmt)
     return _to_page(rows, sort, window)
 
 
@@ -167,32 +177,66 @@ async def fetch_pages(
     sort: SortKey,
     window: Window,
 ) -> dict[Any, Page[Any]]:
-    """One page per parent in a single statement, numbering rows within each parent by a window function.
+    """One page per parent in a single statement.
 
-    `stmt` selects `entity` already restricted to the parents; `partition` is the column that names a
-    row's parent.
+    `stmt` selects the rows of `entity`'s table already restricted to the parents; `partition` is the
+    column that names a row's parent. Each row comes back with `partition_key` besides its own columns.
+    On PostgreSQL, when `partition` is a column of `entity`, each parent's page is a LATERAL subquery
+    that stops after the page (an index on the partition and sort columns reads just those rows);
+    otherwise a window function numbers each parent's rows and the page is cut from them.
     """
     pages: dict[Any, Page[Any]] = {pid: Page([], [], False, window.after is not None) for pid in parent_ids}
     if window.limit == 0 or not parent_ids:
         return pages
+    lateral = session.bind.dialect.name == "postgresql" and getattr(partition, "class_", None) is entity
+    columns = entity.__table__.columns  # type: ignore[attr-defined]
+    outer = (_lateral_pages if lateral else _numbered_pages)(stmt, columns, partition, parent_ids, sort, window)
+    grouped: dict[Any, list[Any]] = {}
+    for row in await fetch_rows(session, outer):
+        grouped.setdefault(row.partition_key, []).append(row)
+    for parent_id, rows in grouped.items():
+        pages[parent_id] = _to_page(rows, sort, window)
+    return pages
+
+
+def _numbered_pages(
+    stmt: Select[Any], columns: Any, partition: Any, parent_ids: Sequence[Any], sort: SortKey, window: Window
+) -> Select[Any]:
     row_number = func.row_number().over(partition_by=partition, order_by=sort.order_by(reverse=window.backward))
     inner = (
         stmt.where(*_cursor_conditions(sort, window))
         .add_columns(partition.label("partition_key"), row_number.label("position"))
         .subquery()
     )
-    row = aliased(entity, inner)
-    outer = (
-        select(row, inner.c.partition_key)
+    return (
+        select(*(inner.c[column.key] for column in columns), inner.c.partition_key)
         .where(inner.c.position <= window.limit + 1)
         .order_by(inner.c.partition_key, inner.c.position)
     )
-    grouped: dict[Any, list[Any]] = {}
-    for entity_row, parent_id in (await session.execute(outer)).all():
-        grouped.setdefault(parent_id, []).append(entity_row)
-    for parent_id, rows in grouped.items():
-        pages[parent_id] = _to_page(rows, sort, window)
-    return pages
+
+
+def _lateral_pages(
+    stmt: Select[Any], columns: Any, partition: Any, parent_ids: Sequence[Any], sort: SortKey, window: Window
+) -> Select[Any]:
+    parents = (
+        func.unnest(literal(list(parent_ids), ARRAY(partition.type)))
+        .table_valued("id")
+        .render_derived(name="parents")
+    )
+    order = sort.order_by(reverse=window.backward)
+    page = (
+        stmt.where(partition == parents.c.id, *_cursor_conditions(sort, window))
+        .order_by(*order)
+        .limit(window.limit + 1)
+        .lateral("page")
+    )
+    descending = sort.descending != window.backward
+    in_page = [page.c[column.key] for column in sort.columns]  # type: ignore[attr-defined]
+    return (
+        select(*(page.c[column.key] for column in columns), parents.c.id.label("partition_key"))
+        .select_from(parents.join(page, true()))
+        .order_by(parents.c.id, *(c.desc() if descending else c.asc() for c in in_page))
+    )
 
 
 async def count_where(session: AsyncSession, entity: type, conditions: Sequence[ColumnElement[bool]]) -> int:
@@ -202,4 +246,4 @@ async def count_where(session: AsyncSession, entity: type, conditions: Sequence[
 async def page_of(
     session: AsyncSession, entity: type, conditions: Sequence[ColumnElement[bool]], sort: SortKey, window: Window
 ) -> Page[Any]:
-    return await fetch_page(session, select(entity).where(*conditions), sort, window)
+    return await fetch_page(session, select_rows(entity).where(*conditions), sort, window)

@@ -1,12 +1,14 @@
 """Read queries for purchase orders: list filters, the list's order and look-ups by number."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from db.pagination import SortKey
+from db.rows import fetch_row, select_rows
 
 # Newest first: ids grow with creation.
 PURCHASE_ORDER_SORT = SortKey((PurchaseOrder.id,), descending=True)
@@ -31,5 +33,6 @@ def purchase_order_conditions(spec: PurchaseOrderFilter) -> list[ColumnElement[b
     return conditions
 
 
-async def purchase_order_by_number(session: AsyncSession, number: str) -> PurchaseOrder | None:
-    return await session.scalar(select(PurchaseOrder).where(PurchaseOrder.number == number.strip().upper()))
+async def purchase_order_by_number(session: AsyncSession, number: str) -> Any:
+    stmt = select_rows(PurchaseOrder).where(PurchaseOrder.number == number.strip().upper())
+    return await fetch_row(session, stmt)

@@ -10,8 +10,16 @@ from sqlalchemy import ColumnElement, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog_reads import product_sort, subtree_ids
-from db.models import Category, InventoryTransaction, Product, StockLevel, TransactionKind, Warehouse
+from db.models import (
+    Category,
+    InventoryTransaction,
+    Product,
+    StockLevel,
+    TransactionKind,
+    Warehouse,
+)
 from db.pagination import Page, Window, count_where, fetch_page
+from db.rows import select_rows
 from db.types import Money
 
 CENT = Decimal("0.01")
@@ -65,7 +73,8 @@ def low_stock_conditions(warehouse_id: int | None) -> list[ColumnElement[bool]]:
 
 async def low_stock_page(session: AsyncSession, *, warehouse_id: int | None, window: Window) -> Page[LowStockRow]:
     """One page of the products to reorder, by name, with their quantity on hand."""
-    page = await fetch_page(session, select(Product).where(*low_stock_conditions(warehouse_id)), LOW_STOCK_SORT, window)
+    stmt = select_rows(Product).where(*low_stock_conditions(warehouse_id))
+    page = await fetch_page(session, stmt, LOW_STOCK_SORT, window)
     if not page.rows:
         return Page([], [], page.has_next_page, page.has_previous_page)
     quantity = func.coalesce(func.sum(StockLevel.quantity), 0)

@@ -4,14 +4,22 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog_reads import contains_text
 from db.errors import Invalid
-from db.models import InventoryTransaction, PurchaseOrderLine, StockLevel, TransactionKind, Warehouse
+from db.models import (
+    InventoryTransaction,
+    PurchaseOrderLine,
+    StockLevel,
+    TransactionKind,
+    Warehouse,
+)
 from db.pagination import Page, SortKey, Window, fetch_pages
+from db.rows import fetch_row, fetch_rows, select_rows
 
 WAREHOUSE_SORT = SortKey((Warehouse.name, Warehouse.id))
 # Within one warehouse the product id alone identifies a stock level.
@@ -75,14 +83,15 @@ def transaction_conditions(spec: TransactionFilter) -> list[ColumnElement[bool]]
     return conditions
 
 
-async def warehouse_by_code(session: AsyncSession, code: str) -> Warehouse | None:
-    return await session.scalar(select(Warehouse).where(Warehouse.code == code.strip().upper()))
+async def warehouse_by_code(session: AsyncSession, code: str) -> Any:
+    return await fetch_row(session, select_rows(Warehouse).where(Warehouse.code == code.strip().upper()))
 
 
 async def levels_by_product_ids(session: AsyncSession, product_ids: Sequence[int]) -> dict[int, list[StockLevel]]:
     """Each product's stock levels, ordered like the warehouse list (by warehouse name)."""
-    rows = await session.scalars(
-        select(StockLevel)
+    rows = await fetch_rows(
+        session,
+        select_rows(StockLevel)
         .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
         .where(StockLevel.product_id.in_(product_ids))
         .order_by(StockLevel.product_id, *WAREHOUSE_SORT.order_by())
@@ -96,7 +105,7 @@ async def levels_by_product_ids(session: AsyncSession, product_ids: Sequence[int
 async def level_pages_by_warehouse_ids(
     session: AsyncSession, warehouse_ids: Sequence[int], window: Window
 ) -> dict[int, Page[StockLevel]]:
-    stmt = select(StockLevel).where(StockLevel.warehouse_id.in_(warehouse_ids))
+    stmt = select_rows(StockLevel).where(StockLevel.warehouse_id.in_(warehouse_ids))
     return await fetch_pages(
         session, stmt, StockLevel, StockLevel.warehouse_id, warehouse_ids, WAREHOUSE_STOCK_SORT, window
     )
@@ -111,8 +120,8 @@ async def level_counts_by_warehouse_ids(session: AsyncSession, warehouse_ids: Se
     return {warehouse_id: n for warehouse_id, n in (await session.execute(stmt)).all()}
 
 
-def _product_transactions(product_ids: Sequence[int], spec: TransactionFilter) -> Select[tuple[InventoryTransaction]]:
-    return select(InventoryTransaction).where(
+def _product_transactions(product_ids: Sequence[int], spec: TransactionFilter) -> Select[Any]:
+    return select_rows(InventoryTransaction).where(
         InventoryTransaction.product_id.in_(product_ids), *transaction_conditions(spec)
     )
 
@@ -140,8 +149,9 @@ async def transaction_counts_by_product_ids(
 async def lines_by_purchase_order_ids(
     session: AsyncSession, order_ids: Sequence[int]
 ) -> dict[int, list[PurchaseOrderLine]]:
-    rows = await session.scalars(
-        select(PurchaseOrderLine)
+    rows = await fetch_rows(
+        session,
+        select_rows(PurchaseOrderLine)
         .where(PurchaseOrderLine.purchase_order_id.in_(order_ids))
         .order_by(PurchaseOrderLine.id)
     )

@@ -2,7 +2,7 @@
 (graphql-core's parser), depth, aliases, field count, page sizes and a cost that multiplies page
 sizes down the tree; and no NUL characters in the request's text."""
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -317,14 +317,35 @@ def check_document(
     return None
 
 
+class ValidDocuments:
+    """The texts of the last documents that passed validation (which depends on the text alone), so
+    that a frontend's repeated operations are validated once per process, not once per request."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._texts: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, text: object) -> bool:
+        if text not in self._texts:
+            return False
+        self._texts.move_to_end(text)  # type: ignore[arg-type]
+        return True
+
+    def add(self, text: str) -> None:
+        self._texts[text] = None
+        if len(self._texts) > self.size:
+            self._texts.popitem(last=False)
+
+
 class DocumentLimits(SchemaExtension):
     """Refuses a document that breaks a limit before graphql-core validates it, so that neither
-    validation nor execution spends anything on it."""
+    validation nor execution spends anything on it; skips validating a text that passed before."""
 
-    def __init__(self, limits: Limits, max_tokens: int, max_chars: int) -> None:
+    def __init__(self, limits: Limits, max_tokens: int, max_chars: int, valid: ValidDocuments) -> None:
         self.limits = limits
         self.max_tokens = max_tokens
         self.max_chars = max_chars
+        self.valid = valid
 
     def on_parse(self) -> Iterator[None]:
         options: dict[str, Any] = self.execution_context.parse_options  # type: ignore[assignment]
@@ -340,7 +361,11 @@ class DocumentLimits(SchemaExtension):
             )
             if error is not None:
                 context.pre_execution_errors = [error]  # strawberry then skips validation
+            elif context.query in self.valid:
+                context.pre_execution_errors = []  # validated before: strawberry skips it
         yield
+        if context.pre_execution_errors == [] and context.query is not None:
+            self.valid.add(context.query)
 
 
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
@@ -351,6 +376,7 @@ def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] |
             Limits.from_settings(settings),
             max_tokens=settings.max_tokens,
             max_chars=settings.max_document_chars,
+            valid=ValidDocuments(),
         )
     ]
     if not settings.introspection:

@@ -2,14 +2,14 @@
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
 from db.config import Settings
 from db.errors import Invalid, NotFound
-from db.pagination import Page, SortKey, Window, count_where, page_of
+from db.pagination import Page, Window, encode_cursor
 
 T = TypeVar("T")
 # Primary keys are 32-bit integers on PostgreSQL: a larger number in an ID names no row, and sent to
@@ -53,21 +53,36 @@ class Node:
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    # Cursors are encoded when asked for: most pages are read without them.
+    _start_key: strawberry.Private[tuple[Any, ...] | None]
+    _end_key: strawberry.Private[tuple[Any, ...] | None]
+
+    @strawberry.field
+    def start_cursor(self) -> str | None:
+        return None if self._start_key is None else encode_cursor(self._start_key)
+
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        return None if self._end_key is None else encode_cursor(self._end_key)
+
+
+def _edge_cursor(root: "Edge[Any]") -> str:
+    return encode_cursor(root._key)
 
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
+    cursor: str = strawberry.field(resolver=_edge_cursor)
     node: T
+    _key: strawberry.Private[tuple[Any, ...]]
 
 
 @strawberry.type
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+    # The count, or an awaitable of it: called only when `totalCount` is selected.
+    _count: strawberry.Private[Callable[[], Any]]
 
     @strawberry.field(description="How many items the whole list holds (every page).")
     def total_count(self) -> int:
@@ -78,23 +93,16 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
     @classmethod
-    def of(cls, page: Page[Any], convert: Callable[[Any], T], count: Callable[[], Awaitable[int]]) -> "Connection[T]":
-        cursors = page.cursors
-        edges = [Edge(cursor=c, node=convert(row)) for c, row in zip(cursors, page.rows, strict=True)]
+    def of(cls, page: Page[Any], convert: Callable[[Any], T], count: Callable[[], Any]) -> "Connection[T]":
+        keys = page.keys
+        edges = [Edge(_key=key, node=convert(row)) for key, row in zip(keys, page.rows, strict=True)]
         info = PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            _start_key=keys[0] if keys else None,
+            _end_key=keys[-1] if keys else None,
         )
         return cls(edges=edges, page_info=info, _count=count)
-
-
-async def deferred_connection(
-    page: Awaitable[Page[Any]], convert: Callable[[Any], T], count: Callable[[], Awaitable[int]]
-) -> Connection[T]:
-    """A nested connection from a page loader's future; the count loads only if `totalCount` is selected."""
-    return Connection.of(await page, convert, count)
 
 
 def window(settings: Settings, first: int | None, after: str | None, last: int | None, before: str | None) -> Window:
@@ -106,40 +114,3 @@ def window(settings: Settings, first: int | None, after: str | None, last: int |
         default_size=settings.default_page_size,
         max_size=settings.max_page_size,
     )
-
-
-
-async def connection_of(
-    context: Any, model: type, conditions: list[Any], sort: SortKey, page_window: Window, convert: Callable[[Any], T]
-) -> Connection[T]:
-    """A root connection over `model` rows matching `conditions`; the count runs only if selected."""
-    async with context.db.read_session() as session:
-        page = await page_of(session, model, conditions, sort, page_window)
-
-    async def count() -> int:
-        async with context.db.read_session() as session:
-            return await count_where(session, model, conditions)
-
-    return Connection.of(page, convert, count)
-
-
-async def by_id_or_key(
-    context: Any,
-    type_name: str,
-    global_id: str | None,
-    *,
-    loader: Any,
-    find: Callable[[Any, str], Awaitable[Any]],
-    convert: Callable[[Any], T],
-    **key: str | None,
-) -> T | None:
-    """One object by its global ID or by a natural key (`sku=...`): exactly one of the two must be given."""
-    [(key_name, key_value)] = key.items()
-    given = [name for name, value in (("id", global_id), (key_name, key_value)) if value is not None]
-    if len(given) != 1:
-        raise Invalid(f"Pass exactly one of `id` or `{key_name}`.", field=given[1] if given else None)
-    if global_id is not None:
-        return await loader.load(decode_id(global_id, type_name, "id"))
-    async with context.db.read_session() as session:
-        row = await find(session, key_value)
-    return None if row is None else convert(row)

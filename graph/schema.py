@@ -10,6 +10,7 @@ from db.models import Role
 from graph.auth import ANYONE, SIGNED_IN, Access, guard
 from graph.errors import ErrorTranslation
 from graph.limits import limit_extensions
+from graph.lookahead import read_loaded_fields_directly
 from graph.mutations.auth import AuthMutations
 from graph.mutations.catalog import CatalogMutations
 from graph.mutations.purchasing import PurchasingMutations
@@ -82,13 +83,15 @@ class InventorySchema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema; with `settings`, it enforces their abuse limits (graph/limits.py)."""
-    return InventorySchema(
+    built = InventorySchema(
         query=Query,
         mutation=Mutation,
         types=[catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder],
         extensions=[ErrorTranslation, *(limit_extensions(settings) if settings else [])],
         config=StrawberryConfig(auto_camel_case=True),
     )
+    read_loaded_fields_directly(built._schema)
+    return built
 
 
 schema = build_schema()

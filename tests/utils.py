@@ -67,6 +67,12 @@ class StatementCounter:
         self.statements: list[str] = []
         self.sign_in = True
 
+    def page_per_parent(self, executed: list[str]) -> int:
+        """How many of `executed` fetch one page for each of several parents (db/pagination.fetch_pages):
+        a LATERAL subquery per parent on PostgreSQL, a window function on SQLite."""
+        marker = "LATERAL" if self.engine.dialect.name == "postgresql" else "ROW_NUMBER() OVER"
+        return sum(marker in statement.upper() for statement in executed)
+
     def _record(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
         if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
             return

@@ -2,7 +2,18 @@
 
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.base import Base, Timestamped
@@ -60,9 +71,7 @@ class Product(Timestamped, Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     description: Mapped[str | None] = mapped_column(Text)
     unit_price: Mapped[Decimal] = mapped_column(Money(14, 2), index=True)
-    category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("categories.id", ondelete="RESTRICT"), index=True
-    )
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
     reorder_point: Mapped[int] = mapped_column(Integer, default=0)
     reorder_quantity: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
@@ -74,6 +83,8 @@ class Product(Timestamped, Base):
     category: Mapped[Category | None] = relationship(lazy="raise")
 
     __table_args__ = (
+        # A category's products in the default order (name, then id): its first page reads just that page.
+        Index("ix_products_category_id_name_id", "category_id", "name", "id"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
         CheckConstraint("reorder_quantity >= 0", name="reorder_quantity_not_negative"),
@@ -88,7 +99,7 @@ class ProductSupplier(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"), index=True)
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"))
     supplier_sku: Mapped[str | None] = mapped_column(String(64))
     unit_cost: Mapped[Decimal] = mapped_column(Money(14, 2))
     lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
@@ -99,6 +110,8 @@ class ProductSupplier(Timestamped, Base):
 
     __table_args__ = (
         UniqueConstraint("product_id", "supplier_id"),
+        # A supplier's offers in order (by id): its first page reads just that page.
+        Index("ix_product_suppliers_supplier_id_id", "supplier_id", "id"),
         # At most one preferred supplier per product.
         Index(
             "uq_product_suppliers_preferred",

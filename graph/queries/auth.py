@@ -7,7 +7,8 @@ from db import models
 from db import users as users_db
 from graph.auth import Role
 from graph.context import Context
-from graph.relay import Connection, connection_of, window
+from graph.relay import Connection, window
+from graph.roots import connection_of
 from graph.types.users import User
 
 
@@ -45,5 +46,5 @@ class AuthQueries:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = users_db.user_conditions((filter or UserFilter()).spec())
         return await connection_of(
-            info.context, models.User, conditions, users_db.USER_SORT, page_window, User.from_model
+            info, models.User, conditions, users_db.USER_SORT, page_window, User.from_model
         )

@@ -12,7 +12,8 @@ from db.models import Category as CategoryModel
 from db.models import Product as ProductModel
 from db.models import Supplier as SupplierModel
 from graph.context import Context
-from graph.relay import Connection, Node, by_id_or_key, connection_of, decode_id, from_global_id, window
+from graph.relay import Connection, Node, decode_id, from_global_id, window
+from graph.roots import by_id, by_id_or_key, connection_of
 from graph.types.catalog import Category, Product, ProductFilter, ProductOrder, Supplier
 
 
@@ -64,7 +65,7 @@ class CatalogQueries:
         self, info: Info[Context, None], id: strawberry.ID | None = None, sku: str | None = None
     ) -> Product | None:
         return await by_id_or_key(
-            info.context, "Product", id, sku=sku,
+            info, "Product", id, sku=sku,
             loader=info.context.loaders.product_by_id, find=reads.product_by_sku, convert=Product.from_model,
         )
 
@@ -82,14 +83,14 @@ class CatalogQueries:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.product_conditions((filter or ProductFilter()).spec())
         sort = (order_by or ProductOrder()).sort_key()
-        return await connection_of(info.context, ProductModel, conditions, sort, page_window, Product.from_model)
+        return await connection_of(info, ProductModel, conditions, sort, page_window, Product.from_model)
 
     @strawberry.field(description="A category by global ID or by slug.")
     async def category(
         self, info: Info[Context, None], id: strawberry.ID | None = None, slug: str | None = None
     ) -> Category | None:
         return await by_id_or_key(
-            info.context, "Category", id, slug=slug,
+            info, "Category", id, slug=slug,
             loader=info.context.loaders.category_by_id, find=reads.category_by_slug, convert=Category.from_model,
         )
 
@@ -106,12 +107,12 @@ class CatalogQueries:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.category_conditions((filter or CategoryFilter()).spec())
         return await connection_of(
-            info.context, CategoryModel, conditions, reads.CATEGORY_SORT, page_window, Category.from_model
+            info, CategoryModel, conditions, reads.CATEGORY_SORT, page_window, Category.from_model
         )
 
     @strawberry.field
     async def supplier(self, info: Info[Context, None], id: strawberry.ID) -> Supplier | None:
-        return await info.context.loaders.supplier_by_id.load(decode_id(id, "Supplier", "id"))
+        return await by_id(info, info.context.loaders.supplier_by_id, decode_id(id, "Supplier", "id"))
 
     @strawberry.field(description="Suppliers by name, a page at a time.")
     async def suppliers(
@@ -126,7 +127,7 @@ class CatalogQueries:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.supplier_conditions((filter or SupplierFilter()).spec())
         return await connection_of(
-            info.context, SupplierModel, conditions, reads.SUPPLIER_SORT, page_window, Supplier.from_model
+            info, SupplierModel, conditions, reads.SUPPLIER_SORT, page_window, Supplier.from_model
         )
 
 

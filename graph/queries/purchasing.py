@@ -7,7 +7,8 @@ from db import purchasing_reads as reads
 from db.models import PurchaseOrder as PurchaseOrderModel
 from db.models import PurchaseOrderStatus as StatusModel
 from graph.context import Context
-from graph.relay import Connection, by_id_or_key, connection_of, decode_id, window
+from graph.relay import Connection, decode_id, window
+from graph.roots import by_id_or_key, connection_of
 from graph.types.stock import PurchaseOrder, PurchaseOrderStatus
 
 
@@ -33,7 +34,7 @@ class PurchasingQueries:
         self, info: Info[Context, None], id: strawberry.ID | None = None, number: str | None = None
     ) -> PurchaseOrder | None:
         return await by_id_or_key(
-            info.context, "PurchaseOrder", id, number=number,
+            info, "PurchaseOrder", id, number=number,
             loader=info.context.loaders.purchase_order_by_id, find=reads.purchase_order_by_number, convert=PurchaseOrder.from_model,
         )
 
@@ -51,5 +52,5 @@ class PurchasingQueries:
         conditions = reads.purchase_order_conditions((filter or PurchaseOrderFilter()).spec())
         sort = reads.PURCHASE_ORDER_SORT
         return await connection_of(
-            info.context, PurchaseOrderModel, conditions, sort, page_window, PurchaseOrder.from_model
+            info, PurchaseOrderModel, conditions, sort, page_window, PurchaseOrder.from_model
         )

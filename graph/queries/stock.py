@@ -1,7 +1,7 @@
 """Stock root query fields: warehouses, the ledger and the stock reports."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -11,7 +11,8 @@ from db import stock_reads as reads
 from db.models import InventoryTransaction as InventoryTransactionModel
 from db.models import Warehouse as WarehouseModel
 from graph.context import Context
-from graph.relay import Connection, by_id_or_key, connection_of, decode_id, window
+from graph.relay import Connection, decode_id, window
+from graph.roots import by_id_or_key, connection, connection_of, loaded
 from graph.types.reports import InventoryValuation, LowStockItem, MovementGroupBy, StockMovementSummary
 from graph.types.stock import InventoryTransaction, TransactionFilter, Warehouse
 
@@ -36,7 +37,7 @@ class StockQueries:
         self, info: Info[Context, None], id: strawberry.ID | None = None, code: str | None = None
     ) -> Warehouse | None:
         return await by_id_or_key(
-            info.context, "Warehouse", id, code=code,
+            info, "Warehouse", id, code=code,
             loader=info.context.loaders.warehouse_by_id, find=reads.warehouse_by_code, convert=Warehouse.from_model,
         )
 
@@ -53,7 +54,7 @@ class StockQueries:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.warehouse_conditions((filter or WarehouseFilter()).spec())
         return await connection_of(
-            info.context, WarehouseModel, conditions, reads.WAREHOUSE_SORT, page_window, Warehouse.from_model
+            info, WarehouseModel, conditions, reads.WAREHOUSE_SORT, page_window, Warehouse.from_model
         )
 
     @strawberry.field(description="The stock ledger, newest first.")
@@ -69,7 +70,7 @@ class StockQueries:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.transaction_conditions((filter or TransactionFilter()).spec())
         return await connection_of(
-            info.context,
+            info,
             InventoryTransactionModel,
             conditions,
             reads.TRANSACTION_SORT,
@@ -94,14 +95,12 @@ class StockQueries:
         context = info.context
         page_window = window(context.settings, first, after, last, before)
         warehouse_pk = _optional_id(warehouse_id, "Warehouse", "warehouseId")
-        async with context.db.read_session() as session:
-            page = await reports.low_stock_page(session, warehouse_id=warehouse_pk, window=page_window)
-
-        async def count() -> int:
-            async with context.db.read_session() as session:
-                return await reports.low_stock_count(session, warehouse_id=warehouse_pk)
-
-        return Connection.of(page, LowStockItem.from_row, count)
+        return await connection(
+            info,
+            LowStockItem.from_row,
+            lambda session: reports.low_stock_page(session, warehouse_id=warehouse_pk, window=page_window),
+            lambda session: reports.low_stock_count(session, warehouse_id=warehouse_pk),
+        )
 
     @strawberry.field(description="The value of the stock on hand at average cost, in total and by category.")
     async def inventory_valuation(
@@ -114,11 +113,12 @@ class StockQueries:
     ) -> InventoryValuation:
         warehouse_pk = _optional_id(warehouse_id, "Warehouse", "warehouseId")
         category_pk = _optional_id(category_id, "Category", "categoryId")
-        async with info.context.db.read_session() as session:
-            valuation = await reports.inventory_valuation(
-                session, warehouse_id=warehouse_pk, category_id=category_pk
-            )
-        return InventoryValuation.of(valuation)
+
+        async def fetch(session: Any) -> InventoryValuation:
+            valuation = await reports.inventory_valuation(session, warehouse_id=warehouse_pk, category_id=category_pk)
+            return InventoryValuation.of(valuation)
+
+        return await loaded(info, fetch)
 
     @strawberry.field(
         description="What the ledger moved from `from` (inclusive) to `to` (exclusive), per product, category "
@@ -141,7 +141,8 @@ class StockQueries:
         reads.check_period(from_, to, start_field="from", end_field="to")
         warehouse_pk = _optional_id(warehouse_id, "Warehouse", "warehouseId")
         category_pk = _optional_id(category_id, "Category", "categoryId")
-        async with info.context.db.read_session() as session:
+
+        async def fetch(session: Any) -> list[StockMovementSummary]:
             rows = await reports.stock_movements(
                 session,
                 group_by=reports.MovementGroup(group_by.value),
@@ -150,4 +151,6 @@ class StockQueries:
                 warehouse_id=warehouse_pk,
                 category_id=category_pk,
             )
-        return [StockMovementSummary.of(row, group_by) for row in rows]
+            return [StockMovementSummary.of(row, group_by) for row in rows]
+
+        return await loaded(info, fetch)

@@ -1,10 +1,10 @@
 """Catalog types: Category, Product, Supplier and ProductSupplier (a supplier's terms for a product).
 
-Scalar fields are plain attributes copied from the row; relationships resolve through the request's
-DataLoaders, so each level of a query is one batched statement whatever the number of rows.
+Scalar fields are plain attributes copied from the row. Each relationship is a `Relation`
+(graph/lookahead.py): loaded ahead for a whole level where the root field could see it selected,
+otherwise through the request's DataLoaders; either way one batched statement per level.
 """
 
-from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -15,11 +15,11 @@ from strawberry.types import Info
 
 from db import catalog_reads as reads
 from db import models
-from graph.relay import Connection, Node, decode_id, deferred_connection, to_global_id, window
+from graph.lookahead import Relation
+from graph.relay import Connection, Node, decode_id, to_global_id, window
 from graph.types.users import User
 
 if TYPE_CHECKING:
-    from graph.context import Context
     from graph.types.stock import InventoryTransaction, ProductTransactionFilter, StockLevel
 
 # The stock types refer back to Product; strawberry resolves these when the schema is built.
@@ -74,16 +74,102 @@ class ProductFilter:
         )
 
 
-def _context(info: Info) -> "Context":
-    return info.context
-
-
-def created_by(info: Info, user_id: int | None) -> Awaitable[User | None] | None:
-    """The user who created a row, through the request's loader; None for rows written outside the API."""
-    return None if user_id is None else _context(info).loaders.user_by_id.load(user_id)
-
-
 CREATED_BY = "Who created it; null for what was written outside the API, such as demo data."
+# Any row's creator (`created_by_pk`), for every type that records one.
+CREATED_BY_USER = Relation(lambda loaders: loaders.user_by_id, lambda source, _settings: source.created_by_pk)
+
+
+def _products_key(
+    category: "Category",
+    settings: Any,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: ProductFilter | None = None,
+    order_by: ProductOrder | None = None,
+) -> tuple[Any, ...]:
+    spec = (filter or ProductFilter()).spec()
+    sort = (order_by or ProductOrder()).sort_key()
+    return (category.pk, spec, sort, window(settings, first, after, last, before))
+
+
+def _offers_key(
+    supplier: "Supplier",
+    settings: Any,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> tuple[Any, ...]:
+    return (supplier.pk, window(settings, first, after, last, before))
+
+
+def _transactions_key(
+    product: "Product",
+    settings: Any,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: "ProductTransactionFilter | None" = None,
+) -> tuple[Any, ...]:
+    from graph.types.stock import ProductTransactionFilter  # graph.types.stock imports this module
+
+    spec = (filter or ProductTransactionFilter()).spec()
+    return (product.pk, spec, window(settings, first, after, last, before))
+
+
+def _transaction(row: models.InventoryTransaction) -> "InventoryTransaction":
+    from graph.types.stock import InventoryTransaction
+
+    return InventoryTransaction.from_model(row)
+
+
+CATEGORY_PARENT = Relation(lambda loaders: loaders.category_by_id, lambda category, _settings: category.parent_pk)
+CATEGORY_CHILDREN = Relation(lambda loaders: loaders.children_by_category_id, lambda category, _settings: (category.pk,))
+CATEGORY_ANCESTORS = Relation(
+    lambda loaders: loaders.ancestors_by_category_id, lambda category, _settings: (category.pk,)
+)
+CATEGORY_PRODUCTS = Relation(
+    lambda loaders: loaders.product_page_by_category_id,
+    _products_key,
+    connection=True,
+    convert=lambda row: Product.from_model(row),
+    count_loader=lambda loaders: loaders.product_count_by_category_id,
+    count_key=lambda key: key[:2],
+)
+CATEGORY_PRODUCT_COUNT = Relation(
+    lambda loaders: loaders.product_count_by_category_id,
+    lambda category, _settings, include_descendants=False: (
+        category.pk,
+        reads.ProductFilter(include_descendants=include_descendants),
+    ),
+)
+SUPPLIER_OFFERS = Relation(
+    lambda loaders: loaders.offer_page_by_supplier_id,
+    _offers_key,
+    connection=True,
+    convert=lambda row: ProductSupplier.from_model(row),
+    count_loader=lambda loaders: loaders.offer_count_by_supplier_id,
+    count_key=lambda key: key[:1],
+)
+OFFER_PRODUCT = Relation(lambda loaders: loaders.product_by_id, lambda offer, _settings: offer.product_pk)
+OFFER_SUPPLIER = Relation(lambda loaders: loaders.supplier_by_id, lambda offer, _settings: offer.supplier_pk)
+PRODUCT_CATEGORY = Relation(lambda loaders: loaders.category_by_id, lambda product, _settings: product.category_pk)
+PRODUCT_SUPPLIERS = Relation(lambda loaders: loaders.offers_by_product_id, lambda product, _settings: (product.pk,))
+PRODUCT_STOCK = Relation(lambda loaders: loaders.stock_levels_by_product_id, lambda product, _settings: (product.pk,))
+PRODUCT_QUANTITY_ON_HAND = Relation(
+    PRODUCT_STOCK.loader, PRODUCT_STOCK.key, finish=lambda levels: sum(level.quantity_on_hand for level in levels)
+)
+PRODUCT_TRANSACTIONS = Relation(
+    lambda loaders: loaders.transaction_page_by_product_id,
+    _transactions_key,
+    connection=True,
+    convert=_transaction,
+    count_loader=lambda loaders: loaders.transaction_count_by_product_id,
+    count_key=lambda key: key[:2],
+)
 
 
 @strawberry.type
@@ -113,24 +199,27 @@ class Category(Node):
         )
 
     @strawberry.field
+    @CATEGORY_PARENT
     def parent(self, info: Info) -> "Category | None":
-        if self.parent_pk is None:
-            return None
-        return _context(info).loaders.category_by_id.load(self.parent_pk)
+        return CATEGORY_PARENT.resolve(self, info)
 
     @strawberry.field(description=CREATED_BY)
+    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
-        return created_by(info, self.created_by_pk)
+        return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="Direct subcategories, by name.")
+    @CATEGORY_CHILDREN
     def children(self, info: Info) -> list["Category"]:
-        return _context(info).loaders.children_by_category_id.load((self.pk,))
+        return CATEGORY_CHILDREN.resolve(self, info)
 
     @strawberry.field(description="Ancestors from the root down to the parent.")
+    @CATEGORY_ANCESTORS
     def ancestors(self, info: Info) -> list["Category"]:
-        return _context(info).loaders.ancestors_by_category_id.load((self.pk,))
+        return CATEGORY_ANCESTORS.resolve(self, info)
 
     @strawberry.field(description="Products in this category (and its subcategories with filter.includeDescendants).")
+    @CATEGORY_PRODUCTS
     def products(
         self,
         info: Info,
@@ -141,20 +230,14 @@ class Category(Node):
         filter: ProductFilter | None = None,
         order_by: ProductOrder | None = None,
     ) -> "Connection[Product]":
-        context = _context(info)
-        page_window = window(context.settings, first, after, last, before)
-        spec = (filter or ProductFilter()).spec()
-        sort = (order_by or ProductOrder()).sort_key()
-        loaders = context.loaders
-        page = loaders.product_page_by_category_id.load((self.pk, spec, sort, page_window))
-        return deferred_connection(
-            page, Product.from_model, lambda: loaders.product_count_by_category_id.load((self.pk, spec))
+        return CATEGORY_PRODUCTS.resolve(
+            self, info, first=first, after=after, last=last, before=before, filter=filter, order_by=order_by
         )
 
     @strawberry.field(description="How many products are in this category (with its subcategories if asked).")
+    @CATEGORY_PRODUCT_COUNT
     def product_count(self, info: Info, include_descendants: bool = False) -> int:
-        spec = reads.ProductFilter(include_descendants=include_descendants)
-        return _context(info).loaders.product_count_by_category_id.load((self.pk, spec))
+        return CATEGORY_PRODUCT_COUNT.resolve(self, info, include_descendants=include_descendants)
 
 
 @strawberry.type
@@ -188,10 +271,12 @@ class Supplier(Node):
         )
 
     @strawberry.field(description=CREATED_BY)
+    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
-        return created_by(info, self.created_by_pk)
+        return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="The products this supplier offers, with its terms, oldest first.")
+    @SUPPLIER_OFFERS
     def offers(
         self,
         info: Info,
@@ -200,12 +285,7 @@ class Supplier(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> "Connection[ProductSupplier]":
-        context = _context(info)
-        loaders = context.loaders
-        page = loaders.offer_page_by_supplier_id.load((self.pk, window(context.settings, first, after, last, before)))
-        return deferred_connection(
-            page, ProductSupplier.from_model, lambda: loaders.offer_count_by_supplier_id.load((self.pk,))
-        )
+        return SUPPLIER_OFFERS.resolve(self, info, first=first, after=after, last=last, before=before)
 
 
 @strawberry.type(description="The terms one supplier offers for one product.")
@@ -237,12 +317,14 @@ class ProductSupplier(Node):
         )
 
     @strawberry.field
+    @OFFER_PRODUCT
     def product(self, info: Info) -> "Product":
-        return _context(info).loaders.product_by_id.load(self.product_pk)
+        return OFFER_PRODUCT.resolve(self, info)
 
     @strawberry.field
+    @OFFER_SUPPLIER
     def supplier(self, info: Info) -> Supplier:
-        return _context(info).loaders.supplier_by_id.load(self.supplier_pk)
+        return OFFER_SUPPLIER.resolve(self, info)
 
 
 @strawberry.type
@@ -284,29 +366,32 @@ class Product(Node):
         )
 
     @strawberry.field
+    @PRODUCT_CATEGORY
     def category(self, info: Info) -> Category | None:
-        if self.category_pk is None:
-            return None
-        return _context(info).loaders.category_by_id.load(self.category_pk)
+        return PRODUCT_CATEGORY.resolve(self, info)
 
     @strawberry.field(description=CREATED_BY)
+    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
-        return created_by(info, self.created_by_pk)
+        return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="Every supplier's terms for this product, the preferred supplier first.")
+    @PRODUCT_SUPPLIERS
     def suppliers(self, info: Info) -> list[ProductSupplier]:
-        return _context(info).loaders.offers_by_product_id.load((self.pk,))
+        return PRODUCT_SUPPLIERS.resolve(self, info)
 
     @strawberry.field(description="Units on hand over all warehouses.")
-    async def quantity_on_hand(self, info: Info) -> int:
-        levels = await _context(info).loaders.stock_levels_by_product_id.load((self.pk,))
-        return sum(level.quantity_on_hand for level in levels)
+    @PRODUCT_QUANTITY_ON_HAND
+    def quantity_on_hand(self, info: Info) -> int:
+        return PRODUCT_QUANTITY_ON_HAND.resolve(self, info)
 
     @strawberry.field(description="Stock in each warehouse that holds or has held this product, by warehouse name.")
+    @PRODUCT_STOCK
     def stock(self, info: Info) -> list[_StockLevel]:
-        return _context(info).loaders.stock_levels_by_product_id.load((self.pk,))
+        return PRODUCT_STOCK.resolve(self, info)
 
     @strawberry.field(description="This product's ledger entries, newest first.")
+    @PRODUCT_TRANSACTIONS
     def transactions(
         self,
         info: Info,
@@ -316,15 +401,4 @@ class Product(Node):
         before: str | None = None,
         filter: _ProductTransactionFilter | None = None,
     ) -> Connection[_InventoryTransaction]:
-        # Imported here: graph.types.stock imports this module when it loads.
-        from graph.types.stock import InventoryTransaction, ProductTransactionFilter
-
-        context = _context(info)
-        page_window = window(context.settings, first, after, last, before)
-        spec = (filter or ProductTransactionFilter()).spec()
-        loaders = context.loaders
-        page = loaders.transaction_page_by_product_id.load((self.pk, spec, page_window))
-        return deferred_connection(
-            page, InventoryTransaction.from_model, lambda: loaders.transaction_count_by_product_id.load((self.pk, spec))
-        )
-
+        return PRODUCT_TRANSACTIONS.resolve(self, info, first=first, after=after, last=last, before=before, filter=filter)

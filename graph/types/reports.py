@@ -2,21 +2,31 @@
 
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from db import reports
+from graph.lookahead import Relation
 from graph.types.catalog import Category, Product, ProductSupplier
-from graph.types.stock import Warehouse
-
-if TYPE_CHECKING:
-    from graph.context import Context
+from graph.types.stock import WAREHOUSE_OF_ROW, Warehouse
 
 
-def _context(info: Info) -> "Context":
-    return info.context
+def _preferred(offers: list[ProductSupplier]) -> ProductSupplier | None:
+    """The preferred offer: the loader puts it first."""
+    return offers[0] if offers and offers[0].is_preferred else None
+
+
+PREFERRED_OFFER = Relation(
+    lambda loaders: loaders.offers_by_product_id, lambda item, _settings: (item.product.pk,), finish=_preferred
+)
+CATEGORY_OF_VALUATION = Relation(lambda loaders: loaders.category_by_id, lambda row, _settings: row.category_pk)
+
+
+def _group(group_by: "MovementGroupBy") -> Any:
+    """A movement row's group, when the rows are grouped by `group_by`."""
+    return lambda row, _settings: row.group_pk if row.group_by is group_by else None
 
 
 @strawberry.type(description="A product at or below its reorder point, and how many to order.")
@@ -45,16 +55,14 @@ class LowStockItem:
         )
 
     @strawberry.field(description="The warehouse asked for; null when the report covers all warehouses.")
+    @WAREHOUSE_OF_ROW
     def warehouse(self, info: Info) -> Warehouse | None:
-        if self.warehouse_pk is None:
-            return None
-        return _context(info).loaders.warehouse_by_id.load(self.warehouse_pk)
+        return WAREHOUSE_OF_ROW.resolve(self, info)
 
     @strawberry.field(description="The preferred supplier's terms (supplier, unit cost, lead time); null if none.")
-    async def preferred_supplier(self, info: Info) -> ProductSupplier | None:
-        offers = await _context(info).loaders.offers_by_product_id.load((self.product.pk,))
-        # The loader puts the preferred offer first.
-        return offers[0] if offers and offers[0].is_preferred else None
+    @PREFERRED_OFFER
+    def preferred_supplier(self, info: Info) -> ProductSupplier | None:
+        return PREFERRED_OFFER.resolve(self, info)
 
 
 @strawberry.type(description="Stock of one category's products (its own, not its subcategories').")
@@ -64,10 +72,9 @@ class CategoryValuation:
     category_pk: strawberry.Private[int | None]
 
     @strawberry.field(description="Null for products without a category.")
+    @CATEGORY_OF_VALUATION
     def category(self, info: Info) -> Category | None:
-        if self.category_pk is None:
-            return None
-        return _context(info).loaders.category_by_id.load(self.category_pk)
+        return CATEGORY_OF_VALUATION.resolve(self, info)
 
 
 @strawberry.type(
@@ -97,6 +104,16 @@ class MovementGroupBy(Enum):
     CATEGORY = "CATEGORY"
     WAREHOUSE = "WAREHOUSE"
 
+
+
+def _group(group_by: MovementGroupBy) -> Any:
+    """A movement row's group, when the rows are grouped by `group_by`."""
+    return lambda row, _settings: row.group_pk if row.group_by is group_by else None
+
+
+MOVEMENT_PRODUCT = Relation(lambda loaders: loaders.product_by_id, _group(MovementGroupBy.PRODUCT))
+MOVEMENT_CATEGORY = Relation(lambda loaders: loaders.category_by_id, _group(MovementGroupBy.CATEGORY))
+MOVEMENT_WAREHOUSE = Relation(lambda loaders: loaders.warehouse_by_id, _group(MovementGroupBy.WAREHOUSE))
 
 @strawberry.type(
     description="Units moved in a period by one product, category or warehouse (the field for the "
@@ -130,19 +147,16 @@ class StockMovementSummary:
         )
 
     @strawberry.field
+    @MOVEMENT_PRODUCT
     def product(self, info: Info) -> Product | None:
-        if self.group_by is not MovementGroupBy.PRODUCT or self.group_pk is None:
-            return None
-        return _context(info).loaders.product_by_id.load(self.group_pk)
+        return MOVEMENT_PRODUCT.resolve(self, info)
 
     @strawberry.field(description="With groupBy CATEGORY; null there for products without a category.")
+    @MOVEMENT_CATEGORY
     def category(self, info: Info) -> Category | None:
-        if self.group_by is not MovementGroupBy.CATEGORY or self.group_pk is None:
-            return None
-        return _context(info).loaders.category_by_id.load(self.group_pk)
+        return MOVEMENT_CATEGORY.resolve(self, info)
 
     @strawberry.field
+    @MOVEMENT_WAREHOUSE
     def warehouse(self, info: Info) -> Warehouse | None:
-        if self.group_by is not MovementGroupBy.WAREHOUSE or self.group_pk is None:
-            return None
-        return _context(info).loaders.warehouse_by_id.load(self.group_pk)
+        return MOVEMENT_WAREHOUSE.resolve(self, info)

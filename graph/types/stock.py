@@ -3,23 +3,46 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from db import models
 from db import stock_reads as reads
-from graph.relay import Connection, Node, decode_id, deferred_connection, to_global_id, window
-from graph.types.catalog import Product, Supplier, created_by
+from graph.lookahead import Relation
+from graph.relay import Connection, Node, decode_id, to_global_id, window
+from graph.types.catalog import CREATED_BY_USER, Product, Supplier
 from graph.types.users import User
 
-if TYPE_CHECKING:
-    from graph.context import Context
+
+def _stock_key(
+    warehouse: "Warehouse",
+    settings: Any,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> tuple[Any, ...]:
+    return (warehouse.pk, window(settings, first, after, last, before))
 
 
-def _context(info: Info) -> "Context":
-    return info.context
+WAREHOUSE_STOCK = Relation(
+    lambda loaders: loaders.stock_page_by_warehouse_id,
+    _stock_key,
+    connection=True,
+    convert=lambda row: StockLevel.from_model(row),
+    count_loader=lambda loaders: loaders.stock_count_by_warehouse_id,
+    count_key=lambda key: key[:1],
+)
+# Rows with a product_pk / warehouse_pk / supplier_pk: stock levels, ledger entries, order lines, orders.
+PRODUCT_OF_ROW = Relation(lambda loaders: loaders.product_by_id, lambda row, _settings: row.product_pk)
+WAREHOUSE_OF_ROW = Relation(lambda loaders: loaders.warehouse_by_id, lambda row, _settings: row.warehouse_pk)
+SUPPLIER_OF_ORDER = Relation(lambda loaders: loaders.supplier_by_id, lambda order, _settings: order.supplier_pk)
+ORDER_OF_ENTRY = Relation(
+    lambda loaders: loaders.purchase_order_by_id, lambda entry, _settings: entry.purchase_order_pk
+)
+ORDER_LINES = Relation(lambda loaders: loaders.lines_by_purchase_order_id, lambda order, _settings: (order.pk,))
 
 
 TransactionKind = strawberry.enum(
@@ -109,6 +132,7 @@ class Warehouse(Node):
         )
 
     @strawberry.field(description="This warehouse's stock level of each product it holds or has held, by product.")
+    @WAREHOUSE_STOCK
     def stock(
         self,
         info: Info,
@@ -117,13 +141,7 @@ class Warehouse(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> "Connection[StockLevel]":
-        context = _context(info)
-        loaders = context.loaders
-        page = loaders.stock_page_by_warehouse_id.load((self.pk, window(context.settings, first, after, last, before)))
-        return deferred_connection(
-            page, StockLevel.from_model, lambda: loaders.stock_count_by_warehouse_id.load((self.pk,))
-        )
-
+        return WAREHOUSE_STOCK.resolve(self, info, first=first, after=after, last=last, before=before)
 
 @strawberry.type(description="How many units of a product one warehouse holds.")
 class StockLevel:
@@ -140,12 +158,14 @@ class StockLevel:
         return cls.of(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=row.quantity)
 
     @strawberry.field
+    @PRODUCT_OF_ROW
     def product(self, info: Info) -> Product:
-        return _context(info).loaders.product_by_id.load(self.product_pk)
+        return PRODUCT_OF_ROW.resolve(self, info)
 
     @strawberry.field
+    @WAREHOUSE_OF_ROW
     def warehouse(self, info: Info) -> Warehouse:
-        return _context(info).loaders.warehouse_by_id.load(self.warehouse_pk)
+        return WAREHOUSE_OF_ROW.resolve(self, info)
 
 
 @strawberry.type(description="One entry of the stock ledger; entries are never changed or removed.")
@@ -183,22 +203,24 @@ class InventoryTransaction(Node):
         )
 
     @strawberry.field
+    @PRODUCT_OF_ROW
     def product(self, info: Info) -> Product:
-        return _context(info).loaders.product_by_id.load(self.product_pk)
+        return PRODUCT_OF_ROW.resolve(self, info)
 
     @strawberry.field
+    @WAREHOUSE_OF_ROW
     def warehouse(self, info: Info) -> Warehouse:
-        return _context(info).loaders.warehouse_by_id.load(self.warehouse_pk)
+        return WAREHOUSE_OF_ROW.resolve(self, info)
 
     @strawberry.field(description="Who made the entry; null for entries written outside the API, such as demo data.")
+    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
-        return created_by(info, self.created_by_pk)
+        return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field
+    @ORDER_OF_ENTRY
     def purchase_order(self, info: Info) -> "PurchaseOrder | None":
-        if self.purchase_order_pk is None:
-            return None
-        return _context(info).loaders.purchase_order_by_id.load(self.purchase_order_pk)
+        return ORDER_OF_ENTRY.resolve(self, info)
 
 
 @strawberry.type
@@ -224,8 +246,9 @@ class PurchaseOrderLine:
         return self.quantity_ordered - self.quantity_received
 
     @strawberry.field
+    @PRODUCT_OF_ROW
     def product(self, info: Info) -> Product:
-        return _context(info).loaders.product_by_id.load(self.product_pk)
+        return PRODUCT_OF_ROW.resolve(self, info)
 
 
 @strawberry.type
@@ -263,13 +286,16 @@ class PurchaseOrder(Node):
         )
 
     @strawberry.field
+    @SUPPLIER_OF_ORDER
     def supplier(self, info: Info) -> Supplier:
-        return _context(info).loaders.supplier_by_id.load(self.supplier_pk)
+        return SUPPLIER_OF_ORDER.resolve(self, info)
 
     @strawberry.field(description="Who drafted the order; null for orders written outside the API, such as demo data.")
+    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
-        return created_by(info, self.created_by_pk)
+        return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="The order's lines, in the order they were added.")
+    @ORDER_LINES
     def lines(self, info: Info) -> list[PurchaseOrderLine]:
-        return _context(info).loaders.lines_by_purchase_order_id.load((self.pk,))
+        return ORDER_LINES.resolve(self, info)

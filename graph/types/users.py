@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -47,5 +48,8 @@ class UserByIdLoader(DataLoader[int, User | None]):
 
     async def _load(self, keys: Sequence[int]) -> list[User | None]:
         async with self.db.read_session() as session:
-            rows = await users_db.users_by_ids(session, keys)
+            return await self.fetch_batch(session, keys)
+
+    async def fetch_batch(self, session: Any, keys: Sequence[int]) -> list[User | None]:
+        rows = await users_db.users_by_ids(session, keys)
         return [User.from_model(rows[k]) if k in rows else None for k in keys]
