@@ -43,7 +43,7 @@ def _spec(small: bool, **sizes: int | None) -> BulkSpec:
 @app.command()
 def run(
     db: Annotated[Backend, typer.Option(help="The database the API runs on.")],
-    duration: Annotated[float, typer.Option(min=1, help="Seconds of load per operation and concurrency.")] = 30,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of load per operation and concurrency.")] = 60,
     warmup: Annotated[float, typer.Option(min=0, help="Seconds of load before each timed run.")] = 5,
     concurrency: Annotated[str, typer.Option(help="Concurrent connections, comma-separated.")] = "1,64",
     workers: Annotated[
@@ -146,10 +146,10 @@ def profile_command(
     bench = bench_database(db.value, _spec(small), small=small)
     html = OUT_DIR / f"profile-{operation}.html" if pyinstrument else None
     timing = profile.profile(bench, operation, repeat, html)
-    typer.echo(
-        f"{timing.operation} on {db.value}: {timing.requests} requests in-process, p50 {timing.p50_ms} ms, "
-        f"mean {timing.mean_ms} ms, min {timing.min_ms} ms" + (f"; profile: {html}" if html else "")
-    )
+    typer.echo(f"{operation} on {db.value}: {timing.requests} requests in-process, p50 per phase")
+    typer.echo(profile.markdown(timing))
+    if html is not None:
+        typer.echo(f"Profile: {html}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,11 @@ class BenchDatabase:
     spec: BulkSpec
 
     @property
+    def dialect(self) -> str:
+        """SQLAlchemy's name for the database: "postgresql" or "sqlite"."""
+        return make_url(self.url).get_backend_name()
+
+    @property
     def libpq_url(self) -> str:
         """The URL without the driver, for tools outside SQLAlchemy (asyncpg, PostGraphile)."""
         return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -22,7 +22,7 @@ from bench import database as bench_db
 from bench import floors, load, report, server
 from bench.database import OUT_DIR, BenchDatabase
 from bench.probe import Probe, probe, response_problem
-from bench.workload import Facts, Operation, build, read_facts
+from bench.workload import STATEMENTS, Facts, Operation, build, read_facts
 from db.engine import Database
 from graph.schema import build_schema
 
@@ -72,12 +72,22 @@ def run(bench: BenchDatabase, options: RunOptions) -> dict[str, Any]:
     console.rule("SQL statements per request and the floors (in-process)")
     probes = asyncio.run(probe(bench, operations, token))
     sdl = build_schema(bench.settings()).as_str()
+    differing = []
     for op in operations:
         entry, found = results["operations"][op.name], probes[op.name]
         entry["sql_statements"] = found.statements
         entry["sign_in_statements"] = found.sign_in_statements
+        expected = STATEMENTS[op.name][bench.dialect]
+        if tuple(found.statements) != expected:
+            differing.append(f"{op.name} {found.statements} (tests: {list(expected)})")
         entry["floors"] = asyncio.run(_floors(bench, op, found, sdl))
         console.print(f"{op.name}: {found.statements} statements; floors {entry['floors']}")
+    notes.append(
+        "SQL/req differs from tests/test_bench_operations.py: " + "; ".join(differing)
+        if differing
+        else "SQL/req: each count is the one tests/test_bench_operations.py holds the API to "
+        "(bench/workload.STATEMENTS)."
+    )
 
     console.rule(f"Our API on {bench.kind}: uvicorn, {options.workers} workers")
     port = server.free_port()

@@ -15,6 +15,18 @@ from db.pagination import encode_cursor
 
 OPERATIONS_DIR = Path(__file__).resolve().parent / "operations"
 OPERATIONS = ("catalog_page", "product_detail", "category_tree", "low_stock", "deep_nested", "far_page", "write_mix")
+# SQL statements per request (besides the bearer token's look-up), one per level of the query: the
+# figures tests/test_bench_operations.py holds the API to, and the runner checks its own counts against.
+# The write mix: a receipt, then a shipment (on PostgreSQL, each locks its rows first).
+STATEMENTS: dict[str, dict[str, tuple[int, ...]]] = {
+    "catalog_page": {"postgresql": (8,), "sqlite": (8,)},
+    "product_detail": {"postgresql": (8,), "sqlite": (8,)},
+    "category_tree": {"postgresql": (6,), "sqlite": (6,)},
+    "low_stock": {"postgresql": (4,), "sqlite": (4,)},
+    "deep_nested": {"postgresql": (6,), "sqlite": (6,)},
+    "far_page": {"postgresql": (8,), "sqlite": (8,)},
+    "write_mix": {"postgresql": (9, 7), "sqlite": (9, 7)},
+}
 PAGE_SIZE = 50
 FAR_ROWS = 50_000
 # Stands for a fresh idempotency key in a body; the load script puts a unique one in its place.

@@ -67,10 +67,15 @@ class StatementCounter:
         self.statements: list[str] = []
         self.sign_in = True
 
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name: "postgresql" or "sqlite"."""
+        return self.engine.dialect.name
+
     def page_per_parent(self, executed: list[str]) -> int:
         """How many of `executed` fetch one page for each of several parents (db/pagination.fetch_pages):
         a LATERAL subquery per parent on PostgreSQL, a window function on SQLite."""
-        marker = "LATERAL" if self.engine.dialect.name == "postgresql" else "ROW_NUMBER() OVER"
+        marker = "LATERAL" if self.dialect == "postgresql" else "ROW_NUMBER() OVER"
         return sum(marker in statement.upper() for statement in executed)
 
     def _record(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """Catalog reads over HTTP: the statement count of a nested query, pagination, filters and ordering,
 each checked against answers computed here from the inserted rows."""
 
+import base64
 from decimal import Decimal
 
 import pytest
@@ -288,3 +289,73 @@ async def test_supplier_list_and_offers(gql, catalog):
         assert [e["node"]["supplierSku"] for e in edge["node"]["offers"]["edges"]] == [o["supplier_sku"] for o in offers]
     searched = await gql('{ suppliers(filter: {search: "LIER03"}) { edges { node { name } } } }')
     assert [e["node"]["name"] for e in searched["suppliers"]["edges"]] == ["supplier03"]
+
+
+LOOK_AHEAD = """
+query ($skipParent: Boolean!) {
+  categories(first: 6) {
+    edges { node {
+      id
+      byName: products(first: 2) { edges { node { ...Offers } } }
+      bySku: products(first: 3, orderBy: { field: SKU, direction: DESC }) {
+        totalCount
+        nodes { sku category { name parent @skip(if: $skipParent) { name } } }
+      }
+    } }
+  }
+}
+fragment Offers on Product { sku ... on Product { suppliers { supplier { name } } } }
+"""
+
+
+async def test_look_ahead_follows_aliases_fragments_and_directives(gql, statements, catalog):
+    """Two aliases of one connection with different arguments, a fragment with an inline fragment inside,
+    and a skipped field: each level still loads in one statement, and every value is right."""
+    counts = {}
+    for skip in (True, False):
+        with statements.count(sign_in=False) as executed:
+            data = await gql(LOOK_AHEAD, {"skipParent": skip})
+        counts[skip] = len(executed)
+        for edge in data["categories"]["edges"]:
+            category_id = int(base64.b64decode(edge["node"]["id"]).decode().split(":")[1])
+            members = [p for p in catalog.products.values() if p["category_id"] == category_id]
+            by_name = sorted(members, key=lambda p: (p["name"], p["id"]))[:2]
+            assert [e["node"]["sku"] for e in edge["node"]["byName"]["edges"]] == [p["sku"] for p in by_name]
+            for product_edge, product in zip(edge["node"]["byName"]["edges"], by_name, strict=True):
+                offers = [o for o in catalog.offers if o["product_id"] == product["id"]]
+                assert sorted(s["supplier"]["name"] for s in product_edge["node"]["suppliers"]) == sorted(
+                    catalog.suppliers[o["supplier_id"]]["name"] for o in offers
+                )
+            by_sku = sorted(members, key=lambda p: (p["sku"], p["id"]), reverse=True)[:3]
+            assert edge["node"]["bySku"]["totalCount"] == len(members)
+            category = catalog.categories[category_id]
+            parent = catalog.categories.get(category["parent_id"])
+            expected_category = {"name": category["name"]}
+            if not skip:
+                expected_category["parent"] = parent and {"name": parent["name"]}
+            assert edge["node"]["bySku"]["nodes"] == [{"sku": p["sku"], "category": expected_category} for p in by_sku]
+    # categories; products by name and by SKU (one statement each, for every category); the SKU pages'
+    # counts; offers; suppliers; the products' categories (both aliases ask for the same ones: one load)
+    assert counts[True] == 7, counts
+    # and the parents, unless every parent is one of the categories loaded already
+    assert counts[False] in (7, 8), counts
+
+
+async def test_relationships_beyond_look_ahead_load_through_batched_loaders(gql, statements, catalog):
+    """`nodes` returns an interface, so look-ahead does not go below it: the loaders still batch each level."""
+    ids = [global_id("Product", pk) for pk in list(catalog.products)[:20]]
+    query = """query ($ids: [ID!]!) { nodes(ids: $ids) { ... on Product { sku category { name }
+      suppliers { supplier { name } } } } }"""
+    with statements.count(sign_in=False) as executed:
+        data = await gql(query, {"ids": ids})
+    for node, pk in zip(data["nodes"], list(catalog.products)[:20], strict=True):
+        product = catalog.products[pk]
+        assert node["sku"] == product["sku"]
+        category = catalog.categories.get(product["category_id"])
+        assert node["category"] == (category and {"name": category["name"]})
+        offers = [o for o in catalog.offers if o["product_id"] == pk]
+        assert sorted(s["supplier"]["name"] for s in node["suppliers"]) == sorted(
+            catalog.suppliers[o["supplier_id"]]["name"] for o in offers
+        )
+    # products, categories, offers, suppliers
+    assert len(executed) == 4, executed
