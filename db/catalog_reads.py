@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Category, Product, ProductSupplier, Supplier
 from db.pagination import Page, SortKey, Window, fetch_pages
-from db.rows import fetch_row, fetch_rows, select_rows
+from db.rows import fetch_row, fetch_rows, one_of, select_rows
 
 
 class ProductSortField(Enum):
@@ -116,7 +116,7 @@ def supplier_conditions(spec: SupplierFilter) -> list[ColumnElement[bool]]:
 
 
 async def by_ids(session: AsyncSession, entity: Any, ids: Sequence[int]) -> dict[int, Any]:
-    rows = await fetch_rows(session, select_rows(entity).where(entity.id.in_(ids)))
+    rows = await fetch_rows(session, select_rows(entity).where(one_of(session, entity.id, ids)))
     return {row.id: row for row in rows}
 
 
@@ -131,7 +131,9 @@ async def category_by_slug(session: AsyncSession, slug: str) -> Any:
 async def children_by_parent_ids(session: AsyncSession, parent_ids: Sequence[int]) -> dict[int, list[Category]]:
     rows = await fetch_rows(
         session,
-        select_rows(Category).where(Category.parent_id.in_(parent_ids)).order_by(*CATEGORY_SORT.order_by())
+        select_rows(Category)
+        .where(one_of(session, Category.parent_id, parent_ids))
+        .order_by(*CATEGORY_SORT.order_by()),
     )
     grouped: dict[int, list[Category]] = defaultdict(list)
     for row in rows:
@@ -143,7 +145,7 @@ async def ancestors_by_category_ids(session: AsyncSession, ids: Sequence[int]) -
     """For each category, its ancestors from the root down to its parent."""
     chain = select(
         Category.id.label("start"), Category.parent_id.label("ancestor"), literal(1).label("depth")
-    ).where(Category.id.in_(ids), Category.parent_id.is_not(None))
+    ).where(one_of(session, Category.id, ids), Category.parent_id.is_not(None))
     chain = chain.cte("chain", recursive=True)
     chain = chain.union_all(
         select(chain.c.start, Category.parent_id, chain.c.depth + 1)
@@ -166,7 +168,7 @@ async def offers_by_product_ids(session: AsyncSession, product_ids: Sequence[int
     rows = await fetch_rows(
         session,
         select_rows(ProductSupplier)
-        .where(ProductSupplier.product_id.in_(product_ids))
+        .where(one_of(session, ProductSupplier.product_id, product_ids))
         .order_by(ProductSupplier.is_preferred.desc(), ProductSupplier.id)
     )
     grouped: dict[int, list[ProductSupplier]] = defaultdict(list)
@@ -176,14 +178,15 @@ async def offers_by_product_ids(session: AsyncSession, product_ids: Sequence[int
 
 
 def _category_products(
-    category_ids: Sequence[int], spec: ProductFilter
+    session: AsyncSession, category_ids: Sequence[int], spec: ProductFilter
 ) -> tuple[Select[Any], ColumnElement[Any]]:
     """Products of each category (and its descendants if asked), with the column naming the category."""
     conditions = product_conditions(spec)
     if not spec.include_descendants:
-        stmt = select_rows(Product).where(Product.category_id.in_(category_ids), *conditions)
+        stmt = select_rows(Product).where(one_of(session, Product.category_id, category_ids), *conditions)
         return stmt, Product.category_id
-    tree = select(Category.id.label("root"), Category.id.label("member")).where(Category.id.in_(category_ids))
+    roots = one_of(session, Category.id, category_ids)
+    tree = select(Category.id.label("root"), Category.id.label("member")).where(roots)
     tree = tree.cte("category_tree", recursive=True)
     tree = tree.union_all(select(tree.c.root, Category.id).where(Category.parent_id == tree.c.member))
     stmt = select_rows(Product).join(tree, Product.category_id == tree.c.member).where(*conditions)
@@ -193,14 +196,14 @@ def _category_products(
 async def product_pages_by_category_ids(
     session: AsyncSession, category_ids: Sequence[int], spec: ProductFilter, sort: SortKey, window: Window
 ) -> dict[int, Page[Product]]:
-    stmt, partition = _category_products(category_ids, spec)
+    stmt, partition = _category_products(session, category_ids, spec)
     return await fetch_pages(session, stmt, Product, partition, category_ids, sort, window)
 
 
 async def product_counts_by_category_ids(
     session: AsyncSession, category_ids: Sequence[int], spec: ProductFilter
 ) -> dict[int, int]:
-    stmt, partition = _category_products(category_ids, spec)
+    stmt, partition = _category_products(session, category_ids, spec)
     counted = stmt.with_only_columns(partition.label("category_id"), func.count().label("n")).group_by(partition)
     return {category_id: n for category_id, n in (await session.execute(counted)).all()}
 
@@ -208,7 +211,7 @@ async def product_counts_by_category_ids(
 async def offer_pages_by_supplier_ids(
     session: AsyncSession, supplier_ids: Sequence[int], window: Window
 ) -> dict[int, Page[ProductSupplier]]:
-    stmt = select_rows(ProductSupplier).where(ProductSupplier.supplier_id.in_(supplier_ids))
+    stmt = select_rows(ProductSupplier).where(one_of(session, ProductSupplier.supplier_id, supplier_ids))
     return await fetch_pages(
         session, stmt, ProductSupplier, ProductSupplier.supplier_id, supplier_ids, OFFER_SORT, window
     )
@@ -217,7 +220,7 @@ async def offer_pages_by_supplier_ids(
 async def offer_counts_by_supplier_ids(session: AsyncSession, supplier_ids: Sequence[int]) -> dict[int, int]:
     stmt = (
         select(ProductSupplier.supplier_id, func.count())
-        .where(ProductSupplier.supplier_id.in_(supplier_ids))
+        .where(one_of(session, ProductSupplier.supplier_id, supplier_ids))
         .group_by(ProductSupplier.supplier_id)
     )
     return {supplier_id: n for supplier_id, n in (await session.execute(stmt)).all()}

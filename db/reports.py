@@ -19,7 +19,7 @@ from db.models import (
     Warehouse,
 )
 from db.pagination import Page, Window, count_where, fetch_page
-from db.rows import select_rows
+from db.rows import one_of, select_rows
 from db.types import Money
 
 CENT = Decimal("0.01")
@@ -80,7 +80,7 @@ async def low_stock_page(session: AsyncSession, *, warehouse_id: int | None, win
     quantity = func.coalesce(func.sum(StockLevel.quantity), 0)
     stmt = (
         select(StockLevel.product_id, quantity)
-        .where(StockLevel.product_id.in_([p.id for p in page.rows]))
+        .where(one_of(session, StockLevel.product_id, [p.id for p in page.rows]))
         .group_by(StockLevel.product_id)
     )
     if warehouse_id is not None:

@@ -8,10 +8,20 @@ entity (`row.name`, `row.category_id`), so callers read either alike. Writes kee
 """
 
 from collections import namedtuple
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ARRAY, ColumnElement, Select, any_, literal, select
+
+
+def one_of(session: Any, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:values)`, one array parameter. The statement's
+    text, and so its prepared statement and plan, then stay the same for any number of values, and no SQL
+    is rendered per value."""
+    if session.bind.dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 def select_rows(entity: Any) -> Select[Any]:

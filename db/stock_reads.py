@@ -19,7 +19,7 @@ from db.models import (
     Warehouse,
 )
 from db.pagination import Page, SortKey, Window, fetch_pages
-from db.rows import fetch_row, fetch_rows, select_rows
+from db.rows import fetch_row, fetch_rows, one_of, select_rows
 
 WAREHOUSE_SORT = SortKey((Warehouse.name, Warehouse.id))
 # Within one warehouse the product id alone identifies a stock level.
@@ -93,7 +93,7 @@ async def levels_by_product_ids(session: AsyncSession, product_ids: Sequence[int
         session,
         select_rows(StockLevel)
         .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(StockLevel.product_id.in_(product_ids))
+        .where(one_of(session, StockLevel.product_id, product_ids))
         .order_by(StockLevel.product_id, *WAREHOUSE_SORT.order_by())
     )
     grouped: dict[int, list[StockLevel]] = defaultdict(list)
@@ -105,7 +105,7 @@ async def levels_by_product_ids(session: AsyncSession, product_ids: Sequence[int
 async def level_pages_by_warehouse_ids(
     session: AsyncSession, warehouse_ids: Sequence[int], window: Window
 ) -> dict[int, Page[StockLevel]]:
-    stmt = select_rows(StockLevel).where(StockLevel.warehouse_id.in_(warehouse_ids))
+    stmt = select_rows(StockLevel).where(one_of(session, StockLevel.warehouse_id, warehouse_ids))
     return await fetch_pages(
         session, stmt, StockLevel, StockLevel.warehouse_id, warehouse_ids, WAREHOUSE_STOCK_SORT, window
     )
@@ -114,22 +114,22 @@ async def level_pages_by_warehouse_ids(
 async def level_counts_by_warehouse_ids(session: AsyncSession, warehouse_ids: Sequence[int]) -> dict[int, int]:
     stmt = (
         select(StockLevel.warehouse_id, func.count())
-        .where(StockLevel.warehouse_id.in_(warehouse_ids))
+        .where(one_of(session, StockLevel.warehouse_id, warehouse_ids))
         .group_by(StockLevel.warehouse_id)
     )
     return {warehouse_id: n for warehouse_id, n in (await session.execute(stmt)).all()}
 
 
-def _product_transactions(product_ids: Sequence[int], spec: TransactionFilter) -> Select[Any]:
+def _product_transactions(session: AsyncSession, product_ids: Sequence[int], spec: TransactionFilter) -> Select[Any]:
     return select_rows(InventoryTransaction).where(
-        InventoryTransaction.product_id.in_(product_ids), *transaction_conditions(spec)
+        one_of(session, InventoryTransaction.product_id, product_ids), *transaction_conditions(spec)
     )
 
 
 async def transaction_pages_by_product_ids(
     session: AsyncSession, product_ids: Sequence[int], spec: TransactionFilter, window: Window
 ) -> dict[int, Page[InventoryTransaction]]:
-    stmt = _product_transactions(product_ids, spec)
+    stmt = _product_transactions(session, product_ids, spec)
     return await fetch_pages(
         session, stmt, InventoryTransaction, InventoryTransaction.product_id, product_ids, TRANSACTION_SORT, window
     )
@@ -139,7 +139,7 @@ async def transaction_counts_by_product_ids(
     session: AsyncSession, product_ids: Sequence[int], spec: TransactionFilter
 ) -> dict[int, int]:
     stmt = (
-        _product_transactions(product_ids, spec)
+        _product_transactions(session, product_ids, spec)
         .with_only_columns(InventoryTransaction.product_id, func.count())
         .group_by(InventoryTransaction.product_id)
     )
@@ -152,7 +152,7 @@ async def lines_by_purchase_order_ids(
     rows = await fetch_rows(
         session,
         select_rows(PurchaseOrderLine)
-        .where(PurchaseOrderLine.purchase_order_id.in_(order_ids))
+        .where(one_of(session, PurchaseOrderLine.purchase_order_id, order_ids))
         .order_by(PurchaseOrderLine.id)
     )
     grouped: dict[int, list[PurchaseOrderLine]] = defaultdict(list)
