@@ -1,12 +1,13 @@
 """Look-ahead loading: a root field that returns objects first loads, for all of them at once, every
 relationship the query selects below them, level by level (one batched statement per relationship and
-level, all in the root field's session), and leaves the results on the objects. The relationship fields
-then return plain values: no future, no batching, no session per field.
+level, all in the root field's session), and leaves each value on its object under the query's field
+node. graphql-core then takes those values straight off the objects (`read_loaded_fields_directly`):
+no future, no batching, no resolver call per field.
 
 A relationship field is declared once, as a `Relation` (which loader fetches it, the key one object asks
 it for); its resolver calls `Relation.resolve`, which returns the value loaded ahead or, where look-ahead
-did not reach (`node`, mutation payloads, fragments on interfaces), the loader's batched future. Both ways
-go through the same loader and key, so they give the same result.
+did not reach (`node`, mutation payloads), the loader's batched future. Both ways go through the same
+loader's batch function and key, so they give the same result.
 
 The selections below a field are collected the way graphql-core collects them for execution (aliases,
 fragments whose type matches, `@skip`/`@include`), and arguments are coerced and converted as strawberry
