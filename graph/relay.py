@@ -105,7 +105,13 @@ class Connection(Generic[T]):
         return cls(edges=edges, page_info=info, _count=count)
 
 
-def window(settings: Settings, first: int | None, after: str | None, last: int | None, before: str | None) -> Window:
+def window(
+    settings: Settings,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Window:
     return Window.from_args(
         first=first,
         after=after,

@@ -79,45 +79,28 @@ CREATED_BY = "Who created it; null for what was written outside the API, such as
 CREATED_BY_USER = Relation(lambda loaders: loaders.user_by_id, lambda source, _settings: source.created_by_pk)
 
 
+# The key functions get the resolver's arguments; `page` is its first/after/last/before.
+
+
 def _products_key(
     category: "Category",
     settings: Any,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
     filter: ProductFilter | None = None,
     order_by: ProductOrder | None = None,
+    **page: Any,
 ) -> tuple[Any, ...]:
     spec = (filter or ProductFilter()).spec()
     sort = (order_by or ProductOrder()).sort_key()
-    return (category.pk, spec, sort, window(settings, first, after, last, before))
-
-
-def _offers_key(
-    supplier: "Supplier",
-    settings: Any,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> tuple[Any, ...]:
-    return (supplier.pk, window(settings, first, after, last, before))
+    return (category.pk, spec, sort, window(settings, **page))
 
 
 def _transactions_key(
-    product: "Product",
-    settings: Any,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    filter: "ProductTransactionFilter | None" = None,
+    product: "Product", settings: Any, filter: "ProductTransactionFilter | None" = None, **page: Any
 ) -> tuple[Any, ...]:
     from graph.types.stock import ProductTransactionFilter  # graph.types.stock imports this module
 
     spec = (filter or ProductTransactionFilter()).spec()
-    return (product.pk, spec, window(settings, first, after, last, before))
+    return (product.pk, spec, window(settings, **page))
 
 
 def _transaction(row: models.InventoryTransaction) -> "InventoryTransaction":
@@ -148,7 +131,7 @@ CATEGORY_PRODUCT_COUNT = Relation(
 )
 SUPPLIER_OFFERS = Relation(
     lambda loaders: loaders.offer_page_by_supplier_id,
-    _offers_key,
+    lambda supplier, settings, **page: (supplier.pk, window(settings, **page)),
     connection=True,
     convert=lambda row: ProductSupplier.from_model(row),
     count_loader=lambda loaders: loaders.offer_count_by_supplier_id,

@@ -3,7 +3,6 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -16,20 +15,9 @@ from graph.types.catalog import CREATED_BY_USER, Product, Supplier
 from graph.types.users import User
 
 
-def _stock_key(
-    warehouse: "Warehouse",
-    settings: Any,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> tuple[Any, ...]:
-    return (warehouse.pk, window(settings, first, after, last, before))
-
-
 WAREHOUSE_STOCK = Relation(
     lambda loaders: loaders.stock_page_by_warehouse_id,
-    _stock_key,
+    lambda warehouse, settings, **page: (warehouse.pk, window(settings, **page)),
     connection=True,
     convert=lambda row: StockLevel.from_model(row),
     count_loader=lambda loaders: loaders.stock_count_by_warehouse_id,
