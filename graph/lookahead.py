@@ -189,14 +189,16 @@ class _Selections:
         node_type = get_named_type(connection.fields["nodes"].type)
         edge_type = get_named_type(connection.fields["edges"].type)
         selected: dict[str, list[FieldNode]] = {}
-        for nodes in fields.values():
+        # Kept apart by the path they come by: `nodes { a: f(x: 1) }` and `edges { node { a: f(x: 2) } }`
+        # may use one alias with different arguments.
+        for key, nodes in fields.items():
             name = nodes[0].name.value
             if name == "nodes":
-                _merge(selected, self.below(node_type, nodes))
+                _merge(selected, self.below(node_type, nodes), f"{key}/")
             elif name == "edges":
-                for edge_fields in self.below(edge_type, nodes).values():
+                for edge_key, edge_fields in self.below(edge_type, nodes).items():
                     if edge_fields[0].name.value == "node":
-                        _merge(selected, self.below(node_type, edge_fields))
+                        _merge(selected, self.below(node_type, edge_fields), f"{key}/{edge_key}/")
         return node_type, selected
 
     def _collect(
@@ -233,9 +235,9 @@ class _Selections:
         return name == parent.name or any(interface.name == name for interface in parent.interfaces)
 
 
-def _merge(into: dict[str, list[FieldNode]], fields: dict[str, list[FieldNode]]) -> None:
+def _merge(into: dict[str, list[FieldNode]], fields: dict[str, list[FieldNode]], prefix: str) -> None:
     for key, nodes in fields.items():
-        into.setdefault(key, []).extend(nodes)
+        into.setdefault(prefix + key, []).extend(nodes)
 
 
 class _Level:

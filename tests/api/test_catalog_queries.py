@@ -359,3 +359,19 @@ async def test_relationships_beyond_look_ahead_load_through_batched_loaders(gql,
         )
     # products, categories, offers, suppliers
     assert len(executed) == 4, executed
+
+
+async def test_one_alias_with_other_arguments_under_edges_and_nodes(gql, catalog):
+    """`edges { node }` and `nodes` are separate selections: the same alias may take other arguments in each."""
+    query = """{ categories(first: 6) {
+      edges { node { id p: products(first: 1) { nodes { sku } } } }
+      nodes { id p: products(first: 3) { nodes { sku } } } } }"""
+    data = await gql(query)
+    for size, items in ((1, [e["node"] for e in data["categories"]["edges"]]), (3, data["categories"]["nodes"])):
+        for item in items:
+            category_id = int(base64.b64decode(item["id"]).decode().split(":")[1])
+            members = sorted(
+                (p for p in catalog.products.values() if p["category_id"] == category_id),
+                key=lambda p: (p["name"], p["id"]),
+            )
+            assert [n["sku"] for n in item["p"]["nodes"]] == [p["sku"] for p in members[:size]]
