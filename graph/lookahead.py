@@ -146,24 +146,29 @@ def _reading_loaded(resolve: Callable[..., Any]) -> Callable[..., Any]:
     return read
 
 
-async def load_ahead(info: Info, session: Any, objects: list[Any], *, connection: bool = False) -> None:
-    """Load what the query selects below `objects` (the current field's value, or the nodes of the
-    Connection it returns), in `session`."""
-    raw = info._raw_info
-    selections = _Selections(info)
-    object_type = get_named_type(raw.return_type)
-    fields = selections.below(object_type, raw.field_nodes)
-    if connection:
-        object_type, fields = selections.nodes_of(object_type, fields)
-    if objects and fields and isinstance(object_type, GraphQLObjectType):
-        await _Level(info, session).load(objects, object_type, fields)
+class Below:
+    """What the query selects below the current field (a root field): collected once, then asked whether
+    it holds a field, and loaded for the field's objects."""
 
+    def __init__(self, info: Info) -> None:
+        raw = info._raw_info
+        self.info = info
+        self.selections = _Selections(info)
+        self.type = get_named_type(raw.return_type)
+        self.fields = self.selections.below(self.type, raw.field_nodes)
 
-def selects(info: Info, name: str) -> bool:
-    """Whether the query selects field `name` directly below the current field."""
-    raw = info._raw_info
-    fields = _Selections(info).below(get_named_type(raw.return_type), raw.field_nodes)
-    return any(nodes[0].name.value == name for nodes in fields.values())
+    def selects(self, name: str) -> bool:
+        """Whether field `name` is selected directly below."""
+        return any(nodes[0].name.value == name for nodes in self.fields.values())
+
+    async def load(self, session: Any, objects: list[Any], *, connection: bool = False) -> None:
+        """Load, in `session`, what is selected below `objects`: the field's value, or the nodes of the
+        Connection it returns."""
+        object_type, fields = self.type, self.fields
+        if connection:
+            object_type, fields = self.selections.nodes_of(object_type, fields)
+        if objects and fields and isinstance(object_type, GraphQLObjectType):
+            await _Level(self.info, self.selections, session).load(objects, object_type, fields)
 
 
 class _Selections:
@@ -243,11 +248,10 @@ def _merge(into: dict[str, list[FieldNode]], fields: dict[str, list[FieldNode]],
 class _Level:
     """Loads the relationships selected on a list of objects, then those below them, depth first."""
 
-    def __init__(self, info: Info, session: Any) -> None:
-        self.info = info
+    def __init__(self, info: Info, selections: "_Selections", session: Any) -> None:
         self.context: Context = info.context
         self.session = session
-        self.selections = _Selections(info)
+        self.selections = selections
         schema = info.schema
         self.scalar_registry = schema.schema_converter.scalar_registry
         self.config = schema.config

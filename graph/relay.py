@@ -44,6 +44,11 @@ def decode_id(global_id: str, type_name: str, field: str) -> int:
     return pk
 
 
+def decode_optional_id(global_id: str | None, type_name: str, field: str) -> int | None:
+    """`decode_id` for an optional argument: None when it was not given."""
+    return None if global_id is None else decode_id(global_id, type_name, field)
+
+
 @strawberry.interface(description="An object with a globally unique ID.")
 class Node:
     id: strawberry.ID

@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from db.errors import Invalid
 from db.pagination import Page, SortKey, Window, count_where, page_of
-from graph.lookahead import load_ahead, selects
+from graph.lookahead import Below
 from graph.relay import Connection, decode_id
 
 T = TypeVar("T")
@@ -23,14 +23,15 @@ async def connection(
 ) -> Connection[T]:
     """A root connection: one page, its count when `totalCount` is selected, and what lies below."""
     context = info.context
+    below = Below(info)
     async with context.db.read_session() as session:
         rows = await page(session)
-        if selects(info, "totalCount"):
+        if below.selects("totalCount"):
             total = await count(session)
             result = Connection.of(rows, convert, lambda: total)
         else:
             result = Connection.of(rows, convert, lambda: _count_later(context, count))
-        await load_ahead(info, session, [edge.node for edge in result.edges], connection=True)
+        await below.load(session, [edge.node for edge in result.edges], connection=True)
     return result
 
 
@@ -57,7 +58,7 @@ async def loaded(info: Info, fetch: Callable[[Session], Awaitable[T]]) -> T:
     async with info.context.db.read_session() as session:
         value = await fetch(session)
         objects = value if isinstance(value, list) else [] if value is None else [value]
-        await load_ahead(info, session, objects)
+        await Below(info).load(session, objects)
     return value
 
 

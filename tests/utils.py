@@ -1,12 +1,13 @@
 """Test helpers: a GraphQL-over-HTTP client, signed-in users and a SQL statement counter."""
 
+import asyncio
 import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import users
@@ -101,3 +102,25 @@ class StatementCounter:
             yield self.statements
         finally:
             event.remove(self.engine.sync_engine, "before_cursor_execute", self._record)
+
+
+async def scalar(database: Database, sql: str, **params: Any) -> Any:
+    """One value read with plain SQL, outside the application."""
+    async with database.engine.connect() as conn:
+        return (await conn.execute(text(sql), params)).scalar()
+
+
+async def wait_until_blocked(database: Database) -> None:
+    """Give the server's transaction time to reach the point where it waits for the test's own open one."""
+    if database.settings.is_sqlite:
+        await asyncio.sleep(0.3)  # it waits for the write lock at BEGIN IMMEDIATE, which cannot be observed
+        return
+    for _ in range(500):
+        waiting = await scalar(
+            database,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the concurrent mutation never waited for the open transaction")

@@ -15,7 +15,7 @@ from db import purchasing
 from graph.context import Context
 from graph.errors import UserError
 from graph.mutations.base import write
-from graph.relay import decode_id
+from graph.relay import decode_id, decode_optional_id
 from graph.types.stock import InventoryTransaction, PurchaseOrder, StockLevel
 
 UNSET: Any = strawberry.UNSET
@@ -100,9 +100,7 @@ def _update_arguments(input: UpdatePurchaseOrderInput) -> Callable[[], dict[str,
     def decode() -> dict[str, Any]:
         arguments: dict[str, Any] = {"purchase_order_id": decode_id(input.id, "PurchaseOrder", "id")}
         if input.supplier_id is not UNSET:
-            arguments["supplier_id"] = (
-                None if input.supplier_id is None else decode_id(input.supplier_id, "Supplier", "supplierId")
-            )
+            arguments["supplier_id"] = decode_optional_id(input.supplier_id, "Supplier", "supplierId")
         if input.expected_date is not UNSET:
             arguments["expected_date"] = input.expected_date
         if input.note is not UNSET:

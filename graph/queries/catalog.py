@@ -12,7 +12,7 @@ from db.models import Category as CategoryModel
 from db.models import Product as ProductModel
 from db.models import Supplier as SupplierModel
 from graph.context import Context
-from graph.relay import Connection, Node, decode_id, from_global_id, window
+from graph.relay import Connection, Node, decode_id, decode_optional_id, from_global_id, window
 from graph.roots import by_id, by_id_or_key, connection_of
 from graph.types.catalog import Category, Product, ProductFilter, ProductOrder, Supplier
 
@@ -24,7 +24,7 @@ class CategoryFilter:
     search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
 
     def spec(self) -> reads.CategoryFilter:
-        parent = None if self.parent_id is None else decode_id(self.parent_id, "Category", "filter.parentId")
+        parent = decode_optional_id(self.parent_id, "Category", "filter.parentId")
         return reads.CategoryFilter(parent_id=parent, roots_only=self.roots_only, search=self.search or None)
 
 

@@ -7,7 +7,7 @@ from db import purchasing_reads as reads
 from db.models import PurchaseOrder as PurchaseOrderModel
 from db.models import PurchaseOrderStatus as StatusModel
 from graph.context import Context
-from graph.relay import Connection, decode_id, window
+from graph.relay import Connection, decode_optional_id, window
 from graph.roots import by_id_or_key, connection_of
 from graph.types.stock import PurchaseOrder, PurchaseOrderStatus
 
@@ -19,11 +19,10 @@ class PurchaseOrderFilter:
     product_id: strawberry.ID | None = strawberry.field(default=None, description="Orders with a line for it.")
 
     def spec(self) -> reads.PurchaseOrderFilter:
-        supplier, product = self.supplier_id, self.product_id
         return reads.PurchaseOrderFilter(
             status=None if self.status is None else StatusModel(self.status.value),
-            supplier_id=None if supplier is None else decode_id(supplier, "Supplier", "filter.supplierId"),
-            product_id=None if product is None else decode_id(product, "Product", "filter.productId"),
+            supplier_id=decode_optional_id(self.supplier_id, "Supplier", "filter.supplierId"),
+            product_id=decode_optional_id(self.product_id, "Product", "filter.productId"),
         )
 
 

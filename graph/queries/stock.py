@@ -11,7 +11,7 @@ from db import stock_reads as reads
 from db.models import InventoryTransaction as InventoryTransactionModel
 from db.models import Warehouse as WarehouseModel
 from graph.context import Context
-from graph.relay import Connection, decode_id, window
+from graph.relay import Connection, decode_optional_id, window
 from graph.roots import by_id_or_key, connection, connection_of, loaded
 from graph.types.reports import InventoryValuation, LowStockItem, MovementGroupBy, StockMovementSummary
 from graph.types.stock import InventoryTransaction, TransactionFilter, Warehouse
@@ -24,10 +24,6 @@ class WarehouseFilter:
 
     def spec(self) -> reads.WarehouseFilter:
         return reads.WarehouseFilter(search=self.search or None, is_active=self.is_active)
-
-
-def _optional_id(global_id: strawberry.ID | None, type_name: str, field: str) -> int | None:
-    return None if global_id is None else decode_id(global_id, type_name, field)
 
 
 @strawberry.type
@@ -94,7 +90,7 @@ class StockQueries:
     ) -> Connection[LowStockItem]:
         context = info.context
         page_window = window(context.settings, first, after, last, before)
-        warehouse_pk = _optional_id(warehouse_id, "Warehouse", "warehouseId")
+        warehouse_pk = decode_optional_id(warehouse_id, "Warehouse", "warehouseId")
         return await connection(
             info,
             LowStockItem.from_row,
@@ -111,8 +107,8 @@ class StockQueries:
             strawberry.ID | None, strawberry.argument(description="Only this category and its subcategories.")
         ] = None,
     ) -> InventoryValuation:
-        warehouse_pk = _optional_id(warehouse_id, "Warehouse", "warehouseId")
-        category_pk = _optional_id(category_id, "Category", "categoryId")
+        warehouse_pk = decode_optional_id(warehouse_id, "Warehouse", "warehouseId")
+        category_pk = decode_optional_id(category_id, "Category", "categoryId")
 
         async def fetch(session: Any) -> InventoryValuation:
             valuation = await reports.inventory_valuation(session, warehouse_id=warehouse_pk, category_id=category_pk)
@@ -139,8 +135,8 @@ class StockQueries:
         ] = None,
     ) -> list[StockMovementSummary]:
         reads.check_period(from_, to, start_field="from", end_field="to")
-        warehouse_pk = _optional_id(warehouse_id, "Warehouse", "warehouseId")
-        category_pk = _optional_id(category_id, "Category", "categoryId")
+        warehouse_pk = decode_optional_id(warehouse_id, "Warehouse", "warehouseId")
+        category_pk = decode_optional_id(category_id, "Category", "categoryId")
 
         async def fetch(session: Any) -> list[StockMovementSummary]:
             rows = await reports.stock_movements(

@@ -16,7 +16,7 @@ from strawberry.types import Info
 from db import catalog_reads as reads
 from db import models
 from graph.lookahead import Relation
-from graph.relay import Connection, Node, decode_id, to_global_id, window
+from graph.relay import Connection, Node, decode_optional_id, to_global_id, window
 from graph.types.users import User
 
 if TYPE_CHECKING:
@@ -65,9 +65,9 @@ class ProductFilter:
     def spec(self) -> reads.ProductFilter:
         return reads.ProductFilter(
             search=self.search or None,
-            category_id=None if self.category_id is None else decode_id(self.category_id, "Category", "filter.categoryId"),
+            category_id=decode_optional_id(self.category_id, "Category", "filter.categoryId"),
             include_descendants=self.include_descendants,
-            supplier_id=None if self.supplier_id is None else decode_id(self.supplier_id, "Supplier", "filter.supplierId"),
+            supplier_id=decode_optional_id(self.supplier_id, "Supplier", "filter.supplierId"),
             min_price=self.min_price,
             max_price=self.max_price,
             is_active=self.is_active,

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from db import models
 from db import stock_reads as reads
 from graph.lookahead import Relation
-from graph.relay import Connection, Node, decode_id, to_global_id, window
+from graph.relay import Connection, Node, decode_optional_id, to_global_id, window
 from graph.types.catalog import CREATED_BY_USER, Product, Supplier
 from graph.types.users import User
 
@@ -53,10 +53,9 @@ class ProductTransactionFilter:
 
     def spec(self, product_id: int | None = None) -> reads.TransactionFilter:
         reads.check_period(self.created_from, self.created_to, start_field="filter.from", end_field="filter.to")
-        warehouse_id = self.warehouse_id
         return reads.TransactionFilter(
             product_id=product_id,
-            warehouse_id=None if warehouse_id is None else decode_id(warehouse_id, "Warehouse", "filter.warehouseId"),
+            warehouse_id=decode_optional_id(self.warehouse_id, "Warehouse", "filter.warehouseId"),
             kinds=tuple(sorted({models.TransactionKind(k.value) for k in self.kinds or ()})),
             created_from=self.created_from,
             created_to=self.created_to,
@@ -78,7 +77,7 @@ class TransactionFilter:
     reference: str | None = strawberry.field(default=None, description="Entries with exactly this reference.")
 
     def spec(self) -> reads.TransactionFilter:
-        product_id = None if self.product_id is None else decode_id(self.product_id, "Product", "filter.productId")
+        product_id = decode_optional_id(self.product_id, "Product", "filter.productId")
         within = ProductTransactionFilter(
             warehouse_id=self.warehouse_id,
             kinds=self.kinds,

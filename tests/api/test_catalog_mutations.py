@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from db.engine import Database
-from tests.utils import GraphQLClient, global_id
+from tests.utils import GraphQLClient, global_id, scalar, wait_until_blocked
 
 TABLES = ("categories", "suppliers", "products", "product_suppliers")
 
@@ -112,11 +112,6 @@ async def product(gql: GraphQLClient, sku: str, price: str = "10.00", **fields: 
 async def offer(gql: GraphQLClient, product_id: str, supplier_id: str, **terms: Any) -> dict[str, Any]:
     payload = await ok(gql, SET_OFFER, productId=product_id, supplierId=supplier_id, **terms)
     return payload["productSupplier"]
-
-
-async def scalar(database: Database, sql: str, **params: Any) -> Any:
-    async with database.engine.connect() as conn:
-        return (await conn.execute(text(sql), params)).scalar()
 
 
 # --- categories ---------------------------------------------------------------------------------
@@ -646,22 +641,6 @@ async def test_remove_product_supplier(gql: GraphQLClient, database: Database) -
 # --- concurrent writers -------------------------------------------------------------------------
 
 
-async def _wait_until_blocked(database: Database) -> None:
-    """Give the server's transaction time to reach the point where it waits for ours."""
-    if database.settings.is_sqlite:
-        await asyncio.sleep(0.3)  # it waits for the write lock at BEGIN IMMEDIATE, which cannot be observed
-        return
-    for _ in range(500):
-        waiting = await scalar(
-            database,
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        if waiting:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the concurrent mutation never waited for the open transaction")
-
-
 async def test_concurrent_duplicate_sku_is_reported_as_duplicate(gql: GraphQLClient, database: Database) -> None:
     from db import catalog
 
@@ -670,7 +649,7 @@ async def test_concurrent_duplicate_sku_is_reported_as_duplicate(gql: GraphQLCli
         racing = asyncio.create_task(
             gql(CREATE_PRODUCT, {"input": {"sku": "race-1", "name": "Second", "unitPrice": "2"}})
         )
-        await _wait_until_blocked(database)
+        await wait_until_blocked(database)
     payload = (await racing)["createProduct"]
     assert payload["product"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("DUPLICATE", "sku")]
@@ -697,7 +676,7 @@ async def test_concurrent_offer_conflict_rolls_back_the_whole_mutation(
                 {"input": {"productId": hammer["id"], "supplierId": bolt["id"], "unitCost": "3", "isPreferred": True}},
             )
         )
-        await _wait_until_blocked(database)
+        await wait_until_blocked(database)
     payload = (await racing)["setProductSupplier"]
     offers = await scalar(database, "SELECT count(*) FROM product_suppliers")
     bolt_cost = await scalar(database, "SELECT unit_cost FROM product_suppliers WHERE supplier_id = :id", id=bolt_pk)

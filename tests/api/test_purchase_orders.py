@@ -14,7 +14,7 @@ from db import stock
 from db.engine import Database
 from db.models import Product, ProductSupplier, Supplier, Warehouse
 from db.types import utcnow
-from tests.utils import GraphQLClient, global_id
+from tests.utils import GraphQLClient, global_id, scalar, wait_until_blocked
 
 TABLES = ("purchase_orders", "purchase_order_lines", "inventory_transactions", "stock_levels", "idempotency_keys")
 
@@ -118,11 +118,6 @@ async def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
         costs = await conn.execute(text("SELECT id, average_cost FROM products ORDER BY id"))
         rows["products"] = [tuple(row) for row in costs]
         return rows
-
-
-async def scalar(database: Database, sql: str, **params: Any) -> Any:
-    async with database.engine.connect() as conn:
-        return (await conn.execute(text(sql), params)).scalar()
 
 
 async def ok(gql: GraphQLClient, mutation: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -586,22 +581,6 @@ async def test_concurrent_retries_with_one_key_receive_once(gql: GraphQLClient, 
     assert await _level(database, refs, "hammer", "main") == 3
 
 
-async def _wait_until_blocked(database: Database) -> None:
-    """Give the server's transaction time to reach the point where it waits for ours."""
-    if database.settings.is_sqlite:
-        await asyncio.sleep(0.3)  # it waits for the write lock at BEGIN IMMEDIATE, which cannot be observed
-        return
-    for _ in range(500):
-        waiting = await scalar(
-            database,
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        if waiting:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the concurrent mutation never waited for the open transaction")
-
-
 async def test_a_number_taken_concurrently_is_skipped(gql: GraphQLClient, database: Database, refs: Refs) -> None:
     from db import purchasing
 
@@ -609,7 +588,7 @@ async def test_a_number_taken_concurrently_is_skipped(gql: GraphQLClient, databa
         first = await purchasing.create_purchase_order(session, supplier_id=refs.pks["acme"])
         assert first.number == "PO-000001"
         racing = asyncio.create_task(gql(CREATE, {"input": {"supplierId": refs.id("acme")}}))
-        await _wait_until_blocked(database)
+        await wait_until_blocked(database)
     payload = (await racing)["createPurchaseOrder"]
     assert payload["errors"] == []
     assert payload["purchaseOrder"]["number"] == "PO-000002"
