@@ -31,7 +31,7 @@ from bench.probe import response_problem
 from bench.runner import _prepare
 from bench.workload import build
 from db.engine import Database
-from graph.app import create_app
+from graph.app import create_app, settle_garbage_collector
 
 PHASES = (
     ("request", "whole request, in-process"),
@@ -137,6 +137,7 @@ async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | No
     try:
         with _instrumented(clock, database):
             app = create_app(bench.settings(), database=database)
+            settle_garbage_collector()  # as the app's lifespan does when served (ASGITransport runs none)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client:
 

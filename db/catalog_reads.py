@@ -180,11 +180,11 @@ async def offers_by_product_ids(session: AsyncSession, product_ids: Sequence[int
 def _category_products(
     session: AsyncSession, category_ids: Sequence[int], spec: ProductFilter
 ) -> tuple[Select[Any], ColumnElement[Any]]:
-    """Products of each category (and its descendants if asked), with the column naming the category."""
+    """Products (of the categories' descendants too, if asked), with the column naming the category:
+    restricted to `category_ids` only by that column where descendants are not asked for."""
     conditions = product_conditions(spec)
     if not spec.include_descendants:
-        stmt = select_rows(Product).where(one_of(session, Product.category_id, category_ids), *conditions)
-        return stmt, Product.category_id
+        return select_rows(Product).where(*conditions), Product.category_id
     roots = one_of(session, Category.id, category_ids)
     tree = select(Category.id.label("root"), Category.id.label("member")).where(roots)
     tree = tree.cte("category_tree", recursive=True)
@@ -204,6 +204,7 @@ async def product_counts_by_category_ids(
     session: AsyncSession, category_ids: Sequence[int], spec: ProductFilter
 ) -> dict[int, int]:
     stmt, partition = _category_products(session, category_ids, spec)
+    stmt = stmt.where(one_of(session, partition, category_ids))
     counted = stmt.with_only_columns(partition.label("category_id"), func.count().label("n")).group_by(partition)
     return {category_id: n for category_id, n in (await session.execute(counted)).all()}
 
@@ -211,9 +212,8 @@ async def product_counts_by_category_ids(
 async def offer_pages_by_supplier_ids(
     session: AsyncSession, supplier_ids: Sequence[int], window: Window
 ) -> dict[int, Page[ProductSupplier]]:
-    stmt = select_rows(ProductSupplier).where(one_of(session, ProductSupplier.supplier_id, supplier_ids))
     return await fetch_pages(
-        session, stmt, ProductSupplier, ProductSupplier.supplier_id, supplier_ids, OFFER_SORT, window
+        session, select_rows(ProductSupplier), ProductSupplier, ProductSupplier.supplier_id, supplier_ids, OFFER_SORT, window
     )
 
 

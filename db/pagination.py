@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import Invalid
-from db.rows import fetch_rows, select_rows
+from db.rows import fetch_rows, one_of, select_rows
 
 T = TypeVar("T")
 
@@ -179,18 +179,25 @@ async def fetch_pages(
 ) -> dict[Any, Page[Any]]:
     """One page per parent in a single statement.
 
-    `stmt` selects the rows of `entity`'s table already restricted to the parents; `partition` is the
-    column that names a row's parent. Each row comes back with `partition_key` besides its own columns.
-    On PostgreSQL, when `partition` is a column of `entity`, each parent's page is a LATERAL subquery
-    that stops after the page (an index on the partition and sort columns reads just those rows);
-    otherwise a window function numbers each parent's rows and the page is cut from them.
+    `stmt` selects the rows of `entity`'s table; `partition` is the column that names a row's parent,
+    and this function restricts it to `parent_ids`. Each row comes back with `partition_key` besides its
+    own columns. When `partition` is a column of `entity`, each parent's page is a subquery on
+    `partition = parent` that stops after the page, so an index on the partition and sort columns reads
+    just those rows: a LATERAL subquery on PostgreSQL; on SQLite, which has no LATERAL, a correlated
+    subquery naming the page's rows by primary key. Otherwise (the partition comes from a join) a
+    window function numbers the parents' rows and each page is cut from them.
     """
+    parent_ids = list(dict.fromkeys(parent_ids))  # each parent once: its page must not come twice
     pages: dict[Any, Page[Any]] = {pid: Page([], [], False, window.after is not None) for pid in parent_ids}
     if window.limit == 0 or not parent_ids:
         return pages
-    lateral = session.bind.dialect.name == "postgresql" and getattr(partition, "class_", None) is entity
     columns = entity.__table__.columns  # type: ignore[attr-defined]
-    outer = (_lateral_pages if lateral else _numbered_pages)(stmt, columns, partition, parent_ids, sort, window)
+    if getattr(partition, "class_", None) is not entity:
+        outer = _numbered_pages(stmt.where(one_of(session, partition, parent_ids)), columns, partition, sort, window)
+    elif session.bind.dialect.name == "postgresql":
+        outer = _lateral_pages(stmt, columns, partition, parent_ids, sort, window)
+    else:
+        outer = _correlated_pages(stmt, entity, partition, parent_ids, sort, window)
     grouped: dict[Any, list[Any]] = {}
     for row in await fetch_rows(session, outer):
         grouped.setdefault(row.partition_key, []).append(row)
@@ -199,9 +206,7 @@ async def fetch_pages(
     return pages
 
 
-def _numbered_pages(
-    stmt: Select[Any], columns: Any, partition: Any, parent_ids: Sequence[Any], sort: SortKey, window: Window
-) -> Select[Any]:
+def _numbered_pages(stmt: Select[Any], columns: Any, partition: Any, sort: SortKey, window: Window) -> Select[Any]:
     row_number = func.row_number().over(partition_by=partition, order_by=sort.order_by(reverse=window.backward))
     inner = (
         stmt.where(*_cursor_conditions(sort, window))
@@ -236,6 +241,31 @@ def _lateral_pages(
         select(*(page.c[column.key] for column in columns), parents.c.id.label("partition_key"))
         .select_from(parents.join(page, true()))
         .order_by(parents.c.id, *(c.desc() if descending else c.asc() for c in in_page))
+    )
+
+
+def _correlated_pages(
+    stmt: Select[Any], entity: Any, partition: Any, parent_ids: Sequence[Any], sort: SortKey, window: Window
+) -> Select[Any]:
+    table = entity.__table__
+    primary_key = list(table.primary_key.columns)
+    # The parent keys as one JSON parameter: SQLite's VALUES takes no column names.
+    parents = func.json_each(orjson.dumps(list(parent_ids)).decode()).table_valued("value", name="parents")
+    in_page = (
+        stmt.with_only_columns(*primary_key)
+        .where(partition == parents.c.value, *_cursor_conditions(sort, window))
+        .order_by(*sort.order_by(reverse=window.backward))
+        .limit(window.limit + 1)
+        .correlate(parents)
+    )
+    page = table.alias("page")
+    in_page_key = tuple_(*(page.c[c.key] for c in primary_key)) if len(primary_key) > 1 else page.c[primary_key[0].key]
+    descending = sort.descending != window.backward
+    in_order = [page.c[c.key] for c in sort.columns]  # type: ignore[attr-defined]
+    return (
+        select(*(page.c[c.key] for c in table.columns), parents.c.value.label("partition_key"))
+        .select_from(parents.join(page, in_page_key.in_(in_page)))
+        .order_by(parents.c.value, *(c.desc() if descending else c.asc() for c in in_order))
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog_reads import contains_text
@@ -105,9 +105,8 @@ async def levels_by_product_ids(session: AsyncSession, product_ids: Sequence[int
 async def level_pages_by_warehouse_ids(
     session: AsyncSession, warehouse_ids: Sequence[int], window: Window
 ) -> dict[int, Page[StockLevel]]:
-    stmt = select_rows(StockLevel).where(one_of(session, StockLevel.warehouse_id, warehouse_ids))
     return await fetch_pages(
-        session, stmt, StockLevel, StockLevel.warehouse_id, warehouse_ids, WAREHOUSE_STOCK_SORT, window
+        session, select_rows(StockLevel), StockLevel, StockLevel.warehouse_id, warehouse_ids, WAREHOUSE_STOCK_SORT, window
     )
 
 
@@ -120,16 +119,10 @@ async def level_counts_by_warehouse_ids(session: AsyncSession, warehouse_ids: Se
     return {warehouse_id: n for warehouse_id, n in (await session.execute(stmt)).all()}
 
 
-def _product_transactions(session: AsyncSession, product_ids: Sequence[int], spec: TransactionFilter) -> Select[Any]:
-    return select_rows(InventoryTransaction).where(
-        one_of(session, InventoryTransaction.product_id, product_ids), *transaction_conditions(spec)
-    )
-
-
 async def transaction_pages_by_product_ids(
     session: AsyncSession, product_ids: Sequence[int], spec: TransactionFilter, window: Window
 ) -> dict[int, Page[InventoryTransaction]]:
-    stmt = _product_transactions(session, product_ids, spec)
+    stmt = select_rows(InventoryTransaction).where(*transaction_conditions(spec))
     return await fetch_pages(
         session, stmt, InventoryTransaction, InventoryTransaction.product_id, product_ids, TRANSACTION_SORT, window
     )
@@ -139,8 +132,8 @@ async def transaction_counts_by_product_ids(
     session: AsyncSession, product_ids: Sequence[int], spec: TransactionFilter
 ) -> dict[int, int]:
     stmt = (
-        _product_transactions(session, product_ids, spec)
-        .with_only_columns(InventoryTransaction.product_id, func.count())
+        select(InventoryTransaction.product_id, func.count())
+        .where(one_of(session, InventoryTransaction.product_id, product_ids), *transaction_conditions(spec))
         .group_by(InventoryTransaction.product_id)
     )
     return {product_id: n for product_id, n in (await session.execute(stmt)).all()}

@@ -1,6 +1,7 @@
 """The Starlette application: /graphql (GraphiQL on GET from a browser), lifespan owns the engine."""
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,6 +40,20 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         return Context(db=self.database, settings=self.settings, request=request, token=bearer_token(request))
 
 
+def settle_garbage_collector() -> None:
+    """Tune the garbage collector for serving, once the process has built what it keeps (modules, the
+    schema, the engine).
+
+    Those objects live as long as the process: frozen, they are no longer walked by every full
+    collection (over 150,000 objects, about 100 ms each, once every few nested-page requests). A request
+    allocates tens of thousands of short-lived objects: a first generation of 20,000 collects them in a
+    few passes instead of dozens, each promoting survivors to be walked again.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, *gc.get_threshold()[1:])
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """Build the app; it disposes of the engine on shutdown unless the database was passed in."""
     settings = settings or Settings()
@@ -47,6 +62,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        settle_garbage_collector()
         yield
         if owns_database:
             await db.dispose()

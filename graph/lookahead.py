@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from graph.context import Context
     from graph.loaders import Loaders
 
-_MISSING = object()
+MISSING = object()
 _LOADED = "_loaded"  # the instance attribute holding what look-ahead loaded for an object
 _RELATION = "relation"  # the attribute marking a resolver function as a relationship's
 
@@ -75,8 +75,8 @@ class Relation:
 
     def resolve(self, source: Any, info: Info, **arguments: Any) -> Any:
         """The field's value: as loaded ahead, or through the loader (an awaitable)."""
-        found = _loaded(source, info._raw_info.field_nodes[0])
-        if found is not _MISSING:
+        found = loaded_value(source, info._raw_info.field_nodes[0])
+        if found is not MISSING:
             return found
         context: Context = info.context
         key = self.key(source, context.settings, **arguments)
@@ -90,11 +90,11 @@ class Relation:
     async def _later(self, pending: Awaitable[Any], context: "Context", key: Hashable) -> Any:
         return self.value(await pending, context, key)
 
-    def value(self, loaded: Any, context: "Context", key: Hashable, count: Any = _MISSING) -> Any:
+    def value(self, loaded: Any, context: "Context", key: Hashable, count: Any = MISSING) -> Any:
         """The field's value from what the loader gave; a Connection's count as given, or loaded on demand."""
         if self.connection:
             assert self.convert is not None and self.count_loader is not None
-            if count is _MISSING:
+            if count is MISSING:
                 loader, count_key = self.count_loader(context.loaders), self.count_key(key)
                 return Connection.of(loaded, self.convert, lambda: loader.load(count_key))
             return Connection.of(loaded, self.convert, lambda: count)
@@ -118,10 +118,10 @@ def _store(obj: Any, nodes: list[FieldNode], value: Any) -> None:
         loaded[id(node)] = value
 
 
-def _loaded(source: Any, node: FieldNode) -> Any:
-    """What look-ahead loaded on `source` for the field at `node`, or _MISSING."""
+def loaded_value(source: Any, node: FieldNode) -> Any:
+    """What look-ahead loaded on `source` for the field at `node`, or MISSING."""
     loaded = source.__dict__.get(_LOADED)
-    return _MISSING if loaded is None else loaded.get(id(node), _MISSING)
+    return MISSING if loaded is None else loaded.get(id(node), MISSING)
 
 
 def read_loaded_fields_directly(schema: GraphQLSchema) -> None:
@@ -134,14 +134,14 @@ def read_loaded_fields_directly(schema: GraphQLSchema) -> None:
             continue
         for definition in named_type.fields.values():
             field = definition.extensions.get("strawberry-definition")
-            if _relation_of(definition) is not None and not field.extensions:
+            if relation_of(definition) is not None and not field.extensions:
                 definition.resolve = _reading_loaded(definition.resolve)
 
 
 def _reading_loaded(resolve: Callable[..., Any]) -> Callable[..., Any]:
     def read(source: Any, info: Any, **arguments: Any) -> Any:
-        found = _loaded(source, info.field_nodes[0])
-        return resolve(source, info, **arguments) if found is _MISSING else found
+        found = loaded_value(source, info.field_nodes[0])
+        return resolve(source, info, **arguments) if found is MISSING else found
 
     return read
 
@@ -262,7 +262,7 @@ class _Level:
             definition = object_type.fields.get(nodes[0].name.value)
             if definition is None:
                 continue
-            relation = _relation_of(definition)
+            relation = relation_of(definition)
             if relation is None:
                 await self._load_attribute(objects, definition, nodes)
                 continue
@@ -286,7 +286,7 @@ class _Level:
             for obj, key in zip(objects, keys, strict=True):
                 if key is None:
                     continue
-                value = relation.value(loaded[key], self.context, key, counts.get(key, _MISSING))
+                value = relation.value(loaded[key], self.context, key, counts.get(key, MISSING))
                 _store(obj, nodes, value)
                 children.extend(relation.below(value))
             if children and child_fields and isinstance(child_type, GraphQLObjectType):
@@ -330,7 +330,7 @@ class _Level:
         return known
 
 
-def _relation_of(definition: GraphQLField | None) -> Relation | None:
+def relation_of(definition: GraphQLField | None) -> Relation | None:
     if definition is None:
         return None
     field = definition.extensions.get("strawberry-definition")

@@ -9,6 +9,7 @@ from db.config import Settings
 from db.models import Role
 from graph.auth import ANYONE, SIGNED_IN, Access, guard
 from graph.errors import ErrorTranslation
+from graph.execution import DirectExecutor, read_fields_directly
 from graph.limits import limit_extensions
 from graph.lookahead import read_loaded_fields_directly
 from graph.mutations.auth import AuthMutations
@@ -89,8 +90,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         types=[catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder],
         extensions=[ErrorTranslation, *(limit_extensions(settings) if settings else [])],
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=DirectExecutor,
     )
     read_loaded_fields_directly(built._schema)
+    read_fields_directly(built._schema)
     return built
 
 

@@ -75,9 +75,10 @@ class StatementCounter:
 
     def page_per_parent(self, executed: list[str]) -> int:
         """How many of `executed` fetch one page for each of several parents (db/pagination.fetch_pages):
-        a LATERAL subquery per parent on PostgreSQL, a window function on SQLite."""
-        marker = "LATERAL" if self.dialect == "postgresql" else "ROW_NUMBER() OVER"
-        return sum(marker in statement.upper() for statement in executed)
+        a LATERAL subquery per parent on PostgreSQL, a correlated subquery per parent (the parents from
+        json_each) on SQLite, or a window function over the parents' rows."""
+        markers = ("LATERAL", "JSON_EACH(", "ROW_NUMBER() OVER")
+        return sum(any(marker in statement.upper() for marker in markers) for statement in executed)
 
     def _record(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
         if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
