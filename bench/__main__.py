@@ -139,13 +139,21 @@ def profile_command(
         bool, typer.Option("--pyinstrument", help="Profile the timed requests; HTML to bench/out/profile-<op>.html.")
     ] = False,
     small: SmallOption = False,
+    graphql_core_executor: Annotated[
+        bool,
+        typer.Option("--graphql-core-executor", help="Execute with graphql-core's own executor, not DirectExecutor."),
+    ] = False,
+    default_gc: Annotated[
+        bool, typer.Option("--default-gc", help="Do not freeze the objects built at startup (graph/app.py).")
+    ] = False,
 ) -> None:
     """Time one operation in-process, request by request (ASGI, no network), optionally under pyinstrument."""
     if operation not in OPERATIONS:
         raise typer.BadParameter(f"unknown operation {operation}; known: {', '.join(OPERATIONS)}")
     bench = bench_database(db.value, _spec(small), small=small)
     html = OUT_DIR / f"profile-{operation}.html" if pyinstrument else None
-    timing = profile.profile(bench, operation, repeat, html)
+    variant = profile.Variant(direct_executor=not graphql_core_executor, freeze_gc=not default_gc)
+    timing = profile.profile(bench, operation, repeat, html, variant)
     typer.echo(f"{operation} on {db.value}: {timing.requests} requests in-process, p50 per phase")
     typer.echo(profile.markdown(timing))
     if html is not None:

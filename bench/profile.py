@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import graph.app
 import graph.context
@@ -31,7 +32,7 @@ from bench.probe import response_problem
 from bench.runner import _prepare
 from bench.workload import build
 from db.engine import Database
-from graph.app import create_app, settle_garbage_collector
+from graph.app import create_app, freeze_startup_objects
 
 PHASES = (
     ("request", "whole request, in-process"),
@@ -93,14 +94,17 @@ def _timed(clock: _Clock, name: str, function: Callable[..., Any]) -> Callable[.
 
 
 @contextmanager
-def _instrumented(clock: _Clock, database: Database) -> Iterator[None]:
-    """The application's steps wrapped in the clock's timers, for as long as the block runs."""
+def _instrumented(clock: _Clock, database: Database, direct_executor: bool) -> Iterator[None]:
+    """The application's steps wrapped in the clock's timers, for as long as the block runs; without
+    `direct_executor`, graphql-core's own executor runs the queries instead of DirectExecutor."""
     build_schema, token_user = graph.app.build_schema, graph.context.token_user
     connection, loaded = graph.roots.connection, graph.roots.loaded
 
     def with_phases(settings: Any) -> Any:
         schema = build_schema(settings)
         schema.extensions = [_phase_extension(clock), *schema.extensions]  # first: its timers enclose the others
+        if not direct_executor:
+            schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
         return schema
 
     def before(_conn: Any, _cursor: Any, _statement: Any, _params: Any, context: Any, _many: Any) -> None:
@@ -124,7 +128,15 @@ def _instrumented(clock: _Clock, database: Database) -> Iterator[None]:
         event.remove(database.engine.sync_engine, "after_cursor_execute", after)
 
 
-async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | None) -> Timing:
+@dataclass(frozen=True)
+class Variant:
+    """What the profiled app may do otherwise than when served, to see what a speed measure is worth."""
+
+    direct_executor: bool = True  # False: graphql-core's own executor (graph/execution.py)
+    freeze_gc: bool = True  # False: the objects built at startup not frozen (graph/app.py)
+
+
+async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | None, variant: Variant) -> Timing:
     facts, token = await _prepare(bench, reseed=False)
     [operation] = build(facts, (name,))
     if operation.is_write:
@@ -135,9 +147,10 @@ async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | No
     bodies = [request.body(operation.document) for request in operation.requests]
     samples: dict[str, list[float]] = defaultdict(list)
     try:
-        with _instrumented(clock, database):
+        with _instrumented(clock, database, variant.direct_executor):
             app = create_app(bench.settings(), database=database)
-            settle_garbage_collector()  # as the app's lifespan does when served (ASGITransport runs none)
+            if variant.freeze_gc:
+                freeze_startup_objects()  # as the app's lifespan does when served (ASGITransport runs none)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client:
 
@@ -173,8 +186,8 @@ async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | No
     return Timing(name, repeat, {phase: round(statistics.median(samples[phase]) * 1000, 2) for phase, _ in PHASES})
 
 
-def profile(bench: BenchDatabase, name: str, repeat: int, html: Path | None) -> Timing:
-    return asyncio.run(_profile(bench, name, repeat, html))
+def profile(bench: BenchDatabase, name: str, repeat: int, html: Path | None, variant: Variant = Variant()) -> Timing:
+    return asyncio.run(_profile(bench, name, repeat, html, variant))
 
 
 def markdown(timing: Timing) -> str:

@@ -213,7 +213,13 @@ async def offer_pages_by_supplier_ids(
     session: AsyncSession, supplier_ids: Sequence[int], window: Window
 ) -> dict[int, Page[ProductSupplier]]:
     return await fetch_pages(
-        session, select_rows(ProductSupplier), ProductSupplier, ProductSupplier.supplier_id, supplier_ids, OFFER_SORT, window
+        session,
+        select_rows(ProductSupplier),
+        ProductSupplier,
+        ProductSupplier.supplier_id,
+        supplier_ids,
+        OFFER_SORT,
+        window,
     )
 
 

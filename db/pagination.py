@@ -259,7 +259,8 @@ def _correlated_pages(
         .correlate(parents)
     )
     page = table.alias("page")
-    in_page_key = tuple_(*(page.c[c.key] for c in primary_key)) if len(primary_key) > 1 else page.c[primary_key[0].key]
+    page_key = [page.c[c.key] for c in primary_key]
+    in_page_key = tuple_(*page_key) if len(page_key) > 1 else page_key[0]
     descending = sort.descending != window.backward
     in_order = [page.c[c.key] for c in sort.columns]  # type: ignore[attr-defined]
     return (

@@ -106,7 +106,13 @@ async def level_pages_by_warehouse_ids(
     session: AsyncSession, warehouse_ids: Sequence[int], window: Window
 ) -> dict[int, Page[StockLevel]]:
     return await fetch_pages(
-        session, select_rows(StockLevel), StockLevel, StockLevel.warehouse_id, warehouse_ids, WAREHOUSE_STOCK_SORT, window
+        session,
+        select_rows(StockLevel),
+        StockLevel,
+        StockLevel.warehouse_id,
+        warehouse_ids,
+        WAREHOUSE_STOCK_SORT,
+        window,
     )
 
 

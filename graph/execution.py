@@ -73,7 +73,11 @@ def _reader(field_def: GraphQLField) -> Callable[[Any, FieldNode], Any] | None:
         return loaded_value
     # What strawberry's resolver does for a field without resolver: the default resolver (getattr) on
     # the Python name.
-    if field.base_resolver is None and getattr(field_def.resolve, "_is_default", False) and field.default_resolver is getattr:
+    if (
+        field.base_resolver is None
+        and getattr(field_def.resolve, "_is_default", False)
+        and field.default_resolver is getattr
+    ):
         name = field.python_name
         return lambda source, _node: getattr(source, name, MISSING)
     return None
@@ -129,7 +133,11 @@ class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
             for name, field_details_list, node, read, coerce in planned[1]:
                 if coerce is not None:
                     value = read(source_value, node)  # type: ignore[misc]
-                    if value is not None and value is not MISSING and (type(value) in _PLAIN or not is_awaitable(value)):
+                    if (
+                        value is not None
+                        and value is not MISSING
+                        and (type(value) in _PLAIN or not is_awaitable(value))
+                    ):
                         try:
                             completed = coerce(value)
                         except Exception:  # noqa: BLE001  # execute_field coerces it again and reports the error

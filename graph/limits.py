@@ -1,11 +1,13 @@
 """Abuse limits, checked on the parsed document before validation and execution: size and tokens
 (graphql-core's parser), depth, aliases, field count, page sizes and a cost that multiplies page
-sizes down the tree; and no NUL characters in the request's text."""
+sizes down the tree; and no NUL characters in the request's text. A text that passed once is not parsed or
+validated again."""
 
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from graphql import (
@@ -28,6 +30,7 @@ from graphql import (
     get_named_type,
     get_nullable_type,
     is_list_type,
+    parse,
     value_from_ast_untyped,
     visit,
 )
@@ -337,6 +340,24 @@ class ValidDocuments:
             self._texts.popitem(last=False)
 
 
+@lru_cache(maxsize=256)
+def _parse(text: str, **options: Any) -> DocumentNode:
+    return parse(text, **options)
+
+
+class ParsedDocuments(SchemaExtension):
+    """A document text parses to the same tree every time (with the same options: the limits'): the 256
+    latest texts are parsed once per process. A text that fails to parse is left to strawberry, which
+    parses it again and reports the error as always."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if isinstance(context.query, str):
+            with suppress(GraphQLError):
+                context.graphql_document = _parse(context.query, **context.parse_options)
+        yield
+
+
 class DocumentLimits(SchemaExtension):
     """Refuses a document that breaks a limit before graphql-core validates it, so that neither
     validation nor execution spends anything on it; skips validating a text that passed before."""
@@ -377,7 +398,8 @@ def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] |
             max_tokens=settings.max_tokens,
             max_chars=settings.max_document_chars,
             valid=ValidDocuments(),
-        )
+        ),
+        ParsedDocuments,  # after DocumentLimits, which sets the parse options
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)

@@ -1,8 +1,8 @@
 """Look-ahead loading: a root field that returns objects first loads, for all of them at once, every
 relationship the query selects below them, level by level (one batched statement per relationship and
 level, all in the root field's session), and leaves each value on its object under the query's field
-node. graphql-core then takes those values straight off the objects (`read_loaded_fields_directly`):
-no future, no batching, no resolver call per field.
+node. The executor then takes those values straight off the objects (graph/execution.py; on graphql-core's
+own path, `read_loaded_fields_directly`): no future, no batching, no resolver call per field.
 
 A relationship field is declared once, as a `Relation` (which loader fetches it, the key one object asks
 it for); its resolver calls `Relation.resolve`, which returns the value loaded ahead or, where look-ahead
@@ -125,10 +125,10 @@ def loaded_value(source: Any, node: FieldNode) -> Any:
 
 
 def read_loaded_fields_directly(schema: GraphQLSchema) -> None:
-    """Let graphql-core take a relationship loaded ahead straight off the object, without strawberry's
-    per-field resolver machinery (Info, argument conversion: a few microseconds a field, which adds up
-    over the thousands of fields of a nested page); a field not loaded ahead goes to its resolver.
-    Fields with extensions (permissions) always go to their resolver."""
+    """Where graphql-core's own path runs a relationship field (a field with directives, or under a schema
+    extension that wraps resolvers), let it take the value loaded ahead straight off the object, without
+    strawberry's per-field resolver machinery (Info, argument conversion); a field not loaded ahead goes
+    to its resolver. Fields with extensions (permissions) always go to their resolver."""
     for named_type in schema.type_map.values():
         if not isinstance(named_type, GraphQLObjectType):
             continue

@@ -81,7 +81,10 @@ CASES: dict[str, tuple[str, Any]] = {
         fragment F on Named { name }""",
         lambda: [_item()],
     ),
-    "null in a non-null scalar nulls the parents up to a nullable one": (EVERYTHING, lambda: [_item(), _item(name=None)]),
+    "null in a non-null scalar nulls the parents up to a nullable one": (
+        EVERYTHING,
+        lambda: [_item(), _item(name=None)],
+    ),
     "null in a non-null object": (EVERYTHING, lambda: [_item(required=None)]),
     "a scalar that cannot be coerced": (EVERYTHING, lambda: [_item(count="many"), _item(color="green")]),
     "null inside a non-null list": (EVERYTHING, lambda: [_item(tags=["a", None])]),
@@ -104,7 +107,10 @@ CASES: dict[str, tuple[str, Any]] = {
     ),
     "an awaitable that fails": ("{ items { name count } }", lambda: [_item(count=_later(ValueError("late failure")))]),
     "no items": (EVERYTHING, lambda: []),
-    "null root list items": ("{ maybeItems { name required { name } } }", lambda: [None, _item(required=None), _item()]),
+    "null root list items": (
+        "{ maybeItems { name required { name } } }",
+        lambda: [None, _item(required=None), _item()],
+    ),
 }
 
 
@@ -123,9 +129,7 @@ def _schema(executor: type | None, extensions: list[Any] | None = None) -> straw
         def named(self, info: strawberry.Info) -> list[Named]:
             return info.context["items"]
 
-    schema = strawberry.Schema(
-        query=Query, types=[Leaf], execution_context_class=executor, extensions=extensions or []
-    )
+    schema = strawberry.Schema(query=Query, types=[Leaf], execution_context_class=executor, extensions=extensions or [])
     if executor is DirectExecutor:
         read_fields_directly(schema._schema)
     return schema
@@ -153,9 +157,17 @@ async def test_the_cases_cover_data_and_errors() -> None:
     """The comparison means something: plain values give data, broken ones give errors at paths."""
     (data, errors), _ = await _run_both(*CASES["plain values"])
     assert data["items"][1] == {
-        "__typename": "Item", "name": "nut", "count": None, "price": "1.50", "color": "RED", "tags": ["a", "b"],
-        "looseTags": None, "shout": "NUT", "child": None,
-        "children": [{"name": "nut-0", "size": None}, {"name": "nut-1", "size": 2}], "required": {"name": "nut-required"},
+        "__typename": "Item",
+        "name": "nut",
+        "count": None,
+        "price": "1.50",
+        "color": "RED",
+        "tags": ["a", "b"],
+        "looseTags": None,
+        "shout": "NUT",
+        "child": None,
+        "children": [{"name": "nut-0", "size": None}, {"name": "nut-1", "size": 2}],
+        "required": {"name": "nut-required"},
     }
     assert errors == []
     (data, errors), _ = await _run_both(*CASES["null in a non-null scalar nulls the parents up to a nullable one"])
@@ -181,7 +193,9 @@ async def test_a_resolve_hook_sees_every_field() -> None:
             seen.append(info.field_name)
             return _next(root, info, *args, **kwargs)
 
-    await _schema(DirectExecutor, [Record]).execute("{ items { name child { name } } }", context_value={"items": [_item()]})
+    await _schema(DirectExecutor, [Record]).execute(
+        "{ items { name child { name } } }", context_value={"items": [_item()]}
+    )
     assert seen == ["items", "name", "child", "name"]
 
 
@@ -196,6 +210,8 @@ async def test_plain_fields_are_read_without_resolve_info() -> None:
 
     schema = _schema(DirectExecutor)
     schema.execution_context_class = Counting
-    result = await schema.execute("{ items { name count child { name } } }", context_value={"items": [_item(), _item()]})
+    result = await schema.execute(
+        "{ items { name count child { name } } }", context_value={"items": [_item(), _item()]}
+    )
     assert result.errors is None and len(result.data["items"]) == 2
     assert built == ["items"]
