@@ -52,7 +52,10 @@ _Field = tuple[GraphQLObjectType, GraphQLField, Path]
 
 def read_fields_directly(schema: GraphQLSchema) -> None:
     """Mark the fields DirectExecutor may read without their resolvers: a strawberry field with neither
-    resolver nor extensions (an attribute), and a relationship field (its value, when loaded ahead)."""
+    resolver nor extensions (an attribute), and a relationship field (its value, when loaded ahead).
+    Where graphql-core's own path runs a relationship field (a field with directives, or under a schema
+    extension that wraps resolvers), its resolver takes the value loaded ahead straight off the object,
+    without strawberry's per-field machinery (Info, argument conversion)."""
     for named_type in schema.type_map.values():
         if not isinstance(named_type, GraphQLObjectType):
             continue
@@ -63,6 +66,16 @@ def read_fields_directly(schema: GraphQLSchema) -> None:
             read = _reader(field_def)
             if read is not None:
                 setattr(field_def, _READ, read)
+            if read is loaded_value:
+                field_def.resolve = _reading_loaded(field_def.resolve)
+
+
+def _reading_loaded(resolve: Callable[..., Any]) -> Callable[..., Any]:
+    def read(source: Any, info: Any, **arguments: Any) -> Any:
+        found = loaded_value(source, info.field_nodes[0])
+        return resolve(source, info, **arguments) if found is MISSING else found
+
+    return read
 
 
 def _reader(field_def: GraphQLField) -> Callable[[Any, FieldNode], Any] | None:
@@ -98,6 +111,14 @@ def _plan(parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_Step]
                 coerce = leaf.coerce_output_value
         steps.append((name, field_details_list, node, read, coerce))
     return steps
+
+
+async def _gather(values: Any, pending: list[Any]) -> Any:
+    """`values` (a dict of fields or a list of items) once the awaitables at `pending` have settled."""
+    settled = await gather_with_cancel(*(values[key] for key in pending))
+    for key, value in zip(pending, settled, strict=True):
+        values[key] = value
+    return values
 
 
 class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -158,13 +179,7 @@ class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_fields:
             return results
-        return self._gather_fields(results, awaitable_fields)
-
-    @staticmethod
-    async def _gather_fields(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
-        values = await gather_with_cancel(*(results[name] for name in awaitable_fields))
-        results.update(zip(awaitable_fields, values, strict=True))
-        return results
+        return _gather(results, awaitable_fields)
 
     def execute_field(
         self,
@@ -271,14 +286,7 @@ class DirectExecutor(StrawberryGraphQLCoreExecutionContext):
             completed.append(value)
         if not pending:
             return completed
-        return self._gather_items(completed, pending)
-
-    @staticmethod
-    async def _gather_items(completed: list[Any], pending: list[int]) -> list[Any]:
-        values = await gather_with_cancel(*(completed[index] for index in pending))
-        for index, value in zip(pending, values, strict=True):
-            completed[index] = value
-        return completed
+        return _gather(completed, pending)
 
     async def _settle(self, completed: Awaitable[Any], return_type: Any, field_details_list: Any, path: Path) -> Any:
         try:

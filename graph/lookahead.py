@@ -1,8 +1,8 @@
 """Look-ahead loading: a root field that returns objects first loads, for all of them at once, every
 relationship the query selects below them, level by level (one batched statement per relationship and
 level, all in the root field's session), and leaves each value on its object under the query's field
-node. The executor then takes those values straight off the objects (graph/execution.py; on graphql-core's
-own path, `read_loaded_fields_directly`): no future, no batching, no resolver call per field.
+node. The executor then takes those values straight off the objects (graph/execution.py): no future,
+no batching, no resolver call per field.
 
 A relationship field is declared once, as a `Relation` (which loader fetches it, the key one object asks
 it for); its resolver calls `Relation.resolve`, which returns the value loaded ahead or, where look-ahead
@@ -24,7 +24,6 @@ from graphql import (
     GraphQLField,
     GraphQLIncludeDirective,
     GraphQLObjectType,
-    GraphQLSchema,
     GraphQLSkipDirective,
     InlineFragmentNode,
     SelectionSetNode,
@@ -122,28 +121,6 @@ def loaded_value(source: Any, node: FieldNode) -> Any:
     """What look-ahead loaded on `source` for the field at `node`, or MISSING."""
     loaded = source.__dict__.get(_LOADED)
     return MISSING if loaded is None else loaded.get(id(node), MISSING)
-
-
-def read_loaded_fields_directly(schema: GraphQLSchema) -> None:
-    """Where graphql-core's own path runs a relationship field (a field with directives, or under a schema
-    extension that wraps resolvers), let it take the value loaded ahead straight off the object, without
-    strawberry's per-field resolver machinery (Info, argument conversion); a field not loaded ahead goes
-    to its resolver. Fields with extensions (permissions) always go to their resolver."""
-    for named_type in schema.type_map.values():
-        if not isinstance(named_type, GraphQLObjectType):
-            continue
-        for definition in named_type.fields.values():
-            field = definition.extensions.get("strawberry-definition")
-            if relation_of(definition) is not None and not field.extensions:
-                definition.resolve = _reading_loaded(definition.resolve)
-
-
-def _reading_loaded(resolve: Callable[..., Any]) -> Callable[..., Any]:
-    def read(source: Any, info: Any, **arguments: Any) -> Any:
-        found = loaded_value(source, info.field_nodes[0])
-        return resolve(source, info, **arguments) if found is MISSING else found
-
-    return read
 
 
 class Below:

@@ -11,7 +11,6 @@ from graph.auth import ANYONE, SIGNED_IN, Access, guard
 from graph.errors import ErrorTranslation
 from graph.execution import DirectExecutor, read_fields_directly
 from graph.limits import limit_extensions
-from graph.lookahead import read_loaded_fields_directly
 from graph.mutations.auth import AuthMutations
 from graph.mutations.catalog import CatalogMutations
 from graph.mutations.purchasing import PurchasingMutations
@@ -92,7 +91,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=DirectExecutor,
     )
-    read_loaded_fields_directly(built._schema)
     read_fields_directly(built._schema)
     return built
 
