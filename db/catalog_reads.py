@@ -1,15 +1,16 @@
 """Read queries for the catalog: filters, sorted pages, batched lookups for the GraphQL loaders."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, String, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.binds import Bind, with_values
 from db.models import Category, Product, ProductSupplier, Supplier
 from db.pagination import Page, SortKey, Window, fetch_pages
 from db.rows import fetch_row, fetch_rows, one_of, select_rows
@@ -60,58 +61,87 @@ class SupplierFilter:
 MAX_SEARCH_LENGTH = 1000
 
 
-def contains_text(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match; the user's % and _ are matched literally."""
-    if len(text) > MAX_SEARCH_LENGTH:
-        return false()
-    return column.icontains(text, autoescape=True)
+def like_pattern(text: str | None) -> str | None:
+    """The LIKE pattern of "contains `text`", with its %, _ and / escaped by /; None (which matches nothing)
+    for a text longer than any searchable column."""
+    if text is None or len(text) > MAX_SEARCH_LENGTH:
+        return None
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
-def subtree_ids(category_id: int) -> Select[tuple[int]]:
-    """The ids of a category and all its descendants (a recursive query)."""
-    tree = select(Category.id).where(Category.id == category_id).cte("subtree", recursive=True)
+def contains_text(column: ColumnElement[str], pattern: ColumnElement[str | None]) -> ColumnElement[bool]:
+    """Case-insensitive match of a `like_pattern`: the user's % and _ are matched literally."""
+    return column.ilike(pattern, escape="/")
+
+
+def search_pattern(bind: Bind, get: Callable[[Any], str | None]) -> ColumnElement[str | None]:
+    return bind("search", lambda spec: like_pattern(get(spec)), String())
+
+
+def subtree_ids(category_id: Any) -> Select[tuple[int]]:
+    """The ids of a category and all its descendants (a recursive query); `category_id` may be a value or
+    a SQL expression (a parameter, an outer query's column)."""
+    # Nested in the statement that uses it: a read plan may use several subtrees, of outer rows too.
+    start = select(Category.id).where(Category.id == category_id).correlate_except(Category)
+    tree = start.cte("subtree", recursive=True, nesting=True)
     tree = tree.union_all(select(Category.id).where(Category.parent_id == tree.c.id))
     return select(tree.c.id)
 
 
-def product_conditions(spec: ProductFilter) -> list[ColumnElement[bool]]:
+# The condition builders below take the entity their conditions are on: the mapped class, or an alias of it
+# (a read plan gives each table it reads an alias of its own, so that no subquery correlates by accident).
+
+
+def product_conditions(
+    spec: ProductFilter, bind: Bind | None = None, product: Any = Product
+) -> list[ColumnElement[bool]]:
+    bind = bind or with_values(spec)
     conditions: list[ColumnElement[bool]] = []
     if spec.search:
-        conditions.append(or_(contains_text(Product.name, spec.search), contains_text(Product.sku, spec.search)))
+        pattern = search_pattern(bind, lambda s: s.search)
+        conditions.append(or_(contains_text(product.name, pattern), contains_text(product.sku, pattern)))
     if spec.category_id is not None:
+        category = bind("category_id", lambda s: s.category_id, Category.id.type)
         if spec.include_descendants:
-            conditions.append(Product.category_id.in_(subtree_ids(spec.category_id)))
+            conditions.append(product.category_id.in_(subtree_ids(category)))
         else:
-            conditions.append(Product.category_id == spec.category_id)
+            conditions.append(product.category_id == category)
     if spec.supplier_id is not None:
-        offered = select(ProductSupplier.product_id).where(ProductSupplier.supplier_id == spec.supplier_id)
-        conditions.append(Product.id.in_(offered))
+        supplier = bind("supplier_id", lambda s: s.supplier_id)
+        offered = select(ProductSupplier.product_id).where(ProductSupplier.supplier_id == supplier)
+        conditions.append(product.id.in_(offered))
     if spec.min_price is not None:
-        conditions.append(Product.unit_price >= spec.min_price)
+        conditions.append(product.unit_price >= bind("min_price", lambda s: s.min_price))
     if spec.max_price is not None:
-        conditions.append(Product.unit_price <= spec.max_price)
+        conditions.append(product.unit_price <= bind("max_price", lambda s: s.max_price))
     if spec.is_active is not None:
-        conditions.append(Product.is_active == spec.is_active)
+        conditions.append(product.is_active == bind("is_active", lambda s: s.is_active))
     return conditions
 
 
-def category_conditions(spec: CategoryFilter) -> list[ColumnElement[bool]]:
+def category_conditions(
+    spec: CategoryFilter, bind: Bind | None = None, category: Any = Category
+) -> list[ColumnElement[bool]]:
+    bind = bind or with_values(spec)
     conditions: list[ColumnElement[bool]] = []
     if spec.roots_only:
-        conditions.append(Category.parent_id.is_(None))
+        conditions.append(category.parent_id.is_(None))
     if spec.parent_id is not None:
-        conditions.append(Category.parent_id == spec.parent_id)
+        conditions.append(category.parent_id == bind("parent_id", lambda s: s.parent_id))
     if spec.search:
-        conditions.append(contains_text(Category.name, spec.search))
+        conditions.append(contains_text(category.name, search_pattern(bind, lambda s: s.search)))
     return conditions
 
 
-def supplier_conditions(spec: SupplierFilter) -> list[ColumnElement[bool]]:
+def supplier_conditions(
+    spec: SupplierFilter, bind: Bind | None = None, supplier: Any = Supplier
+) -> list[ColumnElement[bool]]:
+    bind = bind or with_values(spec)
     conditions: list[ColumnElement[bool]] = []
     if spec.search:
-        conditions.append(contains_text(Supplier.name, spec.search))
+        conditions.append(contains_text(supplier.name, search_pattern(bind, lambda s: s.search)))
     if spec.is_active is not None:
-        conditions.append(Supplier.is_active == spec.is_active)
+        conditions.append(supplier.is_active == bind("is_active", lambda s: s.is_active))
     return conditions
 
 

@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 15_000
     echo_sql: bool = False
 
+    # Reads are served by plans compiled once per document (graph/plans); off, by the reference path alone.
+    read_plans: bool = True
+    # Every planned read also runs on the reference path; a difference is logged as an error (for tests).
+    plan_compare: bool = False
+
     max_page_size: int = 100
     default_page_size: int = 20
     graphiql: bool = True

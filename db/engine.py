@@ -1,31 +1,52 @@
-"""Async engine and session factories; SQLite pragmas and write locking; PostgreSQL pool settings."""
+"""Async engine and session factories; SQLite pragmas and write locking; PostgreSQL pool settings; the
+driver-level reads of the read plans (db/direct.py) with their retry on a dead connection."""
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import orjson
 from sqlalchemy import event
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from db.config import Settings
+from db.direct import ReadConnection, StatementListener, is_disconnect
+
+T = TypeVar("T")
 
 # Execution option that makes a SQLite transaction take the write lock at BEGIN.
 _BEGIN_IMMEDIATE = "inventory_begin_immediate"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """Build the engine for `settings.database_url` with per-backend connection setup."""
+    """Build the engine for `settings.database_url` with per-backend connection setup.
+
+    No connection is pinged at checkout (that is a round trip per checkout): reads that meet a dead
+    connection run again (`Database.run_read`), and a session that meets one fails once while
+    SQLAlchemy replaces every connection of the pool.
+    """
     if settings.is_sqlite:
         engine = create_async_engine(
             settings.database_url,
             echo=settings.echo_sql,
             connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+            # Sessions end their own transactions; the read plans' connections run in autocommit. A reset
+            # would be one more trip to aiosqlite's thread per checkout, for nothing.
+            pool_reset_on_return=None,
         )
         _configure_sqlite(engine, settings)
         return engine
     return create_async_engine(
         settings.database_url,
         echo=settings.echo_sql,
+        # The driver decodes JSON results (the read plans' rows) as they arrive.
+        json_deserializer=orjson.loads,
+        # No JIT compilation: it takes tens of milliseconds per statement, more than the API's statements
+        # (a page with what lies below it) take to run; PostgreSQL turns it on by their estimated cost.
+        connect_args={"server_settings": {"jit": "off"}},
         pool_size=settings.pool_size,
         max_overflow=settings.pool_max_overflow,
         pool_timeout=settings.pool_timeout,
-        pool_pre_ping=True,
     )
 
 
@@ -52,7 +73,7 @@ def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
 
 
 class Database:
-    """The engine plus the two session factories the application uses."""
+    """The engine, the two session factories the application uses, and driver-level reads."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -60,6 +81,45 @@ class Database:
         self.read_session = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         write_engine = self.engine.execution_options(**{_BEGIN_IMMEDIATE: True})
         self.write_session = async_sessionmaker(write_engine, expire_on_commit=False, autoflush=False)
+        self.postgresql = not settings.is_sqlite
+        # Listeners of the statements run_read executes (SQLAlchemy's events do not see them).
+        self.read_listeners: list[StatementListener] = []
+        self._connections_lost = False
+        event.listen(self.engine.sync_engine, "checkout", self._on_checkout)
+
+    def _on_checkout(self, _dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        # After a read found its connection dead, the next checkout has the pool replace every connection
+        # it made before now (as SQLAlchemy itself does when a statement meets a dead connection): when
+        # one backend was terminated or the server restarted, the others are likely gone too.
+        if self._connections_lost:
+            self._connections_lost = False
+            raise InvalidatePoolError("a read found its connection closed")
+
+    async def run_read(self, work: Callable[[ReadConnection], Awaitable[T]]) -> T:
+        """Run `work` on one pooled connection of the driver's own, without a transaction (each statement
+        sees the data as of its start); if the connection turns out dead, once more on a fresh one."""
+        for attempt in (1, 2):
+            pooled = await self.engine.raw_connection()
+            connection = ReadConnection(
+                pooled.driver_connection, postgresql=self.postgresql, listeners=self.read_listeners
+            )
+            try:
+                result = await work(connection)
+            except Exception as error:
+                if not is_disconnect(error):
+                    pooled.close()
+                    raise
+                pooled.invalidate(error)  # checks the dead connection back in, to be replaced
+                self._connections_lost = True
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                pooled.invalidate()  # cancelled mid-statement: the connection's state is unknown
+                raise
+            pooled.close()
+            return result
+        raise AssertionError("unreachable")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -18,7 +18,6 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Select,
-    bindparam,
     func,
     literal,
     select,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.binds import Bind, with_values
 from db.errors import Invalid
 from db.rows import fetch_rows, one_of, select_rows
 
@@ -46,6 +46,14 @@ class SortKey:
 
     def key_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(getattr(row, c.key) for c in self.columns)  # type: ignore[attr-defined]
+
+    def __shape__(self) -> tuple[Any, ...]:
+        """The order's columns and direction: what a statement's ORDER BY depends on (db/binds.py)."""
+        return (*(c.key for c in self.columns), self.descending)  # type: ignore[attr-defined]
+
+    def on(self, entity: Any) -> "SortKey":
+        """The same order over `entity`, an alias of the table the columns belong to."""
+        return SortKey(tuple(getattr(entity, c.key) for c in self.columns), self.descending)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -130,40 +138,69 @@ def _typed(value: Any, column: ColumnElement[Any]) -> Any:
     raise ValueError
 
 
-def _bound(sort: SortKey, key: tuple[Any, ...]) -> ColumnElement[Any]:
-    return tuple_(*(bindparam(None, v, type_=c.type) for v, c in zip(key, sort.columns, strict=True)))
+@dataclass(frozen=True)
+class Keyset:
+    """A page request against one sort order: its window, with the keys its cursors hold."""
+
+    window: Window
+    after: tuple[Any, ...] | None = None
+    before: tuple[Any, ...] | None = None
+
+    @classmethod
+    def of(cls, sort: SortKey, window: Window) -> "Keyset":
+        """Invalid if a cursor is not one of this list's and ordering."""
+        after = None if window.after is None else decode_cursor(window.after, sort, "after")
+        before = None if window.before is None else decode_cursor(window.before, sort, "before")
+        return cls(window, after, before)
 
 
-def _cursor_conditions(sort: SortKey, window: Window) -> list[ColumnElement[bool]]:
+def keyset_conditions(sort: SortKey, keyset: Keyset, bind: Bind | None = None) -> list[ColumnElement[bool]]:
+    """The rows between the keyset's cursors, in `sort`'s order (`bind` as in db/binds.py, over the Keyset)."""
+    bind = bind or with_values(keyset)
     columns = tuple_(*sort.columns)
     conditions = []
-    if window.after is not None:
-        key = decode_cursor(window.after, sort, "after")
-        conditions.append(columns < _bound(sort, key) if sort.descending else columns > _bound(sort, key))
-    if window.before is not None:
-        key = decode_cursor(window.before, sort, "before")
-        conditions.append(columns > _bound(sort, key) if sort.descending else columns < _bound(sort, key))
+    for side in ("after", "before"):
+        if getattr(keyset, side) is None:
+            continue
+        bound = tuple_(
+            *(
+                bind(f"{side}_{i}", lambda k, side=side, i=i: getattr(k, side)[i], column.type)
+                for i, column in enumerate(sort.columns)
+            )
+        )
+        later = (side == "after") != sort.descending
+        conditions.append(columns > bound if later else columns < bound)
     return conditions
 
 
-def _to_page(rows: Sequence[Any], sort: SortKey, window: Window) -> Page[Any]:
-    rows = list(rows)
-    has_more = len(rows) > window.limit
-    rows = rows[: window.limit]
+def cut_page(items: list[T], window: Window) -> tuple[list[T], bool, bool]:
+    """The page of `items` (fetched in the window's direction, one more than its limit if there are more),
+    in the list's order, with whether there is a next and a previous page."""
+    has_more = len(items) > window.limit
+    items = items[: window.limit]
     if window.backward:
-        rows.reverse()
-        has_next, has_previous = window.before is not None, has_more
-    else:
-        has_next, has_previous = has_more, window.after is not None
+        items.reverse()
+        return items, window.before is not None, has_more
+    return items, has_more, window.after is not None
+
+
+def _to_page(rows: Sequence[Any], sort: SortKey, window: Window) -> Page[Any]:
+    rows, has_next, has_previous = cut_page(list(rows), window)
     return Page(rows, [sort.key_of(r) for r in rows], has_next, has_previous)
+
+
+def empty_page(window: Window) -> "Page[Any]":
+    """The page a window of no rows (`first: 0`) gives."""
+    return Page([], [], False, False)
 
 
 async def fetch_page(session: Any, stmt: Select[Any], sort: SortKey, window: Window) -> Page[Any]:
     """One page of `stmt` (a select of one table's rows), with one extra row read to tell if more follow."""
-    conditions = _cursor_conditions(sort, window)
+    keyset = Keyset.of(sort, window)
     if window.limit == 0:
-        return Page([], [], False, False)
-    stmt = stmt.where(*conditions).order_by(*sort.order_by(reverse=window.backward)).limit(window.limit + 1)
+        return empty_page(window)
+    stmt = stmt.where(*keyset_conditions(sort, keyset)).order_by(*sort.order_by(reverse=window.backward))
+    stmt = stmt.limit(window.limit + 1)
     rows = await fetch_rows(session, stmt)
     return _to_page(rows, sort, window)
 
@@ -188,16 +225,20 @@ async def fetch_pages(
     window function numbers the parents' rows and each page is cut from them.
     """
     parent_ids = list(dict.fromkeys(parent_ids))  # each parent once: its page must not come twice
-    pages: dict[Any, Page[Any]] = {pid: Page([], [], False, window.after is not None) for pid in parent_ids}
-    if window.limit == 0 or not parent_ids:
+    keyset = Keyset.of(sort, window)
+    if window.limit == 0:
+        return {pid: empty_page(window) for pid in parent_ids}
+    pages: dict[Any, Page[Any]] = {pid: _to_page([], sort, window) for pid in parent_ids}
+    if not parent_ids:
         return pages
     columns = entity.__table__.columns  # type: ignore[attr-defined]
     if getattr(partition, "class_", None) is not entity:
-        outer = _numbered_pages(stmt.where(one_of(session, partition, parent_ids)), columns, partition, sort, window)
+        restricted = stmt.where(one_of(session, partition, parent_ids))
+        outer = _numbered_pages(restricted, columns, partition, sort, keyset)
     elif session.bind.dialect.name == "postgresql":
-        outer = _lateral_pages(stmt, columns, partition, parent_ids, sort, window)
+        outer = _lateral_pages(stmt, columns, partition, parent_ids, sort, keyset)
     else:
-        outer = _correlated_pages(stmt, entity, partition, parent_ids, sort, window)
+        outer = _correlated_pages(stmt, entity, partition, parent_ids, sort, keyset)
     grouped: dict[Any, list[Any]] = {}
     for row in await fetch_rows(session, outer):
         grouped.setdefault(row.partition_key, []).append(row)
@@ -206,10 +247,11 @@ async def fetch_pages(
     return pages
 
 
-def _numbered_pages(stmt: Select[Any], columns: Any, partition: Any, sort: SortKey, window: Window) -> Select[Any]:
+def _numbered_pages(stmt: Select[Any], columns: Any, partition: Any, sort: SortKey, keyset: Keyset) -> Select[Any]:
+    window = keyset.window
     row_number = func.row_number().over(partition_by=partition, order_by=sort.order_by(reverse=window.backward))
     inner = (
-        stmt.where(*_cursor_conditions(sort, window))
+        stmt.where(*keyset_conditions(sort, keyset))
         .add_columns(partition.label("partition_key"), row_number.label("position"))
         .subquery()
     )
@@ -221,8 +263,9 @@ def _numbered_pages(stmt: Select[Any], columns: Any, partition: Any, sort: SortK
 
 
 def _lateral_pages(
-    stmt: Select[Any], columns: Any, partition: Any, parent_ids: Sequence[Any], sort: SortKey, window: Window
+    stmt: Select[Any], columns: Any, partition: Any, parent_ids: Sequence[Any], sort: SortKey, keyset: Keyset
 ) -> Select[Any]:
+    window = keyset.window
     parents = (
         func.unnest(literal(list(parent_ids), ARRAY(partition.type)))
         .table_valued("id")
@@ -230,7 +273,7 @@ def _lateral_pages(
     )
     order = sort.order_by(reverse=window.backward)
     page = (
-        stmt.where(partition == parents.c.id, *_cursor_conditions(sort, window))
+        stmt.where(partition == parents.c.id, *keyset_conditions(sort, keyset))
         .order_by(*order)
         .limit(window.limit + 1)
         .lateral("page")
@@ -245,15 +288,16 @@ def _lateral_pages(
 
 
 def _correlated_pages(
-    stmt: Select[Any], entity: Any, partition: Any, parent_ids: Sequence[Any], sort: SortKey, window: Window
+    stmt: Select[Any], entity: Any, partition: Any, parent_ids: Sequence[Any], sort: SortKey, keyset: Keyset
 ) -> Select[Any]:
+    window = keyset.window
     table = entity.__table__
     primary_key = list(table.primary_key.columns)
     # The parent keys as one JSON parameter: SQLite's VALUES takes no column names.
     parents = func.json_each(orjson.dumps(list(parent_ids)).decode()).table_valued("value", name="parents")
     in_page = (
         stmt.with_only_columns(*primary_key)
-        .where(partition == parents.c.value, *_cursor_conditions(sort, window))
+        .where(partition == parents.c.value, *keyset_conditions(sort, keyset))
         .order_by(*sort.order_by(reverse=window.backward))
         .limit(window.limit + 1)
         .correlate(parents)

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.binds import Bind, with_values
 from db.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from db.pagination import SortKey
 from db.rows import fetch_row, select_rows
@@ -21,15 +22,20 @@ class PurchaseOrderFilter:
     product_id: int | None = None
 
 
-def purchase_order_conditions(spec: PurchaseOrderFilter) -> list[ColumnElement[bool]]:
+def purchase_order_conditions(
+    spec: PurchaseOrderFilter, bind: Bind | None = None, order: Any = PurchaseOrder
+) -> list[ColumnElement[bool]]:
+    """(`order`: the entity, as in db/catalog_reads.py.)"""
+    bind = bind or with_values(spec)
     conditions: list[ColumnElement[bool]] = []
     if spec.status is not None:
-        conditions.append(PurchaseOrder.status == spec.status)
+        conditions.append(order.status == bind("status", lambda s: s.status))
     if spec.supplier_id is not None:
-        conditions.append(PurchaseOrder.supplier_id == spec.supplier_id)
+        conditions.append(order.supplier_id == bind("supplier_id", lambda s: s.supplier_id))
     if spec.product_id is not None:
-        ordering = select(PurchaseOrderLine.purchase_order_id).where(PurchaseOrderLine.product_id == spec.product_id)
-        conditions.append(PurchaseOrder.id.in_(ordering))
+        product = bind("product_id", lambda s: s.product_id)
+        ordering = select(PurchaseOrderLine.purchase_order_id).where(PurchaseOrderLine.product_id == product)
+        conditions.append(order.id.in_(ordering))
     return conditions
 
 

@@ -1,14 +1,16 @@
 """Stock reports computed by SQL aggregates: products to reorder, inventory valuation, stock movements."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.binds import Bind, with_values
 from db.catalog_reads import product_sort, subtree_ids
 from db.models import (
     Category,
@@ -49,31 +51,47 @@ def quantity_to_order(on_hand: int, reorder_point: int, reorder_quantity: int) -
     return max(reorder_quantity, reorder_point - on_hand + 1)
 
 
-def _on_hand(warehouse_id: int | None) -> ColumnElement[int]:
-    """A product's quantity on hand (in one warehouse, or in all), for use in a query on products."""
-    total = select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.product_id == Product.id)
+@dataclass(frozen=True)
+class LowStockFilter:
+    """The low-stock report of one warehouse, or of all of them."""
+
+    warehouse_id: int | None = None
+
+
+def on_hand(product_id: ColumnElement[int], warehouse_id: Any = None) -> ColumnElement[int]:
+    """A product's quantity on hand (in one warehouse, or in all), for use in a query on products;
+    `warehouse_id` may be a value or a SQL expression."""
+    total = select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.product_id == product_id)
     if warehouse_id is not None:
         total = total.where(StockLevel.warehouse_id == warehouse_id)
     return total.scalar_subquery()
 
 
-def low_stock_conditions(warehouse_id: int | None) -> list[ColumnElement[bool]]:
+def low_stock_conditions(
+    spec: LowStockFilter, bind: Bind | None = None, product: Any = Product
+) -> list[ColumnElement[bool]]:
     """Active products with a reorder point whose stock is at or below it.
 
     A reorder point of 0 (the default) means the product is not reordered. For one warehouse, only
     products it holds or has held (it has a stock level for them) count: a warehouse that never
-    carried a product is not short of it.
+    carried a product is not short of it. (`bind` and `product` as in db/catalog_reads.py.)
     """
-    conditions = [Product.is_active, Product.reorder_point > 0, _on_hand(warehouse_id) <= Product.reorder_point]
-    if warehouse_id is not None:
-        held = select(StockLevel.product_id).where(StockLevel.warehouse_id == warehouse_id)
-        conditions.append(Product.id.in_(held))
+    bind = bind or with_values(spec)
+    warehouse = None if spec.warehouse_id is None else bind("warehouse_id", lambda s: s.warehouse_id)
+    conditions = [
+        product.is_active,
+        product.reorder_point > 0,
+        on_hand(product.id, warehouse) <= product.reorder_point,
+    ]
+    if warehouse is not None:
+        held = select(StockLevel.product_id).where(StockLevel.warehouse_id == warehouse)
+        conditions.append(product.id.in_(held))
     return conditions
 
 
 async def low_stock_page(session: AsyncSession, *, warehouse_id: int | None, window: Window) -> Page[LowStockRow]:
     """One page of the products to reorder, by name, with their quantity on hand."""
-    stmt = select_rows(Product).where(*low_stock_conditions(warehouse_id))
+    stmt = select_rows(Product).where(*low_stock_conditions(LowStockFilter(warehouse_id)))
     page = await fetch_page(session, stmt, LOW_STOCK_SORT, window)
     if not page.rows:
         return Page([], [], page.has_next_page, page.has_previous_page)
@@ -85,13 +103,13 @@ async def low_stock_page(session: AsyncSession, *, warehouse_id: int | None, win
     )
     if warehouse_id is not None:
         stmt = stmt.where(StockLevel.warehouse_id == warehouse_id)
-    on_hand = {product_id: n for product_id, n in (await session.execute(stmt)).all()}
-    rows = [LowStockRow(p, warehouse_id, on_hand.get(p.id, 0)) for p in page.rows]
+    quantities = {product_id: n for product_id, n in (await session.execute(stmt)).all()}
+    rows = [LowStockRow(p, warehouse_id, quantities.get(p.id, 0)) for p in page.rows]
     return Page(rows, page.keys, page.has_next_page, page.has_previous_page)
 
 
 async def low_stock_count(session: AsyncSession, *, warehouse_id: int | None) -> int:
-    return await count_where(session, Product, low_stock_conditions(warehouse_id))
+    return await count_where(session, Product, low_stock_conditions(LowStockFilter(warehouse_id)))
 
 
 # --- valuation ----------------------------------------------------------------------------------
@@ -111,8 +129,51 @@ class Valuation:
     by_category: list[CategoryValue]
 
 
-def _cents(amount: Decimal) -> Decimal:
+def cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class ValuationFilter:
+    warehouse_id: int | None = None
+    category_id: int | None = None  # with its subcategories
+
+
+def valuation_groups(spec: ValuationFilter, bind: Bind | None = None) -> Select[Any]:
+    """The valuation's rows, one per category (null for products without one), by category name:
+    category id, quantity on hand, its value summed exactly, and the row's position (`ordinal`, for a
+    query that lists the rows in order); `bind` as in db/catalog_reads.py."""
+    bind = bind or with_values(spec)
+    conditions: list[ColumnElement[bool]] = [StockLevel.quantity > 0]
+    if spec.warehouse_id is not None:
+        conditions.append(StockLevel.warehouse_id == bind("warehouse_id", lambda s: s.warehouse_id))
+    if spec.category_id is not None:
+        category = bind("category_id", lambda s: s.category_id, Category.id.type)
+        conditions.append(Product.category_id.in_(subtree_ids(category)))
+    order = (Category.id.is_(None), Category.name, Category.id)
+    return (
+        select(
+            Category.id.label("category_id"),
+            func.sum(StockLevel.quantity).label("quantity"),
+            type_coerce(func.sum(StockLevel.quantity * Product.average_cost), _VALUE).label("value"),
+            func.row_number().over(order_by=order).label("ordinal"),
+        )
+        .join(Product, Product.id == StockLevel.product_id)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .where(*conditions)
+        .group_by(Category.id, Category.name)
+        .order_by(*order)
+    )
+
+
+def valuation_of(groups: Sequence[tuple[int | None, int, Decimal]]) -> Valuation:
+    """The valuation from its rows (`valuation_groups`): totals, and every value rounded to cents."""
+    total_value = sum((value for _, _, value in groups), Decimal(0))
+    return Valuation(
+        total_quantity=sum(quantity for _, quantity, _ in groups),
+        total_value=cents(total_value),
+        by_category=[CategoryValue(cid, quantity, cents(value)) for cid, quantity, value in groups],
+    )
 
 
 async def inventory_valuation(
@@ -124,30 +185,8 @@ async def inventory_valuation(
     there either way. Values are summed exactly and rounded to cents once, at the end, so the
     categories' values may differ from the total by rounding.
     """
-    conditions: list[ColumnElement[bool]] = [StockLevel.quantity > 0]
-    if warehouse_id is not None:
-        conditions.append(StockLevel.warehouse_id == warehouse_id)
-    if category_id is not None:
-        conditions.append(Product.category_id.in_(subtree_ids(category_id)))
-    stmt = (
-        select(
-            Category.id,
-            func.sum(StockLevel.quantity),
-            type_coerce(func.sum(StockLevel.quantity * Product.average_cost), _VALUE),
-        )
-        .join(Product, Product.id == StockLevel.product_id)
-        .outerjoin(Category, Category.id == Product.category_id)
-        .where(*conditions)
-        .group_by(Category.id, Category.name)
-        .order_by(Category.id.is_(None), Category.name, Category.id)
-    )
-    groups = (await session.execute(stmt)).all()
-    total_value = sum((value for _, _, value in groups), Decimal(0))
-    return Valuation(
-        total_quantity=sum(quantity for _, quantity, _ in groups),
-        total_value=_cents(total_value),
-        by_category=[CategoryValue(cid, quantity, _cents(value)) for cid, quantity, value in groups],
-    )
+    groups = (await session.execute(valuation_groups(ValuationFilter(warehouse_id, category_id)))).all()
+    return valuation_of([(group.category_id, group.quantity, group.value) for group in groups])
 
 
 # --- movements ----------------------------------------------------------------------------------
@@ -183,6 +222,62 @@ def _sum_of(kind: TransactionKind) -> ColumnElement[int]:
     )
 
 
+@dataclass(frozen=True)
+class MovementFilter:
+    """Entries from `created_from` (inclusive) to `created_to` (exclusive), of one warehouse and of one
+    category's subtree if given, totalled per `group_by`."""
+
+    group_by: MovementGroup
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    warehouse_id: int | None = None
+    category_id: int | None = None
+
+
+def movement_rows(spec: MovementFilter, bind: Bind | None = None) -> Select[Any]:
+    """The rows of `stock_movements` (group id, then the `Movements` columns), ordered by group name, with
+    their positions (`ordinal`)."""
+    bind = bind or with_values(spec)
+    entry = InventoryTransaction
+    conditions: list[ColumnElement[bool]] = []
+    if spec.created_from is not None:
+        conditions.append(entry.created_at >= bind("created_from", lambda s: s.created_from))
+    if spec.created_to is not None:
+        conditions.append(entry.created_at < bind("created_to", lambda s: s.created_to))
+    if spec.warehouse_id is not None:
+        conditions.append(entry.warehouse_id == bind("warehouse_id", lambda s: s.warehouse_id))
+    if spec.category_id is not None:
+        category = bind("category_id", lambda s: s.category_id, Category.id.type)
+        conditions.append(Product.category_id.in_(subtree_ids(category)))
+    sums = (
+        _sum_of(TransactionKind.RECEIPT).label("received"),
+        _sum_of(TransactionKind.RETURN).label("returned"),
+        (-_sum_of(TransactionKind.SHIPMENT)).label("shipped"),
+        _sum_of(TransactionKind.ADJUSTMENT).label("adjusted"),
+        _sum_of(TransactionKind.TRANSFER_IN).label("transferred_in"),
+        (-_sum_of(TransactionKind.TRANSFER_OUT)).label("transferred_out"),
+        func.sum(entry.quantity).label("net"),
+    )
+    joined = select(entry).join(Product, Product.id == entry.product_id)
+    group: Any
+    if spec.group_by is MovementGroup.PRODUCT:
+        group, name = Product.id, Product.name
+    elif spec.group_by is MovementGroup.CATEGORY:
+        joined = joined.outerjoin(Category, Category.id == Product.category_id)
+        group, name = Category.id, Category.name
+    else:
+        joined = joined.join(Warehouse, Warehouse.id == entry.warehouse_id)
+        group, name = Warehouse.id, Warehouse.name
+    order = (group.is_(None), name, group)
+    ordinal = func.row_number().over(order_by=order).label("ordinal")
+    return (
+        joined.with_only_columns(group.label("group_id"), *sums, ordinal)
+        .where(*conditions)
+        .group_by(group, name)
+        .order_by(*order)
+    )
+
+
 async def stock_movements(
     session: AsyncSession,
     *,
@@ -199,39 +294,5 @@ async def stock_movements(
     adjusted is the signed sum of ADJUSTMENT entries. Transfers have their own columns: grouped by
     product or category, a transfer shows in both and leaves `net` unchanged.
     """
-    conditions: list[ColumnElement[bool]] = []
-    if created_from is not None:
-        conditions.append(InventoryTransaction.created_at >= created_from)
-    if created_to is not None:
-        conditions.append(InventoryTransaction.created_at < created_to)
-    if warehouse_id is not None:
-        conditions.append(InventoryTransaction.warehouse_id == warehouse_id)
-    if category_id is not None:
-        conditions.append(Product.category_id.in_(subtree_ids(category_id)))
-    sums = (
-        _sum_of(TransactionKind.RECEIPT),
-        _sum_of(TransactionKind.RETURN),
-        -_sum_of(TransactionKind.SHIPMENT),
-        _sum_of(TransactionKind.ADJUSTMENT),
-        _sum_of(TransactionKind.TRANSFER_IN),
-        -_sum_of(TransactionKind.TRANSFER_OUT),
-        func.sum(InventoryTransaction.quantity),
-    )
-    joined = select(InventoryTransaction).join(Product, Product.id == InventoryTransaction.product_id)
-    group: Any
-    if group_by is MovementGroup.PRODUCT:
-        group, name = Product.id, Product.name
-    elif group_by is MovementGroup.CATEGORY:
-        joined = joined.outerjoin(Category, Category.id == Product.category_id)
-        group, name = Category.id, Category.name
-    else:
-        joined = joined.join(Warehouse, Warehouse.id == InventoryTransaction.warehouse_id)
-        group, name = Warehouse.id, Warehouse.name
-    stmt = (
-        joined.with_only_columns(group, *sums)
-        .where(*conditions)
-        .group_by(group, name)
-        .order_by(group.is_(None), name, group)
-    )
-    return [Movements(*row) for row in (await session.execute(stmt)).all()]
-
+    spec = MovementFilter(group_by, created_from, created_to, warehouse_id, category_id)
+    return [Movements(*row[:-1]) for row in (await session.execute(movement_rows(spec))).all()]

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.catalog_reads import contains_text
+from db.binds import Bind, with_values
+from db.catalog_reads import contains_text, search_pattern
 from db.errors import Invalid
 from db.models import (
     InventoryTransaction,
@@ -40,7 +41,7 @@ class TransactionFilter:
 
     product_id: int | None = None
     warehouse_id: int | None = None
-    kinds: tuple[TransactionKind, ...] = ()
+    kinds: frozenset[TransactionKind] = frozenset()
     created_from: datetime | None = None
     created_to: datetime | None = None
     reference: str | None = None
@@ -55,31 +56,39 @@ def check_period(start: datetime | None, end: datetime | None, *, start_field: s
         raise Invalid(f"`{end_field}` must not be before `{start_field}`.", field=end_field)
 
 
-def warehouse_conditions(spec: WarehouseFilter) -> list[ColumnElement[bool]]:
+def warehouse_conditions(
+    spec: WarehouseFilter, bind: Bind | None = None, warehouse: Any = Warehouse
+) -> list[ColumnElement[bool]]:
+    bind = bind or with_values(spec)
     conditions: list[ColumnElement[bool]] = []
     if spec.search:
-        conditions.append(
-            or_(contains_text(Warehouse.name, spec.search), contains_text(Warehouse.code, spec.search))
-        )
+        pattern = search_pattern(bind, lambda s: s.search)
+        conditions.append(or_(contains_text(warehouse.name, pattern), contains_text(warehouse.code, pattern)))
     if spec.is_active is not None:
-        conditions.append(Warehouse.is_active == spec.is_active)
+        conditions.append(warehouse.is_active == bind("is_active", lambda s: s.is_active))
     return conditions
 
 
-def transaction_conditions(spec: TransactionFilter) -> list[ColumnElement[bool]]:
+def transaction_conditions(
+    spec: TransactionFilter, bind: Bind | None = None, entry: Any = InventoryTransaction
+) -> list[ColumnElement[bool]]:
+    """(`entry`: the entity, as in db/catalog_reads.py.)"""
+    bind = bind or with_values(spec)
     conditions: list[ColumnElement[bool]] = []
     if spec.product_id is not None:
-        conditions.append(InventoryTransaction.product_id == spec.product_id)
+        conditions.append(entry.product_id == bind("product_id", lambda s: s.product_id))
     if spec.warehouse_id is not None:
-        conditions.append(InventoryTransaction.warehouse_id == spec.warehouse_id)
+        conditions.append(entry.warehouse_id == bind("warehouse_id", lambda s: s.warehouse_id))
     if spec.kinds:
-        conditions.append(InventoryTransaction.kind.in_(spec.kinds))
+        # The set of kinds is part of the statement's shape (db/binds.py): one parameter each.
+        kinds = [bind(f"kind_{i}", lambda s, i=i: sorted(s.kinds)[i]) for i in range(len(spec.kinds))]
+        conditions.append(or_(*(entry.kind == kind for kind in kinds)))
     if spec.created_from is not None:
-        conditions.append(InventoryTransaction.created_at >= spec.created_from)
+        conditions.append(entry.created_at >= bind("created_from", lambda s: s.created_from))
     if spec.created_to is not None:
-        conditions.append(InventoryTransaction.created_at < spec.created_to)
+        conditions.append(entry.created_at < bind("created_to", lambda s: s.created_to))
     if spec.reference is not None:
-        conditions.append(InventoryTransaction.reference == spec.reference)
+        conditions.append(entry.reference == bind("reference", lambda s: s.reference))
     return conditions
 
 

@@ -6,10 +6,12 @@ so that no lock is held while it runs (on SQLite a write transaction locks the d
 """
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import re
 import secrets
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,13 +19,16 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import KEEP, Keep, _Checks, _given, _guarded
-from db.catalog_reads import contains_text
+from db.binds import Bind, with_values
+from db.catalog_reads import contains_text, search_pattern
 from db.config import Settings
+from db.direct import CompiledRead, ReadConnection, compile_read
 from db.errors import AuthenticationFailed, Duplicate, Invalid, NotFound
 from db.models import ApiToken, Role, User
 from db.pagination import SortKey
@@ -183,16 +188,17 @@ async def has_users(session: AsyncSession) -> bool:
     return (await session.scalar(select(User.id).limit(1))) is not None
 
 
-def user_conditions(spec: UserFilter) -> list[ColumnElement[bool]]:
+def user_conditions(spec: UserFilter, bind: Bind | None = None, user: Any = User) -> list[ColumnElement[bool]]:
+    """(`user`: the entity, as in db/catalog_reads.py.)"""
+    bind = bind or with_values(spec)
     conditions: list[ColumnElement[bool]] = []
     if spec.search:
-        conditions.append(
-            or_(contains_text(User.username, spec.search), contains_text(User.email, spec.search))
-        )
+        pattern = search_pattern(bind, lambda s: s.search)
+        conditions.append(or_(contains_text(user.username, pattern), contains_text(user.email, pattern)))
     if spec.role is not None:
-        conditions.append(User.role == spec.role)
+        conditions.append(user.role == bind("role", lambda s: s.role))
     if spec.is_active is not None:
-        conditions.append(User.is_active.is_(spec.is_active))
+        conditions.append(user.is_active.is_(spec.is_active))  # a boolean: part of the statement's shape
     return conditions
 
 
@@ -364,6 +370,81 @@ async def user_for_token(session: AsyncSession, *, token: str) -> User | None:
     if last_used_at is None or last_used_at <= now - TOKEN_TOUCH_INTERVAL:
         await _touch(session, token_id, now)
     return user
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The user behind a bearer token, as a read needs it: who it is and what it may see."""
+
+    id: int
+    username: str
+    email: str | None
+    role: Role
+    is_active: bool
+    created_at: datetime
+
+
+_SIGNED_IN_COLUMNS = (User.id, User.username, User.email, User.role, User.is_active, User.created_at)
+_NOW = bindparam("now", type_=ApiToken.expires_at.type)
+_STALE_BEFORE = bindparam("stale_before", type_=ApiToken.expires_at.type)
+
+
+def _token_is_stale() -> ColumnElement[bool]:
+    return or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= _STALE_BEFORE)
+
+
+@functools.cache
+def _token_reads(dialect: Dialect) -> tuple[CompiledRead, CompiledRead | None]:
+    """The token look-up of `signed_in` for `dialect`; on SQLite also the separate record of its use.
+
+    On PostgreSQL the look-up records the use itself, in a data-modifying CTE: one statement either way.
+    """
+    found = (
+        select(*_SIGNED_IN_COLUMNS, ApiToken.id.label("token_id"), _token_is_stale().label("stale"))
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == bindparam("token_hash", type_=ApiToken.token_hash.type),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > _NOW,
+            User.is_active,
+        )
+    )
+    if dialect.name != "postgresql":
+        touch = (
+            update(ApiToken)
+            .where(ApiToken.id == bindparam("token_id", type_=ApiToken.id.type), _token_is_stale())
+            .values(last_used_at=_NOW)
+        )
+        return compile_read(found, dialect), compile_read(touch, dialect)
+    cte = found.cte("found")
+    touched = (
+        update(ApiToken)
+        .where(ApiToken.id == cte.c.token_id, _token_is_stale())
+        .values(last_used_at=_NOW)
+        .returning(ApiToken.id)
+        .cte("touched")
+    )
+    statement = select(*(cte.c[column.key] for column in _SIGNED_IN_COLUMNS), cte.c.token_id, cte.c.stale)
+    return compile_read(statement.add_cte(touched), dialect), None
+
+
+async def signed_in(connection: ReadConnection, dialect: Dialect, *, token: str) -> SignedIn | None:
+    """`user_for_token` for reads on a driver connection (db/direct.py): the same checks, in one statement
+    on PostgreSQL (on SQLite a second one records the token's use, at most once a minute)."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    look_up, touch = _token_reads(dialect)
+    now = utcnow()
+    values = {"token_hash": token_digest(token), "now": now, "stale_before": now - TOKEN_TOUCH_INTERVAL}
+    raw = await connection.fetch_row(look_up, values)
+    if raw is None:
+        return None
+    *user, token_id, stale = look_up.row(raw)
+    if touch is not None and stale:
+        # The last use is a hint, not a record: a read must not fail because it could not be written.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await connection.execute(touch, {**values, "token_id": token_id})
+    return SignedIn(*user)
 
 
 async def _touch(session: AsyncSession, token_id: int, now: datetime) -> None:

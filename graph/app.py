@@ -21,14 +21,24 @@ from graph.auth import bearer_token
 from graph.context import Context
 from graph.errors import translate_errors
 from graph.http import REQUEST_ID_HEADER, GraphQLOverHTTP, RequestIdMiddleware
+from graph.plans.serve import ReadPlans
 from graph.schema import build_schema
 
 
 class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(self, database: Database, settings: Settings, *, reference: Database | None = None) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None)
         self.database = database
         self.settings = settings
+        self.plans = ReadPlans(self.schema, database, settings, reference=reference) if settings.read_plans else None
+
+    async def answer(self, request: Request) -> Response:
+        """A planned read's response, else strawberry's (graph/plans/serve.py says which are planned)."""
+        if self.plans is not None:
+            planned = await self.plans.respond(request)
+            if planned is not None:
+                return planned
+        return await super().answer(request)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:  # masks what an extension raised before execution, out of ErrorTranslation's reach
@@ -55,6 +65,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     owns_database = database is None
     db = database or Database(settings)
+    # Compare mode runs the reference path on an engine of its own (graph/plans/serve.py).
+    reference = Database(settings) if settings.read_plans and settings.plan_compare else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -62,11 +74,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         yield
         if owns_database:
             await db.dispose()
+        if reference is not None:
+            await reference.dispose()
 
     async def health(_request: Request) -> Response:
         return Response("ok", media_type="text/plain")
 
-    graphql = InventoryGraphQL(db, settings)
+    graphql = InventoryGraphQL(db, settings, reference=reference)
     cors = Middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

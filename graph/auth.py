@@ -119,6 +119,19 @@ class IsSelfOrAdmin(BasePermission):
         return user is not None and (user.id == source.pk or user.role is models.Role.ADMIN)
 
 
+def refusal(access: models.Role | Access, role: models.Role | None, *, token_sent: bool) -> GraphQLError | None:
+    """The error the permission classes below give a user with `role` (None: no valid token) for a field
+    needing `access`, or None when they let it through: for the read plans, which decide it per role."""
+    if access is ANYONE:
+        return None
+    if role is None:
+        return Unauthenticated(_BAD_TOKEN if token_sent else _SIGN_IN)
+    if access is SIGNED_IN or role.rank >= access.rank:  # type: ignore[union-attr]
+        return None
+    permission = HasRole(access)
+    return GraphQLError(permission.message, extensions=dict(permission.error_extensions))
+
+
 def requires(access: models.Role | Access) -> list[FieldExtension]:
     """The field extensions that let only users with `access` (a role or a higher one, any signed-in user,
     or anyone) use a field."""

@@ -117,11 +117,15 @@ class GraphQLOverHTTP:
             await super().__call__(scope, receive, send)  # type: ignore[misc]
             return
         request = Request(scope, receive)
-        try:
-            response = await self.run(request)  # type: ignore[attr-defined]
-        except HTTPException as error:
-            response = _http_error(request, error)
+        response = await self.answer(request)
         await response(scope, receive, send)
+
+    async def answer(self, request: Request) -> Response:
+        """The response to one GraphQL request over HTTP."""
+        try:
+            return await self.run(request)  # type: ignore[attr-defined,no-any-return]
+        except HTTPException as error:
+            return _http_error(request, error)
 
     async def parse_http_body(self, request: Any) -> Any:
         if request.method == "POST":

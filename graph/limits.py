@@ -262,9 +262,19 @@ class _StringLiterals(Visitor):
 def check_text(document: DocumentNode, variables: Mapping[str, Any] | None) -> GraphQLError | None:
     """An error if a string literal or variable holds a NUL character: PostgreSQL cannot store one,
     and SQLite's string functions stop at it (a search for "\\0x" would match every row)."""
+    return check_literals(document) or check_values(variables)
+
+
+def check_literals(document: DocumentNode) -> GraphQLError | None:
+    """`check_text` for the document's own string literals."""
     literals = _StringLiterals()
     visit(document, literals)
-    pending: list[Any] = [*literals.values, variables]
+    return check_values(literals.values)
+
+
+def check_values(values: Any) -> GraphQLError | None:
+    """`check_text` for values (variables)."""
+    pending: list[Any] = [values]
     while pending:  # not recursive: JSON variables may nest deeper than Python's recursion limit
         value = pending.pop()
         if isinstance(value, str):
@@ -277,6 +287,43 @@ def check_text(document: DocumentNode, variables: Mapping[str, Any] | None) -> G
         elif isinstance(value, list):
             pending.extend(value)
     return None
+
+
+class _ArgumentVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_argument(self, node: Any, *_args: Any) -> None:
+        if isinstance(node.value, VariableNode):
+            self.names.add(node.value.name.value)
+
+
+def sizing_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables `check_document` may read: those given as a field's argument (a page size, a list of
+    IDs); variables inside input objects size nothing."""
+    names = _ArgumentVariables()
+    visit(document, names)
+    return tuple(sorted(names.names))
+
+
+def sizing_key(names: tuple[str, ...], variables: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    """What of `variables` `check_document` depends on: the integers and list lengths among `names`' values
+    (a document checked once for a key needs no second check for the same key)."""
+    provided = variables or {}
+    key: list[Any] = []
+    for name in names:
+        value = provided.get(name, MISSING_VARIABLE)
+        if isinstance(value, list):
+            key.append(("list", len(value)))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            key.append(value)
+        else:
+            key.append(value is MISSING_VARIABLE)
+    return tuple(key)
+
+
+MISSING_VARIABLE = object()
 
 
 def check_document(

@@ -1,6 +1,5 @@
-"""Per-request DataLoaders, one class per relationship. `fetch_batch` is one SQL statement for a whole
-batch of keys: look-ahead (graph/lookahead.py) calls it in the root field's session; a field it did not
-reach loads through the DataLoader, each batch in a short session of its own (sibling fields resolve
+"""Per-request DataLoaders, one class per relationship (graph/relations.py). `fetch_batch` is one SQL
+statement for a whole batch of keys, each batch in a short session of its own (sibling fields resolve
 concurrently; one AsyncSession must not be shared)."""
 
 from collections.abc import Callable, Hashable, Sequence

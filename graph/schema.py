@@ -9,7 +9,6 @@ from db.config import Settings
 from db.models import Role
 from graph.auth import ANYONE, SIGNED_IN, Access, guard
 from graph.errors import ErrorTranslation
-from graph.execution import DirectExecutor, read_fields_directly
 from graph.limits import limit_extensions
 from graph.mutations.auth import AuthMutations
 from graph.mutations.catalog import CatalogMutations
@@ -89,9 +88,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         types=[catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder],
         extensions=[ErrorTranslation, *(limit_extensions(settings) if settings else [])],
         config=StrawberryConfig(auto_camel_case=True),
-        execution_context_class=DirectExecutor,
     )
-    read_fields_directly(built._schema)
     return built
 
 

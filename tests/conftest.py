@@ -2,10 +2,11 @@
 INVENTORY_TEST_DATABASE_URL says so), emptied after every test, and the app served by uvicorn."""
 
 import asyncio
+import logging
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -54,6 +55,9 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         graphiql=True,
+        # Every read runs both ways, on its plan and on the reference path; a difference fails the test
+        # (see _reads_served_by_plans).
+        plan_compare=True,
         password_hash_time_cost=1,
         password_hash_memory_kib=1024,
         password_hash_parallelism=1,
@@ -156,5 +160,42 @@ def gql_as(http: httpx.AsyncClient, database: Database) -> Callable[..., Awaitab
 
 
 @pytest.fixture
-def statements(engine: AsyncEngine) -> StatementCounter:
-    return StatementCounter(engine)
+def statements(database: Database) -> StatementCounter:
+    return StatementCounter(database)
+
+
+class _PlanLog(logging.Handler):
+    """What the read plans log: reads they left to the reference path, and answers that differ from it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="session")
+def plan_log() -> Iterator[_PlanLog]:
+    handler = _PlanLog()
+    logger = logging.getLogger("inventory.plans")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _reads_served_by_plans(request: pytest.FixtureRequest, plan_log: _PlanLog) -> Iterator[None]:
+    """Every read a test sends is served by a plan (no fallback to the reference path), and in compare mode
+    (the tests' settings) answers exactly as the reference path does."""
+    plan_log.records.clear()
+    yield
+    problems = [
+        record.getMessage()
+        for record in plan_log.records
+        if record.levelno >= logging.ERROR or record.getMessage().startswith("read served by the reference path")
+    ]
+    assert not problems, "\n".join(problems)

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import users
 from db.engine import Database
@@ -61,10 +60,12 @@ async def sign_in(
 
 
 class StatementCounter:
-    """Counts the SQL statements the application sends through an engine."""
+    """Counts the SQL statements the application sends to the database: through the engine (sessions) and
+    through the driver itself (the read plans, db/direct.py)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.engine = database.engine
         self.statements: list[str] = []
         self.sign_in = True
 
@@ -73,14 +74,10 @@ class StatementCounter:
         """The database's dialect name: "postgresql" or "sqlite"."""
         return self.engine.dialect.name
 
-    def page_per_parent(self, executed: list[str]) -> int:
-        """How many of `executed` fetch one page for each of several parents (db/pagination.fetch_pages):
-        a LATERAL subquery per parent on PostgreSQL, a correlated subquery per parent (the parents from
-        json_each) on SQLite, or a window function over the parents' rows."""
-        markers = ("LATERAL", "JSON_EACH(", "ROW_NUMBER() OVER")
-        return sum(any(marker in statement.upper() for marker in markers) for statement in executed)
-
     def _record(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+        self._read(statement)
+
+    def _read(self, statement: str) -> None:
         if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
             return
         if not self.sign_in and "api_tokens" in statement:
@@ -99,10 +96,12 @@ class StatementCounter:
         self.statements = []
         self.sign_in = sign_in
         event.listen(self.engine.sync_engine, "before_cursor_execute", self._record)
+        self.database.read_listeners.append(self._read)
         try:
             yield self.statements
         finally:
             event.remove(self.engine.sync_engine, "before_cursor_execute", self._record)
+            self.database.read_listeners.remove(self._read)
 
 
 async def scalar(database: Database, sql: str, **params: Any) -> Any:

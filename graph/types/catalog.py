@@ -1,8 +1,9 @@
 """Catalog types: Category, Product, Supplier and ProductSupplier (a supplier's terms for a product).
 
 Scalar fields are plain attributes copied from the row. Each relationship is a `Relation`
-(graph/lookahead.py): loaded ahead for a whole level where the root field could see it selected,
-otherwise through the request's DataLoaders; either way one batched statement per level.
+(graph/relations.py): loaded through the request's DataLoaders, one batched statement per level.
+These types are the reference path (mutation payloads, and reads in compare mode); reads are served by
+plans (graph/plans/), held to these types' answers by tests.
 """
 
 from datetime import datetime
@@ -15,7 +16,7 @@ from strawberry.types import Info
 
 from db import catalog_reads as reads
 from db import models
-from graph.lookahead import Relation
+from graph.relations import Relation
 from graph.relay import Connection, Node, decode_optional_id, to_global_id, window
 from graph.types.users import User
 
@@ -182,27 +183,22 @@ class Category(Node):
         )
 
     @strawberry.field
-    @CATEGORY_PARENT
     def parent(self, info: Info) -> "Category | None":
         return CATEGORY_PARENT.resolve(self, info)
 
     @strawberry.field(description=CREATED_BY)
-    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
         return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="Direct subcategories, by name.")
-    @CATEGORY_CHILDREN
     def children(self, info: Info) -> list["Category"]:
         return CATEGORY_CHILDREN.resolve(self, info)
 
     @strawberry.field(description="Ancestors from the root down to the parent.")
-    @CATEGORY_ANCESTORS
     def ancestors(self, info: Info) -> list["Category"]:
         return CATEGORY_ANCESTORS.resolve(self, info)
 
     @strawberry.field(description="Products in this category (and its subcategories with filter.includeDescendants).")
-    @CATEGORY_PRODUCTS
     def products(
         self,
         info: Info,
@@ -218,7 +214,6 @@ class Category(Node):
         )
 
     @strawberry.field(description="How many products are in this category (with its subcategories if asked).")
-    @CATEGORY_PRODUCT_COUNT
     def product_count(self, info: Info, include_descendants: bool = False) -> int:
         return CATEGORY_PRODUCT_COUNT.resolve(self, info, include_descendants=include_descendants)
 
@@ -254,12 +249,10 @@ class Supplier(Node):
         )
 
     @strawberry.field(description=CREATED_BY)
-    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
         return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="The products this supplier offers, with its terms, oldest first.")
-    @SUPPLIER_OFFERS
     def offers(
         self,
         info: Info,
@@ -300,12 +293,10 @@ class ProductSupplier(Node):
         )
 
     @strawberry.field
-    @OFFER_PRODUCT
     def product(self, info: Info) -> "Product":
         return OFFER_PRODUCT.resolve(self, info)
 
     @strawberry.field
-    @OFFER_SUPPLIER
     def supplier(self, info: Info) -> Supplier:
         return OFFER_SUPPLIER.resolve(self, info)
 
@@ -349,32 +340,26 @@ class Product(Node):
         )
 
     @strawberry.field
-    @PRODUCT_CATEGORY
     def category(self, info: Info) -> Category | None:
         return PRODUCT_CATEGORY.resolve(self, info)
 
     @strawberry.field(description=CREATED_BY)
-    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
         return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="Every supplier's terms for this product, the preferred supplier first.")
-    @PRODUCT_SUPPLIERS
     def suppliers(self, info: Info) -> list[ProductSupplier]:
         return PRODUCT_SUPPLIERS.resolve(self, info)
 
     @strawberry.field(description="Units on hand over all warehouses.")
-    @PRODUCT_QUANTITY_ON_HAND
     def quantity_on_hand(self, info: Info) -> int:
         return PRODUCT_QUANTITY_ON_HAND.resolve(self, info)
 
     @strawberry.field(description="Stock in each warehouse that holds or has held this product, by warehouse name.")
-    @PRODUCT_STOCK
     def stock(self, info: Info) -> list[_StockLevel]:
         return PRODUCT_STOCK.resolve(self, info)
 
     @strawberry.field(description="This product's ledger entries, newest first.")
-    @PRODUCT_TRANSACTIONS
     def transactions(
         self,
         info: Info,

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from db import reports
-from graph.lookahead import Relation
+from graph.relations import Relation
 from graph.types.catalog import Category, Product, ProductSupplier
 from graph.types.stock import WAREHOUSE_OF_ROW, Warehouse
 
@@ -55,12 +55,10 @@ class LowStockItem:
         )
 
     @strawberry.field(description="The warehouse asked for; null when the report covers all warehouses.")
-    @WAREHOUSE_OF_ROW
     def warehouse(self, info: Info) -> Warehouse | None:
         return WAREHOUSE_OF_ROW.resolve(self, info)
 
     @strawberry.field(description="The preferred supplier's terms (supplier, unit cost, lead time); null if none.")
-    @PREFERRED_OFFER
     def preferred_supplier(self, info: Info) -> ProductSupplier | None:
         return PREFERRED_OFFER.resolve(self, info)
 
@@ -72,7 +70,6 @@ class CategoryValuation:
     category_pk: strawberry.Private[int | None]
 
     @strawberry.field(description="Null for products without a category.")
-    @CATEGORY_OF_VALUATION
     def category(self, info: Info) -> Category | None:
         return CATEGORY_OF_VALUATION.resolve(self, info)
 
@@ -147,16 +144,13 @@ class StockMovementSummary:
         )
 
     @strawberry.field
-    @MOVEMENT_PRODUCT
     def product(self, info: Info) -> Product | None:
         return MOVEMENT_PRODUCT.resolve(self, info)
 
     @strawberry.field(description="With groupBy CATEGORY; null there for products without a category.")
-    @MOVEMENT_CATEGORY
     def category(self, info: Info) -> Category | None:
         return MOVEMENT_CATEGORY.resolve(self, info)
 
     @strawberry.field
-    @MOVEMENT_WAREHOUSE
     def warehouse(self, info: Info) -> Warehouse | None:
         return MOVEMENT_WAREHOUSE.resolve(self, info)

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from db import models
 from db import stock_reads as reads
-from graph.lookahead import Relation
+from graph.relations import Relation
 from graph.relay import Connection, Node, decode_optional_id, to_global_id, window
 from graph.types.catalog import CREATED_BY_USER, Product, Supplier
 from graph.types.users import User
@@ -56,7 +56,7 @@ class ProductTransactionFilter:
         return reads.TransactionFilter(
             product_id=product_id,
             warehouse_id=decode_optional_id(self.warehouse_id, "Warehouse", "filter.warehouseId"),
-            kinds=tuple(sorted({models.TransactionKind(k.value) for k in self.kinds or ()})),
+            kinds=frozenset(models.TransactionKind(k.value) for k in self.kinds or ()),
             created_from=self.created_from,
             created_to=self.created_to,
             reference=self.reference,
@@ -119,7 +119,6 @@ class Warehouse(Node):
         )
 
     @strawberry.field(description="This warehouse's stock level of each product it holds or has held, by product.")
-    @WAREHOUSE_STOCK
     def stock(
         self,
         info: Info,
@@ -145,12 +144,10 @@ class StockLevel:
         return cls.of(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=row.quantity)
 
     @strawberry.field
-    @PRODUCT_OF_ROW
     def product(self, info: Info) -> Product:
         return PRODUCT_OF_ROW.resolve(self, info)
 
     @strawberry.field
-    @WAREHOUSE_OF_ROW
     def warehouse(self, info: Info) -> Warehouse:
         return WAREHOUSE_OF_ROW.resolve(self, info)
 
@@ -190,22 +187,18 @@ class InventoryTransaction(Node):
         )
 
     @strawberry.field
-    @PRODUCT_OF_ROW
     def product(self, info: Info) -> Product:
         return PRODUCT_OF_ROW.resolve(self, info)
 
     @strawberry.field
-    @WAREHOUSE_OF_ROW
     def warehouse(self, info: Info) -> Warehouse:
         return WAREHOUSE_OF_ROW.resolve(self, info)
 
     @strawberry.field(description="Who made the entry; null for entries written outside the API, such as demo data.")
-    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
         return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field
-    @ORDER_OF_ENTRY
     def purchase_order(self, info: Info) -> "PurchaseOrder | None":
         return ORDER_OF_ENTRY.resolve(self, info)
 
@@ -233,7 +226,6 @@ class PurchaseOrderLine:
         return self.quantity_ordered - self.quantity_received
 
     @strawberry.field
-    @PRODUCT_OF_ROW
     def product(self, info: Info) -> Product:
         return PRODUCT_OF_ROW.resolve(self, info)
 
@@ -273,16 +265,13 @@ class PurchaseOrder(Node):
         )
 
     @strawberry.field
-    @SUPPLIER_OF_ORDER
     def supplier(self, info: Info) -> Supplier:
         return SUPPLIER_OF_ORDER.resolve(self, info)
 
     @strawberry.field(description="Who drafted the order; null for orders written outside the API, such as demo data.")
-    @CREATED_BY_USER
     def created_by(self, info: Info) -> User | None:
         return CREATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="The order's lines, in the order they were added.")
-    @ORDER_LINES
     def lines(self, info: Info) -> list[PurchaseOrderLine]:
         return ORDER_LINES.resolve(self, info)

@@ -61,20 +61,16 @@ async def test_nested_catalog_query_issues_a_constant_number_of_statements(gql, 
                 assert [e["node"]["product"]["sku"] for e in offer["supplier"]["offers"]["edges"]] == [
                     catalog.products[o["product_id"]]["sku"] for o in expected_offers
                 ]
-    assert counts[10] == counts[100]
-    # page, count, categories, parents (none when all are cached), offers, suppliers, offers per supplier
-    # (one statement), products
-    assert counts[100] <= 8, counts
+    # the root field's one statement: the page, its count and everything below, whatever the page size
+    assert counts[10] == counts[100] == 1, counts
 
 
-async def test_nested_connections_under_a_list_use_one_statement(gql, statements, catalog):
+async def test_nested_connections_under_a_list_are_in_the_root_fields_statement(gql, statements, catalog):
     query = "{ categories(first: 10) { edges { node { name products(first: 2) { totalCount edges { node { sku } } } } } } }"
     with statements.count(sign_in=False) as executed:
         data = await gql(query)
-    # categories page, every category's page of products (one statement: a LATERAL subquery per category
-    # on PostgreSQL, a window function on SQLite), their counts (one grouped query)
-    assert len(executed) == 3, executed
-    assert statements.page_per_parent(executed) == 1
+    # every category's page of products, and its count, are subqueries of the categories' statement
+    assert len(executed) == 1, executed
     for edge in data["categories"]["edges"]:
         category_id = next(pk for pk, c in catalog.categories.items() if c["name"] == edge["node"]["name"])
         members = [p for p in _by_name(catalog) if p["category_id"] == category_id]
@@ -308,9 +304,9 @@ fragment Offers on Product { sku ... on Product { suppliers { supplier { name } 
 """
 
 
-async def test_look_ahead_follows_aliases_fragments_and_directives(gql, statements, catalog):
+async def test_plans_follow_aliases_fragments_and_directives(gql, statements, catalog):
     """Two aliases of one connection with different arguments, a fragment with an inline fragment inside,
-    and a skipped field: each level still loads in one statement, and every value is right."""
+    and a skipped field: still one statement, and every value is right."""
     counts = {}
     for skip in (True, False):
         with statements.count(sign_in=False) as executed:
@@ -334,15 +330,12 @@ async def test_look_ahead_follows_aliases_fragments_and_directives(gql, statemen
             if not skip:
                 expected_category["parent"] = parent and {"name": parent["name"]}
             assert edge["node"]["bySku"]["nodes"] == [{"sku": p["sku"], "category": expected_category} for p in by_sku]
-    # categories; products by name and by SKU (one statement each, for every category); the SKU pages'
-    # counts; offers; suppliers; the products' categories (both aliases ask for the same ones: one load)
-    assert counts[True] == 7, counts
-    # and the parents, unless every parent is one of the categories loaded already
-    assert counts[False] in (7, 8), counts
+    # one plan per value of the @skip variable, one statement each
+    assert counts[True] == counts[False] == 1, counts
 
 
-async def test_relationships_beyond_look_ahead_load_through_batched_loaders(gql, statements, catalog):
-    """`nodes` returns an interface, so look-ahead does not go below it: the loaders still batch each level."""
+async def test_nodes_of_an_interface_are_read_in_one_statement(gql, statements, catalog):
+    """`nodes` returns an interface: its plan reads each type asked for in a subquery of one statement."""
     ids = [global_id("Product", pk) for pk in list(catalog.products)[:20]]
     query = """query ($ids: [ID!]!) { nodes(ids: $ids) { ... on Product { sku category { name }
       suppliers { supplier { name } } } } }"""
@@ -357,8 +350,7 @@ async def test_relationships_beyond_look_ahead_load_through_batched_loaders(gql,
         assert sorted(s["supplier"]["name"] for s in node["suppliers"]) == sorted(
             catalog.suppliers[o["supplier_id"]]["name"] for o in offers
         )
-    # products, categories, offers, suppliers
-    assert len(executed) == 4, executed
+    assert len(executed) == 1, executed
 
 
 async def test_one_alias_with_other_arguments_under_edges_and_nodes(gql, catalog):

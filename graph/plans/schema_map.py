@@ -1,0 +1,290 @@
+"""What each field of the schema's object types reads, for the plan compiler: the models' columns, the
+relationships between them (with the orders the reference path's loaders use), and the values computed
+from them. Root fields are in graph/plans/roots.py; connections' own fields in graph/plans/fields.py.
+"""
+
+from typing import Any
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import aliased
+
+from db import catalog_reads, reports, stock_reads
+from db.models import (
+    Category,
+    InventoryTransaction,
+    Product,
+    ProductSupplier,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Role,
+    StockLevel,
+    Supplier,
+    User,
+    Warehouse,
+)
+from db.pagination import SortKey
+from graph.plans import arguments
+from graph.plans.fields import Aggregate, Column, Computed, FieldSpec, GlobalId, Many, One, Page
+from graph.plans.rows import SqlContext
+from graph.plans.writers import State
+
+# GraphQL type name -> (the model its rows are read from, its fields).
+TypeMap = dict[str, tuple[Any, dict[str, FieldSpec]]]
+
+
+def _columns(**names: str) -> dict[str, FieldSpec]:
+    """Fields that are columns: GraphQL name = model attribute."""
+    return {graphql: Column(attribute) for graphql, attribute in names.items()}
+
+
+def _to(model: Any, key: str) -> One:
+    """The `model` row the row's foreign key `key` names."""
+    return One(model, lambda row, target, _spec, _bind: [target.id == getattr(row, key)])
+
+
+def _created_by() -> One:
+    return _to(User, "created_by_id")
+
+
+TIMESTAMPS = _columns(createdAt="created_at", updatedAt="updated_at")
+
+
+def _suppliers(_context: SqlContext, product: Any, offer: Any) -> Any:
+    """A product's offers, the preferred supplier's first (db.catalog_reads.offers_by_product_ids)."""
+    return select(offer).where(offer.product_id == product.id), (offer.is_preferred.desc(), offer.id)
+
+
+def _stock(_context: SqlContext, product: Any, level: Any) -> Any:
+    """A product's stock levels by warehouse name (db.stock_reads.levels_by_product_ids)."""
+    warehouse = aliased(Warehouse)
+    rows = select(level).join(warehouse, warehouse.id == level.warehouse_id).where(level.product_id == product.id)
+    return rows, stock_reads.WAREHOUSE_SORT.on(warehouse).order_by()
+
+
+def _children(_context: SqlContext, category: Any, child: Any) -> Any:
+    return select(child).where(child.parent_id == category.id), catalog_reads.CATEGORY_SORT.on(child).order_by()
+
+
+def _ancestors(_context: SqlContext, category: Any, ancestor: Any) -> Any:
+    """The category's ancestors, from the root down to its parent."""
+    start = aliased(Category)
+    chain = (
+        select(start.id.label("id"), start.parent_id.label("parent_id"), literal(1).label("depth"))
+        .where(start.id == category.parent_id)
+        .correlate(category)
+        .cte("ancestors", recursive=True, nesting=True)
+    )
+    up = aliased(Category)
+    chain = chain.union_all(
+        select(up.id, up.parent_id, chain.c.depth + 1).where(up.id == chain.c.parent_id)
+    )
+    return select(ancestor).join(chain, chain.c.id == ancestor.id), (chain.c.depth.desc(),)
+
+
+def _lines(_context: SqlContext, order: Any, line: Any) -> Any:
+    return select(line).where(line.purchase_order_id == order.id), (line.id,)
+
+
+def _product_count(context: SqlContext, category: Any, include_descendants: bool, _bind: Any, listed: bool) -> Any:
+    """Category.productCount: the category's products, or its subtree's. For one category, counted from
+    the products' category index (as `JsonRows.within` reads a subtree). For a list of them, every
+    category's count is taken once, for the whole statement, and each subtree sums its categories' counts:
+    a tree of categories would otherwise count its leaves once per level."""
+    if listed:
+        counts = context.shared("category_counts", _category_counts)
+        total = select(func.coalesce(func.sum(counts.c.products), 0))
+        if include_descendants:
+            return total.where(context.json.within(counts.c.category_id, catalog_reads.subtree_ids(category.id))).scalar_subquery()
+        return total.where(counts.c.category_id == category.id).scalar_subquery()
+    product = aliased(Product)
+    if include_descendants:
+        condition = context.json.within(product.category_id, catalog_reads.subtree_ids(category.id))
+    else:
+        condition = product.category_id == category.id
+    return select(func.count()).select_from(product).where(condition).scalar_subquery()
+
+
+def _category_counts() -> Any:
+    """Every category's own product count, each counted from the products' category index (a GROUP BY over
+    the products reads the whole table and hashes it: twice the time)."""
+    category, product = aliased(Category), aliased(Product)
+    count = select(func.count()).select_from(product).where(product.category_id == category.id).scalar_subquery()
+    counted = select(category.id.label("category_id"), count.label("products"))
+    return counted.cte("category_counts").prefix_with("MATERIALIZED")
+
+
+def _email(state: State, email: str | None, pk: int) -> str | None:
+    """User.email: for the user itself and for administrators (graph.auth.IsSelfOrAdmin)."""
+    viewer = state.viewer
+    return email if viewer is not None and (viewer.id == pk or viewer.role is Role.ADMIN) else None
+
+
+def _on_hand(_context: SqlContext, product: Any, _spec: Any, _bind: Any, _listed: bool) -> Any:
+    return reports.on_hand(product.id)
+
+
+def _in_category(category: Any, product: Any, spec: Any, bind: Any) -> list[Any]:
+    """Category.products: the category's products (or its subtree's), and the filter."""
+    conditions = catalog_reads.product_conditions(spec.filter, bind, product)
+    if spec.filter.include_descendants:
+        return [product.category_id.in_(catalog_reads.subtree_ids(category.id)), *conditions]
+    return [product.category_id == category.id, *conditions]
+
+
+def _of_product(product: Any, entry: Any, spec: Any, bind: Any) -> list[Any]:
+    conditions = stock_reads.transaction_conditions(spec.filter, bind, entry)
+    return [entry.product_id == product.id, *conditions]
+
+
+PRODUCT_SORTS: tuple[SortKey, ...] = tuple(
+    catalog_reads.product_sort(field) for field in catalog_reads.ProductSortField
+)
+
+TYPES: TypeMap = {
+    "Product": (
+        Product,
+        {
+            "id": GlobalId("Product"),
+            **_columns(
+                sku="sku",
+                name="name",
+                description="description",
+                unitPrice="unit_price",
+                reorderPoint="reorder_point",
+                reorderQuantity="reorder_quantity",
+                isActive="is_active",
+                averageCost="average_cost",
+            ),
+            **TIMESTAMPS,
+            "category": _to(Category, "category_id"),
+            "createdBy": _created_by(),
+            "suppliers": Many(ProductSupplier, _suppliers),
+            "quantityOnHand": Aggregate(_on_hand),
+            "stock": Many(StockLevel, _stock),
+            "transactions": Page(
+                InventoryTransaction, arguments.product_transactions, _of_product, (stock_reads.TRANSACTION_SORT,)
+            ),
+        },
+    ),
+    "Category": (
+        Category,
+        {
+            "id": GlobalId("Category"),
+            **_columns(name="name", slug="slug", description="description"),
+            **TIMESTAMPS,
+            "parent": _to(Category, "parent_id"),
+            "createdBy": _created_by(),
+            "children": Many(Category, _children),
+            "ancestors": Many(Category, _ancestors),
+            "products": Page(Product, arguments.category_products, _in_category, PRODUCT_SORTS),
+            "productCount": Aggregate(_product_count, arguments.product_count),
+        },
+    ),
+    "Supplier": (
+        Supplier,
+        {
+            "id": GlobalId("Supplier"),
+            **_columns(
+                name="name", email="email", phone="phone", website="website", address="address", isActive="is_active"
+            ),
+            **TIMESTAMPS,
+            "createdBy": _created_by(),
+            "offers": Page(
+                ProductSupplier,
+                arguments.page(catalog_reads.OFFER_SORT),
+                lambda supplier, offer, _spec, _bind: [offer.supplier_id == supplier.id],
+                (catalog_reads.OFFER_SORT,),
+            ),
+        },
+    ),
+    "ProductSupplier": (
+        ProductSupplier,
+        {
+            "id": GlobalId("ProductSupplier"),
+            **_columns(
+                supplierSku="supplier_sku", unitCost="unit_cost", leadTimeDays="lead_time_days", isPreferred="is_preferred"
+            ),
+            **TIMESTAMPS,
+            "product": _to(Product, "product_id"),
+            "supplier": _to(Supplier, "supplier_id"),
+        },
+    ),
+    "Warehouse": (
+        Warehouse,
+        {
+            "id": GlobalId("Warehouse"),
+            **_columns(code="code", name="name", address="address", isActive="is_active"),
+            **TIMESTAMPS,
+            "stock": Page(
+                StockLevel,
+                arguments.page(stock_reads.WAREHOUSE_STOCK_SORT),
+                lambda warehouse, level, _spec, _bind: [level.warehouse_id == warehouse.id],
+                (stock_reads.WAREHOUSE_STOCK_SORT,),
+            ),
+        },
+    ),
+    "StockLevel": (
+        StockLevel,
+        {
+            "quantityOnHand": Column("quantity"),
+            "product": _to(Product, "product_id"),
+            "warehouse": _to(Warehouse, "warehouse_id"),
+        },
+    ),
+    "InventoryTransaction": (
+        InventoryTransaction,
+        {
+            "id": GlobalId("InventoryTransaction"),
+            **_columns(
+                kind="kind",
+                quantity="quantity",
+                balanceAfter="balance_after",
+                unitCost="unit_cost",
+                reference="reference",
+                note="note",
+                createdAt="created_at",
+            ),
+            "product": _to(Product, "product_id"),
+            "warehouse": _to(Warehouse, "warehouse_id"),
+            "createdBy": _created_by(),
+            "purchaseOrder": _to(PurchaseOrder, "purchase_order_id"),
+        },
+    ),
+    "PurchaseOrder": (
+        PurchaseOrder,
+        {
+            "id": GlobalId("PurchaseOrder"),
+            **_columns(
+                number="number",
+                status="status",
+                expectedDate="expected_date",
+                note="note",
+                orderedAt="ordered_at",
+                receivedAt="received_at",
+                cancelledAt="cancelled_at",
+            ),
+            **TIMESTAMPS,
+            "supplier": _to(Supplier, "supplier_id"),
+            "createdBy": _created_by(),
+            "lines": Many(PurchaseOrderLine, _lines),
+        },
+    ),
+    "PurchaseOrderLine": (
+        PurchaseOrderLine,
+        {
+            **_columns(quantityOrdered="quantity_ordered", quantityReceived="quantity_received", unitCost="unit_cost"),
+            "quantityOutstanding": Computed(
+                ("quantity_ordered", "quantity_received"), lambda _state, ordered, received: ordered - received
+            ),
+            "product": _to(Product, "product_id"),
+        },
+    ),
+    "User": (
+        User,
+        {
+            "id": GlobalId("User"),
+            **_columns(username="username", role="role", isActive="is_active", createdAt="created_at"),
+            "email": Computed(("email", "id"), _email),
+        },
+    ),
+}
