@@ -1,4 +1,5 @@
-"""`python -m bench`: run the benchmark, or measure the seed's rate against a plain bulk insert."""
+"""`python -m bench`: run the benchmark (our API, its reference path, PostGraphile), profile one read in-process,
+or measure the seed's rate against a plain bulk insert."""
 
 import dataclasses
 import json
@@ -60,6 +61,13 @@ def run(
     postgraphile: Annotated[
         bool, typer.Option("--postgraphile/--no-postgraphile", help="Also load PostGraphile (PostgreSQL only).")
     ] = True,
+    reference: Annotated[
+        bool,
+        typer.Option(
+            "--reference/--no-reference",
+            help="Also load the read operations on the reference path (read plans off: INVENTORY_READ_PLANS=false).",
+        ),
+    ] = True,
     record: Annotated[
         bool | None,
         typer.Option("--record/--no-record", help="Write the table into bench/RESULTS.md (default: unless --small)."),
@@ -92,6 +100,7 @@ def run(
         reseed=reseed,
         postgraphile=postgraphile,
         record=(not small) if record is None else record,
+        reference=reference,
     )
     runner.run(bench, options)
 
@@ -136,25 +145,33 @@ def profile_command(
     operation: Annotated[str, typer.Option(help="The read operation to send.")] = "catalog_page",
     repeat: Annotated[int, typer.Option(min=1, help="Timed requests.")] = 50,
     pyinstrument: Annotated[
-        bool, typer.Option("--pyinstrument", help="Profile the timed requests; HTML to bench/out/profile-<op>.html.")
+        bool,
+        typer.Option(
+            "--pyinstrument", help="Profile the timed requests; HTML to bench/out/profile-<op>[-reference].html."
+        ),
     ] = False,
     small: SmallOption = False,
-    graphql_core_executor: Annotated[
+    reference: Annotated[
         bool,
-        typer.Option("--graphql-core-executor", help="Execute with graphql-core's own executor, not DirectExecutor."),
+        typer.Option(
+            "--reference", help="Profile the reference path (read plans off: strawberry resolvers, DataLoaders)."
+        ),
     ] = False,
     default_gc: Annotated[
         bool, typer.Option("--default-gc", help="Do not freeze the objects built at startup (graph/app.py).")
     ] = False,
 ) -> None:
-    """Time one operation in-process, request by request (ASGI, no network), optionally under pyinstrument."""
+    """Time one read in-process, request by request (ASGI, no network): the whole request, its SQL round trips
+    and the rest (Python); on the read plans, or with --reference on the reference path; optionally under
+    pyinstrument."""
     if operation not in OPERATIONS:
         raise typer.BadParameter(f"unknown operation {operation}; known: {', '.join(OPERATIONS)}")
     bench = bench_database(db.value, _spec(small), small=small)
-    html = OUT_DIR / f"profile-{operation}.html" if pyinstrument else None
-    variant = profile.Variant(direct_executor=not graphql_core_executor, freeze_gc=not default_gc)
+    suffix = "-reference" if reference else ""
+    html = OUT_DIR / f"profile-{operation}{suffix}.html" if pyinstrument else None
+    variant = profile.Variant(reference=reference, freeze_gc=not default_gc)
     timing = profile.profile(bench, operation, repeat, html, variant)
-    typer.echo(f"{operation} on {db.value}: {timing.requests} requests in-process, p50 per phase")
+    typer.echo(f"{operation} on {db.value}, {timing.path}: {timing.requests} requests in-process, p50 per phase")
     typer.echo(profile.markdown(timing))
     if html is not None:
         typer.echo(f"Profile: {html}")

@@ -1,5 +1,6 @@
 """Each operation run once in-process, through the ASGI app over httpx, counting the SQL statements it
-sends through the engine and keeping its response (checked for errors; the execution floor's data)."""
+sends (through the engine, seen by its events, and through the driver directly for planned reads, seen by
+`Database.read_listeners`) and keeping its response (checked for errors; the execution floor's data)."""
 
 import uuid
 from dataclasses import dataclass
@@ -40,13 +41,17 @@ async def probe(bench: BenchDatabase, operations: list[Operation], token: str) -
     app = create_app(settings, database=database)
     statements: list[str] = []
 
-    def record(_conn, _cursor, statement, _params, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+    def note(statement: str) -> None:
         if not statement.lstrip().upper().startswith(_NOT_COUNTED):
             statements.append(statement)
+
+    def record(_conn, _cursor, statement, _params, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+        note(statement)
 
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     results: dict[str, Probe] = {}
     event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    database.read_listeners.append(note)  # the planned reads' statements (run_read): no engine events
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client:
@@ -79,6 +84,7 @@ async def probe(bench: BenchDatabase, operations: list[Operation], token: str) -
                         probe_.sign_in_statements.append(len(statements) - len(own))
                         probe_.responses.append(body)
     finally:
+        database.read_listeners.remove(note)
         event.remove(database.engine.sync_engine, "before_cursor_execute", record)
         await database.dispose()
     return results

@@ -2,18 +2,25 @@
 network, no load generator), with where each request's time goes, and optionally a pyinstrument profile.
 The quick loop for finding what to remove; `python -m bench run` remains the measurement of record.
 
-The phases come from timers put around the application's own steps for this run only: strawberry's
-parse, validation and execution (a schema extension), the bearer token's look-up, the root field (its
-SQL, the rows turned into objects, everything below it loaded ahead), and the SQL statements themselves
-(engine events). What execution spends outside the root field and the token look-up is graphql-core and
-strawberry walking the loaded objects into the response.
+Reads are served by the read plans (graph/plans/serve.py: the document compiled once into SQL that runs
+through the driver directly, db/direct.py), or with `--reference` by the reference path (read plans off:
+strawberry resolvers and DataLoaders over SQLAlchemy sessions). Each request's time is split in two, by
+timers put around the SQL for this run only:
+
+- SQL round trips: the time spent inside `ReadConnection.fetch_row` (the planned reads' statements, sent
+  through the driver; SQLAlchemy's events do not see them) and between the engine's before and after
+  cursor-execute events (the statements sent through SQLAlchemy: the reference path's, and any a planned
+  request still sends that way). Both are timed on either path. Time during which several statements run
+  at once (the reference path's DataLoaders, side by side) counts once: the SQL row is wall time.
+- the rest: Python (HTTP and ASGI, parsing and checking the document, binding parameters, turning rows
+  into the response), what is left of the whole request.
 """
 
 import asyncio
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,43 +28,60 @@ from typing import Any
 
 import httpx
 from sqlalchemy import event
-from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-import graph.app
-import graph.context
-import graph.roots
 from bench.database import BenchDatabase
 from bench.probe import response_problem
 from bench.runner import _prepare
 from bench.workload import build
+from db.direct import CompiledRead, ReadConnection
 from db.engine import Database
 from graph.app import create_app, freeze_startup_objects
 
 PHASES = (
     ("request", "whole request, in-process"),
-    ("parse", "parse"),
-    ("validate", "validation and limits"),
-    ("execute", "execution"),
-    ("sign_in", "  bearer token look-up (SQL included)"),
-    ("root", "  root field: SQL, rows to objects, look-ahead"),
-    ("walk", "  walking the objects into the response"),
-    ("sql", "SQL statements (driver round trips, all phases)"),
+    ("sql", "SQL round trips (driver fetch_row, engine cursor execute; wall time)"),
+    ("python", "the rest: Python (HTTP, GraphQL, rows into the response)"),
 )
 
 
 @dataclass(frozen=True)
 class Timing:
     operation: str
+    path: str  # "read plans" or "reference path"
     requests: int
     p50_ms: dict[str, float]  # per phase
+    # Per request (p50): statements sent through the driver (read plans) and through the engine.
+    driver_statements: float
+    engine_statements: float
 
 
 class _Clock:
-    """Time spent per phase in the current request."""
+    """Time spent per phase, and statements sent, in the current request."""
 
     def __init__(self) -> None:
         self.spent: dict[str, float] = defaultdict(float)
+        self.counts: dict[str, int] = defaultdict(int)
+
+        self._in_flight = 0  # SQL statements running now
+        self._sql_since = 0.0  # when the first of them started
+
+    def clear(self) -> None:
+        self.spent.clear()
+        self.counts.clear()
+        self._in_flight = 0
+
+    def sql_started(self, kind: str) -> None:
+        self.counts[kind] += 1
+        if self._in_flight == 0:
+            self._sql_since = time.perf_counter()
+        self._in_flight += 1
+
+    def sql_ended(self) -> None:
+        """Time with at least one statement running counts once: the reference path's DataLoaders run
+        statements side by side, on connections of their own."""
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self.spent["sql"] += time.perf_counter() - self._sql_since
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -68,72 +92,60 @@ class _Clock:
             self.spent[name] += time.perf_counter() - started
 
 
-def _phase_extension(clock: _Clock) -> type[SchemaExtension]:
-    class Phases(SchemaExtension):
-        def on_parse(self) -> Iterator[None]:
-            with clock.phase("parse"):
-                yield
-
-        def on_validate(self) -> Iterator[None]:
-            with clock.phase("validate"):
-                yield
-
-        def on_execute(self) -> Iterator[None]:
-            with clock.phase("execute"):
-                yield
-
-    return Phases
-
-
-def _timed(clock: _Clock, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    async def timed(*args: Any, **kwargs: Any) -> Any:
-        with clock.phase(name):
-            return await function(*args, **kwargs)
-
-    return timed
-
-
 @contextmanager
-def _instrumented(clock: _Clock, database: Database, direct_executor: bool) -> Iterator[None]:
-    """The application's steps wrapped in the clock's timers, for as long as the block runs; without
-    `direct_executor`, graphql-core's own executor runs the queries instead of DirectExecutor."""
-    build_schema, token_user = graph.app.build_schema, graph.context.token_user
-    connection, loaded = graph.roots.connection, graph.roots.loaded
+def _instrumented(clock: _Clock, database: Database) -> Iterator[None]:
+    """The SQL round trips timed into the clock for as long as the block runs: `ReadConnection.fetch_row`
+    (patched on the class, restored after) and the engine's cursor-execute events."""
+    fetch_row = ReadConnection.fetch_row
 
-    def with_phases(settings: Any) -> Any:
-        schema = build_schema(settings)
-        schema.extensions = [_phase_extension(clock), *schema.extensions]  # first: its timers enclose the others
-        if not direct_executor:
-            schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
-        return schema
+    async def timed_fetch_row(
+        self: ReadConnection, read: CompiledRead, values: Mapping[str, Any]
+    ) -> Any:  # the same signature as ReadConnection.fetch_row
+        clock.sql_started("driver")
+        try:
+            return await fetch_row(self, read, values)
+        finally:
+            clock.sql_ended()
 
     def before(_conn: Any, _cursor: Any, _statement: Any, _params: Any, context: Any, _many: Any) -> None:
-        context.bench_started = time.perf_counter()
+        context.bench_timed = True
+        clock.sql_started("engine")
 
     def after(_conn: Any, _cursor: Any, _statement: Any, _params: Any, context: Any, _many: Any) -> None:
-        clock.spent["sql"] += time.perf_counter() - context.bench_started
+        if getattr(context, "bench_timed", False):
+            context.bench_timed = False
+            clock.sql_ended()
 
-    graph.app.build_schema = with_phases  # type: ignore[assignment]
-    graph.context.token_user = _timed(clock, "sign_in", token_user)  # type: ignore[assignment]
-    graph.roots.connection = _timed(clock, "root", connection)  # type: ignore[assignment]
-    graph.roots.loaded = _timed(clock, "root", loaded)  # type: ignore[assignment]
-    event.listen(database.engine.sync_engine, "before_cursor_execute", before)
-    event.listen(database.engine.sync_engine, "after_cursor_execute", after)
+    def failed(error: Any) -> None:  # a statement that raised: no after_cursor_execute
+        context = error.execution_context
+        if context is not None and getattr(context, "bench_timed", False):
+            context.bench_timed = False
+            clock.sql_ended()
+
+    engine = database.engine.sync_engine
+    ReadConnection.fetch_row = timed_fetch_row  # type: ignore[method-assign]
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    event.listen(engine, "handle_error", failed)
     try:
         yield
     finally:
-        graph.app.build_schema, graph.context.token_user = build_schema, token_user  # type: ignore[assignment]
-        graph.roots.connection, graph.roots.loaded = connection, loaded  # type: ignore[assignment]
-        event.remove(database.engine.sync_engine, "before_cursor_execute", before)
-        event.remove(database.engine.sync_engine, "after_cursor_execute", after)
+        ReadConnection.fetch_row = fetch_row  # type: ignore[method-assign]
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+        event.remove(engine, "handle_error", failed)
 
 
 @dataclass(frozen=True)
 class Variant:
     """What the profiled app may do otherwise than when served, to see what a speed measure is worth."""
 
-    direct_executor: bool = True  # False: graphql-core's own executor (graph/execution.py)
+    reference: bool = False  # True: the reference path (read plans off: INVENTORY_READ_PLANS=false)
     freeze_gc: bool = True  # False: the objects built at startup not frozen (graph/app.py)
+
+    @property
+    def path(self) -> str:
+        return "reference path" if self.reference else "read plans"
 
 
 async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | None, variant: Variant) -> Timing:
@@ -141,14 +153,15 @@ async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | No
     [operation] = build(facts, (name,))
     if operation.is_write:
         raise SystemExit("profile times reads; the write mix is measured by `python -m bench run`.")
-    database = Database(bench.settings())
+    settings = bench.settings(read_plans=not variant.reference)
+    database = Database(settings)
     clock = _Clock()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     bodies = [request.body(operation.document) for request in operation.requests]
     samples: dict[str, list[float]] = defaultdict(list)
     try:
-        with _instrumented(clock, database, variant.direct_executor):
-            app = create_app(bench.settings(), database=database)
+        with _instrumented(clock, database):
+            app = create_app(settings, database=database)
             if variant.freeze_gc:
                 freeze_startup_objects()  # as the app's lifespan does when served (ASGITransport runs none)
             transport = httpx.ASGITransport(app=app)
@@ -160,7 +173,7 @@ async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | No
                     if problem:
                         raise SystemExit(f"{name}: {problem}")
 
-                for index in range(5):  # warm-up: connections opened, caches filled
+                for index in range(5):  # warm-up: connections opened, plans compiled, caches filled
                     await send(index)
                 profiler = None
                 if html is not None:
@@ -169,13 +182,15 @@ async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | No
                     profiler = Profiler(async_mode="enabled")
                     profiler.start()
                 for index in range(repeat):
-                    clock.spent.clear()
+                    clock.clear()
                     with clock.phase("request"):
                         await send(index)
                     spent = dict(clock.spent)
-                    spent["walk"] = spent["execute"] - spent.get("root", 0) - spent.get("sign_in", 0)
+                    spent["python"] = spent["request"] - spent.get("sql", 0.0)
                     for phase, _label in PHASES:
                         samples[phase].append(spent.get(phase, 0.0))
+                    samples["driver"].append(clock.counts["driver"])
+                    samples["engine"].append(clock.counts["engine"])
                 if profiler is not None:
                     profiler.stop()
                     html.parent.mkdir(parents=True, exist_ok=True)
@@ -183,7 +198,14 @@ async def _profile(bench: BenchDatabase, name: str, repeat: int, html: Path | No
                     print(profiler.output_text(unicode=True, color=False, show_all=False))
     finally:
         await database.dispose()
-    return Timing(name, repeat, {phase: round(statistics.median(samples[phase]) * 1000, 2) for phase, _ in PHASES})
+    return Timing(
+        name,
+        variant.path,
+        repeat,
+        {phase: round(statistics.median(samples[phase]) * 1000, 2) for phase, _ in PHASES},
+        statistics.median(samples["driver"]),
+        statistics.median(samples["engine"]),
+    )
 
 
 def profile(bench: BenchDatabase, name: str, repeat: int, html: Path | None, variant: Variant = Variant()) -> Timing:
@@ -192,4 +214,8 @@ def profile(bench: BenchDatabase, name: str, repeat: int, html: Path | None, var
 
 def markdown(timing: Timing) -> str:
     rows = [f"| {label} | {timing.p50_ms[phase]:,.2f} |" for phase, label in PHASES]
-    return "\n".join([f"| {timing.operation}: phase | p50 ms |", "|---|---|", *rows])
+    statements = (
+        f"Statements per request, sign-in included (p50): {timing.driver_statements:g} through the driver "
+        f"(read plans), {timing.engine_statements:g} through the engine (SQLAlchemy)."
+    )
+    return "\n".join([f"| {timing.operation} ({timing.path}): phase | p50 ms |", "|---|---|", *rows, "", statements])

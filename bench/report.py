@@ -71,7 +71,8 @@ def _errors(runs: dict[str, Any]) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
-    """One block of rows per operation: ours, PostGraphile, the floors and the ratios."""
+    """One block of rows per operation: ours, the reference path (read plans off), PostGraphile, the floors
+    and the ratios."""
     levels = [str(c) for c in results["settings"]["concurrency"]]
     header = ["operation", "row"]
     for c in levels:
@@ -82,8 +83,25 @@ def table(results: dict[str, Any]) -> str:
     def row(name: str, label: str, cells: list[str], tail: list[str]) -> None:
         lines.append("| " + " | ".join([name, label, *cells, *tail]) + " |")
 
+    def ratios(a_runs: dict[str, Any], b_runs: dict[str, Any]) -> list[str]:
+        cells = []
+        for c in levels:
+            a, b = a_runs.get(c), b_runs.get(c)
+            cells += [
+                _ratio(a and a["requests_per_second"], b and b["requests_per_second"]),
+                _ratio(a and a["p50_ms"], b and b["p50_ms"]),
+                _ratio(a and a["p99_ms"], b and b["p99_ms"]),
+            ]
+        return cells
+
+    def load_row(label: str, runs: dict[str, Any]) -> None:
+        cells = [cell for c in levels for cell in _load_cells(runs.get(c))]
+        rss = max((r["rss_mb"]["max"] for r in runs.values() if r.get("rss_mb")), default=None)
+        row("", label, cells, [_errors(runs), "", _num(rss, 0)])
+
     for name, op in results["operations"].items():
         ours, theirs = op.get("ours", {}), op.get("postgraphile", {})
+        reference = op.get("reference", {})
         cells = [cell for c in levels for cell in _load_cells(ours.get(c))]
         statements = op.get("sql_statements") or []
         sign_in = op.get("sign_in_statements") or []
@@ -92,10 +110,10 @@ def table(results: dict[str, Any]) -> str:
             sql += f" (+{max(sign_in)})"
         rss = max((r["rss_mb"]["max"] for r in ours.values() if r.get("rss_mb")), default=None)
         row(name, "ours", cells, [_errors(ours), sql, _num(rss, 0)])
+        if reference:
+            load_row("reference path", reference)
         if theirs:
-            cells = [cell for c in levels for cell in _load_cells(theirs.get(c))]
-            rss = max((r["rss_mb"]["max"] for r in theirs.values() if r.get("rss_mb")), default=None)
-            row("", "PostGraphile", cells, [_errors(theirs), "", _num(rss, 0)])
+            load_row("PostGraphile", theirs)
         floors = op.get("floors", {})
         blank = [""] * (3 * len(levels))
         first_p50 = 1  # index of c=<first level> p50 in the cells
@@ -113,16 +131,10 @@ def table(results: dict[str, Any]) -> str:
             cells = list(blank)
             cells[first_p50] = _ratio(first["p50_ms"], sql_ms + exec_ms)
             row("", "ours ÷ (SQL + execution floor)", cells, ["", "", ""])
+        if reference:
+            row("", "ours ÷ reference path", ratios(ours, reference), ["", "", ""])
         if theirs:
-            cells = []
-            for c in levels:
-                a, b = ours.get(c), theirs.get(c)
-                cells += [
-                    _ratio(a and a["requests_per_second"], b and b["requests_per_second"]),
-                    _ratio(a and a["p50_ms"], b and b["p50_ms"]),
-                    _ratio(a and a["p99_ms"], b and b["p99_ms"]),
-                ]
-            row("", "ours ÷ PostGraphile", cells, ["", "", ""])
+            row("", "ours ÷ PostGraphile", ratios(ours, theirs), ["", "", ""])
     return "\n".join(lines)
 
 

@@ -1,5 +1,6 @@
 """`python -m bench run`: prepare the bench database, measure statements and floors in-process, then load
-the API (and PostGraphile, on PostgreSQL) with wrk per operation and concurrency, and write the results."""
+the API with wrk per operation and concurrency (and, with the read operations, the same API on its
+reference path, read plans off; and PostGraphile, on PostgreSQL), and write the results."""
 
 import asyncio
 import dataclasses
@@ -39,6 +40,7 @@ class RunOptions:
     reseed: bool
     postgraphile: bool
     record: bool
+    reference: bool = True  # also load the reads on the reference path (INVENTORY_READ_PLANS=false)
 
 
 def run(bench: BenchDatabase, options: RunOptions) -> dict[str, Any]:
@@ -99,6 +101,11 @@ def run(bench: BenchDatabase, options: RunOptions) -> dict[str, Any]:
         _load_all(url, operations, headers, options, process.pid, results, "ours", bodies_of=_our_bodies)
     finally:
         server.stop(process)
+
+    if options.reference:
+        _reference(bench, operations, headers, options, results, notes)
+    else:
+        notes.append("The reference path was left out (--no-reference).")
 
     if bench.kind == "postgres" and options.postgraphile:
         _postgraphile(bench, facts, operations, headers, options, results, notes)
@@ -250,6 +257,40 @@ def _load_all(
                 f"p50 {outcome.p50_ms:.2f} ms, p99 {outcome.p99_ms:.2f} ms, errors {outcome.errors}, "
                 f"RSS {outcome.rss_mb['start']:.0f}→{outcome.rss_mb['end']:.0f} MiB"
             )
+
+
+# The environment of the API server that serves reads on the reference path (db/config.py).
+REFERENCE_ENV = {"INVENTORY_READ_PLANS": "false"}
+
+
+def _reference(
+    bench: BenchDatabase,
+    operations: list[Operation],
+    headers: dict[str, str],
+    options: RunOptions,
+    results: dict[str, Any],
+    notes: list[str],
+) -> None:
+    """The read operations on a second API server with read plans off: strawberry resolvers and
+    DataLoaders. Writes take the same path either way, so they are not run again."""
+    reads = [op for op in operations if not op.is_write]
+    if not reads:
+        notes.append("Reference path: no read operation was chosen, so no reference path rows.")
+        return
+    console.rule(f"The reference path on {bench.kind} (read plans off): uvicorn, {options.workers} workers")
+    port = server.free_port()
+    process = server.start(bench, port=port, workers=options.workers, env=REFERENCE_ENV)
+    try:
+        url = f"http://127.0.0.1:{port}/graphql"
+        for op in reads:
+            _check_over_http(url, op, headers)
+        _load_all(url, reads, headers, options, process.pid, results, "reference", bodies_of=_our_bodies)
+    finally:
+        server.stop(process)
+    notes.append(
+        "Reference path: the same API with read plans off (INVENTORY_READ_PLANS=false): strawberry resolvers "
+        "and DataLoaders. Read operations only (writes take the same path either way)."
+    )
 
 
 def _postgraphile(

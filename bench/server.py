@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(bench: BenchDatabase, *, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start(
+    bench: BenchDatabase, *, port: int, workers: int, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """uvicorn serving the API on `port`; `env`: more environment variables (INVENTORY_* settings, say)."""
     command = [
         sys.executable,
         "-m",
@@ -40,10 +44,10 @@ def start(bench: BenchDatabase, *, port: int, workers: int) -> subprocess.Popen[
         "warning",
         "--no-access-log",
     ]
-    env = {**os.environ, "INVENTORY_DATABASE_URL": bench.url, "INVENTORY_GRAPHIQL": "false"}
+    environment = {**os.environ, "INVENTORY_DATABASE_URL": bench.url, "INVENTORY_GRAPHIQL": "false", **(env or {})}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     log = (OUT_DIR / f"server-{bench.kind}.log").open("ab")
-    process = subprocess.Popen(command, cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=REPO_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: _healthy(port, process), timeout=60, what="The API server")
     except BaseException:

@@ -9,6 +9,7 @@ only where `shape_of` sees it: whether a value is given, and the value of boolea
 statement built for one spec is then right for every spec of the same shape.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from enum import Enum
@@ -45,5 +46,11 @@ def shape_of(spec: Any) -> Any:
     if isinstance(spec, (bool, Enum, frozenset)):
         return spec
     if is_dataclass(spec) and not isinstance(spec, type):
-        return (type(spec), tuple(shape_of(getattr(spec, f.name)) for f in fields(spec)))
+        kind = type(spec)
+        return (kind, tuple(shape_of(getattr(spec, name)) for name in _field_names(kind)))
     return True
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))

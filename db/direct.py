@@ -109,5 +109,6 @@ def is_disconnect(error: BaseException) -> bool:
             asyncpg.exceptions.AdminShutdownError,  # 57P01: pg_terminate_backend, a server shutting down
             asyncpg.exceptions.CrashShutdownError,
             asyncpg.exceptions.CannotConnectNowError,
+            asyncpg.exceptions.InternalClientError,  # a connection left mid-operation by one of these
         ),
     )

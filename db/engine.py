@@ -2,11 +2,15 @@
 driver-level reads of the read plans (db/direct.py) with their retry on a dead connection."""
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import time
 
 import orjson
 from sqlalchemy import event
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import QueuePool
+from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from db.config import Settings
@@ -84,16 +88,21 @@ class Database:
         self.postgresql = not settings.is_sqlite
         # Listeners of the statements run_read executes (SQLAlchemy's events do not see them).
         self.read_listeners: list[StatementListener] = []
-        self._connections_lost = False
+        # When a read last found its connection dead (time.monotonic()).
+        self._connection_lost_at = 0.0
+        event.listen(self.engine.sync_engine, "connect", self._on_connect)
         event.listen(self.engine.sync_engine, "checkout", self._on_checkout)
 
-    def _on_checkout(self, _dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
-        # After a read found its connection dead, the next checkout has the pool replace every connection
-        # it made before now (as SQLAlchemy itself does when a statement meets a dead connection): when
-        # one backend was terminated or the server restarted, the others are likely gone too.
-        if self._connections_lost:
-            self._connections_lost = False
-            raise InvalidatePoolError("a read found its connection closed")
+    @staticmethod
+    def _on_connect(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["connected_at"] = time.monotonic()
+
+    def _on_checkout(self, _dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        # After a read found its connection dead, every connection made before that is replaced when it is
+        # next checked out (the pool reconnects it): when one backend was terminated or the server
+        # restarted, the others are likely gone too.
+        if record.info.get("connected_at", 0.0) < self._connection_lost_at:
+            raise DisconnectionError("made before a read found its connection closed")
 
     async def run_read(self, work: Callable[[ReadConnection], Awaitable[T]]) -> T:
         """Run `work` on one pooled connection of the driver's own, without a transaction (each statement
@@ -107,19 +116,28 @@ class Database:
                 result = await work(connection)
             except Exception as error:
                 if not is_disconnect(error):
-                    pooled.close()
+                    await self._release(pooled)
                     raise
-                pooled.invalidate(error)  # checks the dead connection back in, to be replaced
-                self._connections_lost = True
+                await greenlet_spawn(pooled.invalidate, error)  # checked in, to be replaced
+                self._connection_lost_at = time.monotonic()
                 if attempt == 2:
                     raise
                 continue
             except BaseException:
-                pooled.invalidate()  # cancelled mid-statement: the connection's state is unknown
+                await greenlet_spawn(pooled.invalidate)  # cancelled mid-statement: its state is unknown
                 raise
-            pooled.close()
+            await self._release(pooled)
             return result
         raise AssertionError("unreachable")
+
+    async def _release(self, pooled: Any) -> None:
+        """Return a connection to the pool. A full pool closes it instead, which awaits the driver: that
+        runs where SQLAlchemy's async layer can await (as AsyncEngine.raw_connection ran the checkout)."""
+        pool = self.engine.sync_engine.pool
+        if isinstance(pool, QueuePool) and pool.checkedin() >= pool.size():
+            await greenlet_spawn(pooled.close)
+        else:
+            pooled.close()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

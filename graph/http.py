@@ -79,6 +79,8 @@ def error_body(message: str, code: str) -> dict[str, Any]:
 def response_media_type(accept: str | None) -> str:
     """`application/graphql-response+json` when the client's Accept prefers it; else (no Accept,
     `*/*`, only `application/json`) the `application/json` that older clients expect."""
+    if not accept or accept in ("*/*", JSON):
+        return JSON
     graphql_q = json_q = 0.0
     json_specificity = -1
     for media_range in (accept or "").split(","):

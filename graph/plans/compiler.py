@@ -243,7 +243,9 @@ class Compiler:
             serialize = None
         elif type_ is GraphQLInt:
             serialize = serialize_int
-        elif isinstance(type_, (GraphQLScalarType, GraphQLEnumType)):
+        elif isinstance(type_, GraphQLEnumType):
+            serialize = _enum_names(type_)
+        elif isinstance(type_, GraphQLScalarType):
             serialize = type_.serialize
         else:  # pragma: no cover - only leaf fields are converted
             raise self.unplannable(type_.name)
@@ -265,6 +267,18 @@ class Compiler:
             arguments.is_static = True
         self.argument_list.append(arguments)
         return arguments
+
+
+def _enum_names(type_: GraphQLEnumType) -> Convert:
+    """The enum's serialization of the values the database holds (its values' text): their names, looked up
+    in a dict; anything else as the enum type itself serializes it (an error for an unknown value)."""
+    names = {value.value: name for name, value in type_.values.items() if isinstance(value.value, str)}
+
+    def serialize(value: Any) -> Any:
+        name = names.get(value)
+        return type_.serialize(value) if name is None else name
+
+    return serialize
 
 
 def _uses_variables(node: FieldNode) -> bool:

@@ -37,14 +37,14 @@ from sqlalchemy import ARRAY, Integer, bindparam, select
 from sqlalchemy.orm import aliased
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.http.parse_content_type import parse_content_type
 
 from db.config import Settings
-from db.direct import CompiledRead, ReadConnection, compile_read
+from db.direct import CompiledRead, ReadConnection, compile_read, is_disconnect
 from db.engine import Database
 from db.json_rows import JsonRows
 from db.users import SignedIn, signed_in
 from graph.auth import bearer_token
+from graph.context import Context
 from graph.errors import translate_errors
 from graph.http import JSON, response_media_type
 from graph.limits import Limits, check_document, check_literals, check_values, sizing_key, sizing_variables
@@ -281,6 +281,8 @@ class ReadPlans:
             try:
                 row = await self._row(root, connection, specs, viewer)
             except Exception as error:  # noqa: BLE001 - masked and logged by translate_errors, as the reference path
+                if is_disconnect(error):
+                    raise  # the whole read runs again, on a fresh connection (Database.run_read)
                 state.fail(error, root.writer.nodes, (root.key,))
                 if not root.writer.nullable:
                     data = None
@@ -308,9 +310,7 @@ class ReadPlans:
             return root.python_row(viewer)
         if root.row is None:
             return []
-        shape = tuple(
-            "refused" if isinstance(specs[a.index], Exception) else _shape(specs[a.index]) for a in root.arguments
-        )
+        shape = tuple(arguments.shape(specs[arguments.index]) for arguments in root.arguments)
         statement = root.statements.get(shape)
         if statement is None:
             statement = root.statements[shape] = self._statement(root, specs)
@@ -324,8 +324,10 @@ class ReadPlans:
     ) -> None:
         """Read a relationship split off for every parent row, and put it in their rows."""
         assert root.row is not None
-        parents: list[list[Any]] = []
-        root.row.rows_of(row, split.row, parents)
+        found: list[list[Any]] = []
+        root.row.rows_of(row, split.row, found)
+        # Each row once: parents with the same id share what an earlier split put in them.
+        parents = list({id(parent): parent for parent in found}.values())
         ids = sorted({split.row.get(parent, split.slot) for parent in parents})
         if not ids:
             return
@@ -357,8 +359,6 @@ class ReadPlans:
         self, request: Request, asked: _Request, token: str | None, data: Any, errors: list[dict[str, Any]]
     ) -> None:
         """Run the read on the reference path too; log any difference in `data` or `errors`."""
-        from graph.context import Context
-
         assert self.reference is not None
         context = Context(db=self.reference, settings=self.settings, request=request, token=token)
         result = await self.strawberry_schema.execute(
@@ -393,12 +393,6 @@ def _sorted(errors: list[dict[str, Any]]) -> list[bytes]:
     return sorted(orjson.dumps(error, option=orjson.OPT_SORT_KEYS) for error in errors)
 
 
-def _shape(spec: Any) -> Any:
-    from db.binds import shape_of
-
-    return shape_of(spec)
-
-
 async def _read_request(request: Request) -> _Request | None:
     """The query, operation name and variables of a GraphQL request, when it is an ordinary one."""
     if request.method == "GET":
@@ -414,8 +408,7 @@ async def _read_request(request: Request) -> _Request | None:
             return None
         operation_name = params.get("operationName")
     elif request.method == "POST":
-        media_type, _ = parse_content_type(request.headers.get("content-type", ""))
-        if media_type != JSON:
+        if request.headers.get("content-type", "").partition(";")[0].strip().lower() != JSON:
             return None
         try:
             body = orjson.loads(await request.body())

@@ -62,7 +62,8 @@ async def test_nested_catalog_query_issues_a_constant_number_of_statements(gql, 
                     catalog.products[o["product_id"]]["sku"] for o in expected_offers
                 ]
     # the root field's one statement: the page, its count and everything below, whatever the page size
-    assert counts[10] == counts[100] == 1, counts
+    # (on SQLite, which nests fewer subqueries, the suppliers' pages of offers are a second one)
+    assert counts[10] == counts[100] == (1 if statements.dialect == "postgresql" else 2), counts
 
 
 async def test_nested_connections_under_a_list_are_in_the_root_fields_statement(gql, statements, catalog):
@@ -330,8 +331,9 @@ async def test_plans_follow_aliases_fragments_and_directives(gql, statements, ca
             if not skip:
                 expected_category["parent"] = parent and {"name": parent["name"]}
             assert edge["node"]["bySku"]["nodes"] == [{"sku": p["sku"], "category": expected_category} for p in by_sku]
-    # one plan per value of the @skip variable, one statement each
-    assert counts[True] == counts[False] == 1, counts
+    # one plan per value of the @skip variable, one statement each (on SQLite, the offers' suppliers split
+    # off into a second: graph/plans/rows.py)
+    assert counts[True] == counts[False] == (1 if statements.dialect == "postgresql" else 2), counts
 
 
 async def test_nodes_of_an_interface_are_read_in_one_statement(gql, statements, catalog):
