@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from db import catalog_reads as reads
 from db import stock_reads
 from db.engine import Database
+from db.errors import DomainError
 from db.models import Category, InventoryTransaction, Product, ProductSupplier, PurchaseOrder, Supplier, Warehouse
 from db.pagination import Page, SortKey, Window
 from graph.types import catalog as types
@@ -80,20 +81,32 @@ class PurchaseOrderByIdLoader(_ByIdLoader):
 
 
 class _GroupedLoader(_Loader[K, V]):
-    """Keys are (parent id, *arguments); one statement per distinct set of arguments."""
+    """Keys are (parent id, *arguments); one statement per distinct set of arguments. Arguments the query
+    refuses (a cursor that is not one) fail the keys that carry them, not the whole batch."""
 
     default: Callable[[Any], V]
 
-    async def fetch_batch(self, session: Any, keys: list[K]) -> Sequence[V]:
+    async def fetch_batch(self, session: Any, keys: list[K]) -> Sequence[V | DomainError]:
         groups: dict[Any, list[int]] = {}
         for key in keys:
             parent_id, *arguments = key  # type: ignore[misc]
             groups.setdefault(tuple(arguments), []).append(parent_id)
         found: dict[Hashable, V] = {}
+        refused: dict[Any, DomainError] = {}
         for arguments, parent_ids in groups.items():
-            for parent_id, value in (await self.fetch(session, parent_ids, *arguments)).items():
+            try:
+                fetched = await self.fetch(session, parent_ids, *arguments)
+            except DomainError as error:
+                refused[arguments] = error
+                continue
+            for parent_id, value in fetched.items():
                 found[(parent_id, *arguments)] = value
-        return [found[key] if key in found else self.default(key) for key in keys]
+        values: list[V | DomainError] = []
+        for key in keys:
+            _parent_id, *arguments = key  # type: ignore[misc]
+            error = refused.get(tuple(arguments))
+            values.append(error if error is not None else found[key] if key in found else self.default(key))
+        return values
 
     async def fetch(self, session: Any, parent_ids: list[int], *arguments: Any) -> dict[int, V]:
         raise NotImplementedError

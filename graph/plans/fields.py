@@ -97,6 +97,8 @@ class Aggregate(FieldSpec):
     arguments: Callable[[dict[str, Any], Any], Any] | None = None  # (coerced arguments, settings) -> spec
     root_arguments: bool = False
     key: str | None = None
+    # How much of SQLite's parser stack its subquery takes (graph/plans/rows.py).
+    nesting: int = 2
 
     def slot(self, compiler: "Compiler", field: "Field", row: RowPlan) -> tuple[int, Arguments | None]:
         arguments = compiler.arguments(field, self.arguments) if self.arguments else None
@@ -112,7 +114,7 @@ class Aggregate(FieldSpec):
                 return null()
             return sql(context, entity, context.spec(arguments), context.binder(arguments), listed)
 
-        return row.add(self.key, build), own
+        return row.add(self.key, build, nesting=self.nesting), own
 
     def compile(self, compiler: "Compiler", field: "Field", row: RowPlan) -> w.FieldWriter:
         slot, arguments = self.slot(compiler, field, row)
@@ -190,6 +192,8 @@ class Many(FieldSpec):
 
     model: Any
     listing: Listing
+    # How much of SQLite's parser stack its subquery takes, when more than a plain list's.
+    nesting: int = 0
 
     def compile(self, compiler: "Compiler", field: "Field", row: RowPlan) -> w.FieldWriter:
         child_row = RowPlan()
@@ -203,7 +207,7 @@ class Many(FieldSpec):
             listed = context.json.aggregate(child_row.json(context, target), correlated(rows, entity), order)
             return context.json.nested(listed.scalar_subquery())
 
-        return w.Items(field.named, row.add(None, build, Relation("many", child_row)), child)
+        return w.Items(field.named, row.add(None, build, Relation("many", child_row, self.nesting)), child)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from graph.plans import arguments
 from graph.plans import writers as w
 from graph.plans.compiler import Compiler, Field, RootField, Viewer
 from graph.plans.fields import Aggregate, Column, Columns, Computed, FieldSpec, One, Page, RowShape
-from graph.plans.rows import RowPlan, SqlContext
+from graph.plans.rows import Relation, RowPlan, SqlContext
 from graph.plans.schema_map import PRODUCT_SORTS, TYPES
 from graph.relay import from_global_id
 from graph.schema import QUERY_ACCESS
@@ -141,7 +141,8 @@ class Valuation(FieldSpec):
             listed = context.json.aggregate(group_row.json(context, Columns(rows)), select(rows), (rows.c.ordinal,))
             return context.json.nested(listed.scalar_subquery())
 
-        return _ValuationWriter(field.named, row.add(None, build), args.index, groups, decode, fields)
+        relation = Relation("many", group_row)
+        return _ValuationWriter(field.named, row.add(None, build, relation), args.index, groups, decode, fields)
 
 
 class _ValuationWriter(w.FieldWriter):
@@ -207,7 +208,7 @@ class Movements(FieldSpec):
             listed = context.json.aggregate(movement_row.json(context, Columns(rows)), select(rows), (rows.c.ordinal,))
             return context.json.nested(listed.scalar_subquery())
 
-        return _Refused(w.Items(field.named, row.add(None, build), child), args.index)
+        return _Refused(w.Items(field.named, row.add(None, build, Relation("many", movement_row)), child), args.index)
 
 
 class _Refused(w.FieldWriter):
@@ -297,7 +298,11 @@ class NodeField(FieldSpec):
             found = _found(context, node_row, NODE_MODELS[ref.type_name], lambda t: t.id == bind("pk", lambda s: s.pk))
             return context.json.nested(found.scalar_subquery())
 
-        return _NodeWriter(field.named, row.add(None, build), args.index, writers)
+        def rows(value: list[Any], specs: list[Any]) -> list[tuple[RowPlan, list[Any]]]:
+            return [(writers[specs[args.index].type_name][0], value)]
+
+        slot = row.add(None, build, Relation("one", None, rows=rows))
+        return _NodeWriter(field.named, slot, args.index, writers)
 
 
 class _NodeWriter(w.FieldWriter):
@@ -351,7 +356,14 @@ class NodesField(FieldSpec):
                 per_type.append(json.nested(listed.scalar_subquery()))
             return json.array(per_type or [null()])
 
-        return _NodesWriter(field.named, row.add(None, build), args.index, writers)
+        def rows(value: list[Any], specs: list[Any]) -> list[tuple[RowPlan, list[Any]]]:
+            found = []
+            for type_name, listed in zip(sorted(specs[args.index].types()), value, strict=False):
+                found += [(writers[type_name][0], element) for _pk, element in listed or ()]
+            return found
+
+        slot = row.add(None, build, Relation("many", None, rows=rows))
+        return _NodesWriter(field.named, slot, args.index, writers)
 
 
 @dataclass(frozen=True)

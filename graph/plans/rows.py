@@ -10,7 +10,7 @@ a relationship is split off (`Split`): its slot holds the parent row's id, and a
 fetches the relationship for all those ids at once, to be put in place before the rows are written.
 """
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +24,13 @@ from db.json_rows import MAX_ARRAY_VALUES, JsonRows
 # How a slot's SQL is built: from the statement's context and the entity (an alias) the row is read from.
 SlotSql = Callable[["SqlContext", Any], ColumnElement[Any]]
 
-# How much of SQLite's parser stack a relationship's subquery takes (measured: about 9 nested one-row
-# subqueries fit, 7 lists, 5 pages), and what one statement may take: measured on documents as deep as
-# the depth limit allows, 14 fitted; 12 leaves room for the unforeseen.
-NESTING = {"one": 2, "many": 3, "page": 4}
-SQLITE_NESTING = 12
+# How much of SQLite's parser stack a relationship's subquery takes, and what one statement may take.
+# Measured (a chain of `parent` objects, then the construct: the longest chain SQLite still parses): a
+# statement holds 8 nested one-row subqueries but not 9; a list takes what 2 of those take, a page, a
+# recursive CTE (a category's ancestors, its subtree's product count) 3. One row counts 2, so 16 fit;
+# statements are kept to 14, so that a construct measured a little low still fits.
+NESTING = {"one": 2, "many": 4, "page": 6}
+SQLITE_NESTING = 14
 
 
 class SqlContext:
@@ -113,19 +115,42 @@ def _shape(spec: Any) -> Any:
     return "refused" if isinstance(spec, Exception) else shape_of(spec)
 
 
+# The rows a slot's value holds, with their plans, for the request's argument specs (`Relation.rows`).
+Rows = Callable[[Any, list[Any]], Iterable[tuple["RowPlan", list[Any]]]]
+
+
 @dataclass(eq=False)
 class Relation:
     """A slot holding a relationship: `kind` "one" (a row or null), "many" (a list of rows), "page"
-    ([rows, count]) or "same" (the parent's own row, seen as another type); `child` is the rows' plan."""
+    ([rows, count]) or "same" (the parent's own row, seen as another type); `child` is the rows' plan;
+    `nesting` how much of SQLite's parser stack its subquery takes (NESTING's figure for its kind unless
+    it says otherwise: a recursive CTE takes more). A value of another shape (`node`, whose row's type
+    the request says) says what rows it holds through `rows(value, specs)` instead."""
 
     kind: str
-    child: "RowPlan"
+    child: "RowPlan | None"
+    nesting: int = 0
+    rows: Rows | None = None
+
+    def __post_init__(self) -> None:
+        if not self.nesting and self.kind in NESTING:
+            self.nesting = NESTING[self.kind]
+
+    def rows_in(self, value: list[Any], specs: list[Any]) -> Iterable[tuple["RowPlan", list[Any]]]:
+        if self.rows is not None:
+            return self.rows(value, specs)
+        assert self.child is not None
+        if self.kind in ("one", "same"):
+            return [(self.child, value)]
+        return [(self.child, item) for item in (value if self.kind == "many" else value[0])]
 
 
 @dataclass(eq=False)
 class Slot:
     build: SlotSql
     relation: Relation | None = None
+    # For a value computed by a subquery (a count): how much of SQLite's parser stack it takes.
+    nesting: int = 0
 
 
 @dataclass(eq=False)
@@ -148,12 +173,12 @@ class RowPlan:
     slots: list[Slot] = field(default_factory=list)
     _index: dict[Hashable, int] = field(default_factory=dict)
 
-    def add(self, key: Hashable | None, build: SlotSql, relation: Relation | None = None) -> int:
+    def add(self, key: Hashable | None, build: SlotSql, relation: Relation | None = None, nesting: int = 0) -> int:
         """The index of the slot for `key` (slots with equal keys are one), made with `build` if new; a
         None key always makes a new slot."""
         if key is not None and key in self._index:
             return self._index[key]
-        self.slots.append(Slot(build, relation))
+        self.slots.append(Slot(build, relation, nesting))
         index = len(self.slots) - 1
         if key is not None:
             self._index[key] = index
@@ -162,6 +187,11 @@ class RowPlan:
     def index_items(self) -> list[tuple[Hashable, int]]:
         """The keyed slots, with their indexes."""
         return list(self._index.items())
+
+    @property
+    def nesting(self) -> int:
+        """How much of SQLite's parser stack the row's own computed values take (its relationships aside)."""
+        return max((slot.nesting for slot in self.slots), default=0)
 
     @property
     def chunked(self) -> bool:
@@ -179,8 +209,10 @@ class RowPlan:
         relation = slot.relation
         if relation is None or relation.kind == "same":
             return slot.build(context, entity)
-        cost = NESTING[relation.kind]
-        if not context.nested(cost) and self.splittable(entity):
+        cost = relation.nesting
+        # The related rows' own computed values must fit too; their relationships decide for themselves.
+        own = relation.child.nesting if relation.child is not None else 0
+        if not context.nested(cost + own) and self.splittable(entity):
             context.splits.append(Split(self, index, slot.build, relation))
             return entity.id  # type: ignore[no-any-return]
         context.nesting += cost
@@ -206,7 +238,7 @@ class RowPlan:
         else:
             row[index] = value
 
-    def rows_of(self, row: list[Any], target: "RowPlan", found: list[list[Any]]) -> None:
+    def rows_of(self, row: list[Any], target: "RowPlan", found: list[list[Any]], specs: list[Any]) -> None:
         """Every row of `target` within `row` (one of this plan's), into `found`."""
         if self is target:
             found.append(row)
@@ -217,8 +249,5 @@ class RowPlan:
             value = self.get(row, index)
             if not isinstance(value, list):
                 continue  # null, or the id of a relationship split off and not yet read
-            if relation.kind in ("one", "same"):
-                relation.child.rows_of(value, target, found)
-            else:
-                for item in value if relation.kind == "many" else value[0]:
-                    relation.child.rows_of(item, target, found)
+            for plan, item in relation.rows_in(value, specs):
+                plan.rows_of(item, target, found, specs)

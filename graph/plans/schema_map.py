@@ -175,9 +175,9 @@ TYPES: TypeMap = {
             "parent": _to(Category, "parent_id"),
             "createdBy": _created_by(),
             "children": Many(Category, _children),
-            "ancestors": Many(Category, _ancestors),
+            "ancestors": Many(Category, _ancestors, nesting=6),  # a recursive CTE
             "products": Page(Product, arguments.category_products, _in_category, PRODUCT_SORTS),
-            "productCount": Aggregate(_product_count, arguments.product_count),
+            "productCount": Aggregate(_product_count, arguments.product_count, nesting=6),  # a subtree's CTE
         },
     ),
     "Supplier": (

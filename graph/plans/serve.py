@@ -325,7 +325,7 @@ class ReadPlans:
         """Read a relationship split off for every parent row, and put it in their rows."""
         assert root.row is not None
         found: list[list[Any]] = []
-        root.row.rows_of(row, split.row, found)
+        root.row.rows_of(row, split.row, found, specs)
         # Each row once: parents with the same id share what an earlier split put in them.
         parents = list({id(parent): parent for parent in found}.values())
         ids = sorted({split.row.get(parent, split.slot) for parent in parents})
