@@ -11,9 +11,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./inventory.db"
-    # PostgreSQL connection pool (ignored for SQLite).
-    pool_size: int = 10
-    pool_max_overflow: int = 10
+    # PostgreSQL connection pool (ignored for SQLite). Connections beyond the pool are closed when given
+    # back while the pool is full: under steady load that is a new connection (a server process) per
+    # request or so, so by default there are none, and a request waits for one of the pool's instead.
+    pool_size: int = 20
+    pool_max_overflow: int = 0
     pool_timeout: float = 30.0
     # SQLite: how long a writer waits for the write lock before giving up.
     sqlite_busy_timeout_ms: int = 15_000

@@ -9,7 +9,7 @@ back with json() there.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -108,4 +108,5 @@ def _is_enum(type_: TypeEngine[Any]) -> bool:
 
 
 def _utc_datetime(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    """A UTC timestamp as PostgreSQL's JSON has it (`timezone('UTC', ...)`: without an offset)."""
+    return datetime.fromisoformat(text + "+00:00")

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -17,8 +18,10 @@ T = TypeVar("T")
 MAX_PK = 2**31 - 1
 
 
+@functools.lru_cache(maxsize=65536)
 def to_global_id(type_name: str, pk: int) -> str:
-    # binascii rather than base64.b64encode: the same text, in half the time (a page holds thousands).
+    # Kept for the latest ids, and made with binascii rather than base64.b64encode (the same text in half the
+    # time): a page of responses holds thousands, mostly of the same rows.
     return binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False).decode()
 
 

@@ -4,7 +4,7 @@
 // Settings come from the environment (server.mjs sets them from its arguments):
 //   DATABASE_URL  postgresql:// URL of the database (required)
 //   PORT, HOST    where to listen (default 5678 on 127.0.0.1)
-//   POOL_MAX      connections per process (default 20, the API's pool size plus its overflow)
+//   POOL_MAX      connections per process (default 20, the API's pool size)
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { addPgTableOrderBy, orderByAscDesc, pgSmartTags } from "postgraphile/utils";

@@ -253,7 +253,7 @@ class Compiler:
             return serialize
         if serialize is None:
             return decode
-        return lambda value: serialize(decode(value))
+        return w.Composed(decode, serialize)
 
     def arguments(self, field: Field, spec: Callable[[dict[str, Any], Settings], Any]) -> Arguments:
         """The field's arguments in the plan: worked out now when the document gives them as literals, else
