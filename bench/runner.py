@@ -1,11 +1,10 @@
 """`python -m bench run`: prepare the bench database, measure statements and floors in-process, then load
-the API with wrk per operation and concurrency (and, with the read operations, the same API on its
-reference path, read plans off; and PostGraphile, on PostgreSQL), and write the results."""
+each operation with wrk at each concurrency on the API, on the same API's reference path (read plans off;
+read operations) and on PostGraphile (PostgreSQL), back to back, and write the results."""
 
 import asyncio
 import dataclasses
 import importlib
-import inspect
 import json
 import os
 import shlex
@@ -91,28 +90,29 @@ def run(bench: BenchDatabase, options: RunOptions) -> dict[str, Any]:
         "(bench/workload.STATEMENTS)."
     )
 
-    console.rule(f"Our API on {bench.kind}: uvicorn, {options.workers} workers")
-    port = server.free_port()
-    process = server.start(bench, port=port, workers=options.workers)
-    try:
-        url = f"http://127.0.0.1:{port}/graphql"
-        for op in operations:
-            _check_over_http(url, op, headers)
-        _load_all(url, operations, headers, options, process.pid, results, "ours", bodies_of=_our_bodies)
-    finally:
-        server.stop(process)
-
+    targets = [_ours(bench, options)]
     if options.reference:
-        _reference(bench, operations, headers, options, results, notes)
+        targets.append(_reference(bench, options))
+        notes.append(
+            "Reference path: the same API with read plans off (INVENTORY_READ_PLANS=false): strawberry "
+            "resolvers and DataLoaders. Read operations only (writes take the same path either way)."
+        )
     else:
         notes.append("The reference path was left out (--no-reference).")
-
     if bench.kind == "postgres" and options.postgraphile:
-        _postgraphile(bench, facts, operations, headers, options, results, notes)
+        target = _postgraphile(bench, facts, operations, options, notes)
+        if target is not None:
+            targets.append(target)
     elif bench.kind == "postgres":
         notes.append("PostGraphile was left out (--no-postgraphile).")
     else:
         notes.append("PostGraphile serves PostgreSQL only: no PostGraphile rows on SQLite.")
+    _load_interleaved(operations, targets, headers, options, results)
+    notes.append(
+        "Each operation is loaded on every server back to back (" + ", then ".join(t.key for t in targets) + "), "
+        "each server started for it alone, so that a machine whose speed drifts over the run weighs on all of "
+        "them alike."
+    )
     if bench.kind == "postgres":
         notes.append(
             "SQL floor: catalog_page and far_page in 5 statements (page, count, categories with parents, "
@@ -206,156 +206,158 @@ def _check_over_http(url: str, op: Operation, headers: dict[str, str], bodies: l
             raise SystemExit(f"{op.name} fails at {url}: {problem}")
 
 
-def _load_all(
-    url: str,
+@dataclasses.dataclass
+class Target:
+    """A server the operations are loaded on: started for each operation in turn, then stopped."""
+
+    key: str  # its rows in the results: "ours", "reference" or "postgraphile"
+    start: Callable[[], tuple[Any, str]]  # → (its process, its GraphQL URL)
+    stop: Callable[[Any], None]
+    serves: Callable[[Operation], bool]
+    bodies_of: Callable[[Operation, str], list[bytes]]  # an operation's request bodies, given the server's URL
+    optional: bool = False  # a comparison: when it fails, a note says why its row is missing and the run goes on
+
+
+def _load_interleaved(
     operations: list[Operation],
+    targets: list[Target],
+    headers: dict[str, str],
+    options: RunOptions,
+    results: dict[str, Any],
+) -> None:
+    """Each operation on each target in turn, at each concurrency."""
+    for op in operations:
+        for target in targets:
+            if not target.serves(op):
+                continue
+            console.rule(f"{op.name}: {target.key}")
+            try:
+                process, url = target.start()
+            except Exception as error:
+                if not target.optional:
+                    raise
+                results["notes"].append(f"{target.key} {op.name}: the server did not start ({error}).")
+                continue
+            try:
+                bodies = target.bodies_of(op, url)
+                _check_over_http(url, op, headers, None if op.is_write else bodies)
+                _load(url, op, bodies, headers, options, process.pid, results, target.key)
+            except (SystemExit, Exception) as error:
+                if not target.optional:
+                    raise
+                results["notes"].append(f"{target.key} {op.name}: {error}")
+            finally:
+                target.stop(process)
+
+
+def _load(
+    url: str,
+    op: Operation,
+    bodies: list[bytes],
     headers: dict[str, str],
     options: RunOptions,
     pid: int,
     results: dict[str, Any],
     key: str,
-    *,
-    bodies_of: Callable[[Operation], list[bytes]],
 ) -> None:
     run_id = f"bench{time.time_ns()}"
     for concurrency in options.concurrency:
-        for op in operations:
-            bodies = bodies_of(op)
-            if not bodies:
-                continue
-            if options.warmup > 0:
-                load.run_wrk(
-                    url,
-                    bodies,
-                    headers,
-                    concurrency=concurrency,
-                    seconds=options.warmup,
-                    run_id=f"{run_id}w{concurrency}",
-                )
-            with load.RssSampler(pid) as rss:
-                outcome = load.run_wrk(
-                    url,
-                    bodies,
-                    headers,
-                    concurrency=concurrency,
-                    seconds=options.duration,
-                    run_id=f"{run_id}c{concurrency}",
-                )
-            outcome.rss_mb = rss.summary()
-            # Requests still in the server when wrk stopped would slow the next run down: let them finish.
-            if not load.wait_idle(pid):
-                results["notes"].append(
-                    f"{key} {op.name} c={concurrency}: the server was still busy 90 s after the run."
-                )
-            if outcome.requests == 0:
-                results["notes"].append(
-                    f"{key} {op.name} c={concurrency}: no request completed within the {options.duration:g} s run."
-                )
-            results["operations"][op.name].setdefault(key, {})[str(concurrency)] = dataclasses.asdict(outcome)
-            console.print(
-                f"{key} {op.name} c={concurrency}: {outcome.requests_per_second:,.1f} req/s, "
-                f"p50 {outcome.p50_ms:.2f} ms, p99 {outcome.p99_ms:.2f} ms, errors {outcome.errors}, "
-                f"RSS {outcome.rss_mb['start']:.0f}→{outcome.rss_mb['end']:.0f} MiB"
+        if options.warmup > 0:
+            load.run_wrk(
+                url, bodies, headers, concurrency=concurrency, seconds=options.warmup, run_id=f"{run_id}w{concurrency}"
             )
+        with load.RssSampler(pid) as rss:
+            outcome = load.run_wrk(
+                url, bodies, headers, concurrency=concurrency, seconds=options.duration,
+                run_id=f"{run_id}c{concurrency}",
+            )
+        outcome.rss_mb = rss.summary()
+        # Requests still in the server when wrk stopped would slow the next run down: let them finish.
+        if not load.wait_idle(pid):
+            results["notes"].append(f"{key} {op.name} c={concurrency}: the server was still busy 90 s after the run.")
+        if outcome.requests == 0:
+            results["notes"].append(
+                f"{key} {op.name} c={concurrency}: no request completed within the {options.duration:g} s run."
+            )
+        results["operations"][op.name].setdefault(key, {})[str(concurrency)] = dataclasses.asdict(outcome)
+        console.print(
+            f"{key} {op.name} c={concurrency}: {outcome.requests_per_second:,.1f} req/s, "
+            f"p50 {outcome.p50_ms:.2f} ms, p99 {outcome.p99_ms:.2f} ms, errors {outcome.errors}, "
+            f"RSS {outcome.rss_mb['start']:.0f}→{outcome.rss_mb['end']:.0f} MiB"
+        )
+
+
+def _api(bench: BenchDatabase, options: RunOptions, env: dict[str, str] | None = None) -> Callable[[], tuple[Any, str]]:
+    def start() -> tuple[Any, str]:
+        port = server.free_port()
+        return server.start(bench, port=port, workers=options.workers, env=env), f"http://127.0.0.1:{port}/graphql"
+
+    return start
+
+
+def _ours(bench: BenchDatabase, options: RunOptions) -> Target:
+    return Target(
+        key="ours",
+        start=_api(bench, options),
+        stop=server.stop,
+        serves=lambda op: True,
+        bodies_of=lambda op, _url: _our_bodies(op),
+    )
 
 
 # The environment of the API server that serves reads on the reference path (db/config.py).
 REFERENCE_ENV = {"INVENTORY_READ_PLANS": "false"}
 
 
-def _reference(
-    bench: BenchDatabase,
-    operations: list[Operation],
-    headers: dict[str, str],
-    options: RunOptions,
-    results: dict[str, Any],
-    notes: list[str],
-) -> None:
-    """The read operations on a second API server with read plans off: strawberry resolvers and
-    DataLoaders. Writes take the same path either way, so they are not run again."""
-    reads = [op for op in operations if not op.is_write]
-    if not reads:
-        notes.append("Reference path: no read operation was chosen, so no reference path rows.")
-        return
-    console.rule(f"The reference path on {bench.kind} (read plans off): uvicorn, {options.workers} workers")
-    port = server.free_port()
-    process = server.start(bench, port=port, workers=options.workers, env=REFERENCE_ENV)
-    try:
-        url = f"http://127.0.0.1:{port}/graphql"
-        for op in reads:
-            _check_over_http(url, op, headers)
-        _load_all(url, reads, headers, options, process.pid, results, "reference", bodies_of=_our_bodies)
-    finally:
-        server.stop(process)
-    notes.append(
-        "Reference path: the same API with read plans off (INVENTORY_READ_PLANS=false): strawberry resolvers "
-        "and DataLoaders. Read operations only (writes take the same path either way)."
+def _reference(bench: BenchDatabase, options: RunOptions) -> Target:
+    """The read operations on the API with read plans off: strawberry resolvers and DataLoaders. Writes take
+    the same path either way, so they are not run again."""
+    return Target(
+        key="reference",
+        start=_api(bench, options, REFERENCE_ENV),
+        stop=server.stop,
+        serves=lambda op: not op.is_write,
+        bodies_of=lambda op, _url: _our_bodies(op),
     )
 
 
 def _postgraphile(
-    bench: BenchDatabase,
-    facts: Facts,
-    operations: list[Operation],
-    headers: dict[str, str],
-    options: RunOptions,
-    results: dict[str, Any],
-    notes: list[str],
-) -> None:
-    """The same load on PostGraphile (bench/postgraphile), when that module is there and can start."""
+    bench: BenchDatabase, facts: Facts, operations: list[Operation], options: RunOptions, notes: list[str]
+) -> Target | None:
+    """The same load on PostGraphile (bench/postgraphile), installed first if need be."""
     try:
         pg = importlib.import_module("bench.postgraphile")
-    except ImportError:
-        notes.append("PostGraphile rows are missing: bench/postgraphile is not there.")
-        return
-    if not all(hasattr(pg, name) for name in ("start", "stop", "QUERIES")):
-        notes.append("PostGraphile rows are missing: bench/postgraphile has no start/stop/QUERIES.")
-        return
-    console.rule("PostGraphile on the same database")
-    try:
-        if hasattr(pg, "available") and not pg.available() and hasattr(pg, "install"):
+        if not pg.available():
             pg.install()
-        port = server.free_port()
-        kwargs: dict[str, Any] = {}
-        parameters = inspect.signature(pg.start).parameters
-        if "workers" in parameters:
-            kwargs["workers"] = options.workers
-        if "log_path" in parameters:
-            kwargs["log_path"] = OUT_DIR / "postgraphile.log"
-        process = pg.start(bench.libpq_url, port, **kwargs)
     except Exception as error:  # noqa: BLE001 - the comparison is optional; say why it is missing
-        notes.append(f"PostGraphile rows are missing: it did not start ({error}).")
-        return
-    try:
-        url = f"http://127.0.0.1:{port}/graphql"
-        far_cursor = None
-        if hasattr(pg, "far_page_cursor"):
-            far_cursor = pg.far_page_cursor(url, facts.far_offset)
+        notes.append(f"PostGraphile rows are missing: it could not be installed ({error}).")
+        return None
+    far_cursor: list[str] = []  # PostGraphile's own cursor for the far page, asked of it once
 
-        def their_bodies(op: Operation) -> list[bytes]:
-            if op.name not in pg.QUERIES:
-                return []
-            document, variables = pg.QUERIES[op.name]
-            if hasattr(pg, "variables_for"):
-                every = [pg.variables_for(op.name, r.variables, far_cursor) for r in op.requests]
-            else:
-                every = [variables]
-            return [json.dumps({"query": document, "variables": v}).encode() for v in every]
+    def start() -> tuple[Any, str]:
+        port = server.free_port()
+        process = pg.start(bench.libpq_url, port, workers=options.workers, log_path=OUT_DIR / "postgraphile.log")
+        return process, pg.endpoint(port)
 
-        for op in operations:
-            bodies = their_bodies(op)
-            if bodies:
-                _check_over_http(url, op, headers, bodies)
-        missing = [op.name for op in operations if op.name not in pg.QUERIES]
-        if missing:
-            notes.append(f"PostGraphile has no counterpart for {', '.join(missing)}.")
-        pid = process.pid
-        _load_all(url, operations, headers, options, pid, results, "postgraphile", bodies_of=their_bodies)
-        notes.append(f"PostGraphile: bench/postgraphile, {options.workers} worker processes, on the same database.")
-    except (SystemExit, Exception) as error:  # noqa: BLE001
-        notes.append(f"PostGraphile rows are incomplete: {error}")
-    finally:
-        pg.stop(process)
+    def bodies_of(op: Operation, url: str) -> list[bytes]:
+        if op.name == "far_page" and not far_cursor:
+            far_cursor.append(pg.far_page_cursor(url, facts.far_offset))
+        document, _ = pg.QUERIES[op.name]
+        every = [pg.variables_for(op.name, r.variables, far_cursor[0] if far_cursor else None) for r in op.requests]
+        return [json.dumps({"query": document, "variables": v}).encode() for v in every]
+
+    missing = [op.name for op in operations if op.name not in pg.QUERIES]
+    if missing:
+        notes.append(f"PostGraphile has no counterpart for {', '.join(missing)}.")
+    notes.append(f"PostGraphile: bench/postgraphile, {options.workers} worker processes, on the same database.")
+    return Target(
+        key="postgraphile",
+        start=start,
+        stop=pg.stop,
+        serves=lambda op: op.name in pg.QUERIES,
+        bodies_of=bodies_of,
+        optional=True,
+    )
 
 
 def default_workers() -> int:
