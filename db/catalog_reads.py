@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, func, literal, or_, select
+from sqlalchemy import CTE, ColumnElement, Select, String, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.binds import Bind, with_values
@@ -78,14 +78,18 @@ def search_pattern(bind: Bind, get: Callable[[Any], str | None]) -> ColumnElemen
     return bind("search", lambda spec: like_pattern(get(spec)), String())
 
 
-def subtree_ids(category_id: Any) -> Select[tuple[int]]:
-    """The ids of a category and all its descendants (a recursive query); `category_id` may be a value or
-    a SQL expression (a parameter, an outer query's column)."""
+def subtree(category_id: Any) -> CTE:
+    """A recursive CTE of the ids (column `id`) of a category and all its descendants; `category_id` may be
+    a value or a SQL expression (a parameter, an outer query's column)."""
     # Nested in the statement that uses it: a read plan may use several subtrees, of outer rows too.
     start = select(Category.id).where(Category.id == category_id).correlate_except(Category)
     tree = start.cte("subtree", recursive=True, nesting=True)
-    tree = tree.union_all(select(Category.id).where(Category.parent_id == tree.c.id))
-    return select(tree.c.id)
+    return tree.union_all(select(Category.id).where(Category.parent_id == tree.c.id))
+
+
+def subtree_ids(category_id: Any) -> Select[tuple[int]]:
+    """The ids of a category and all its descendants (a recursive query), as `subtree` gives them."""
+    return select(subtree(category_id).c.id)
 
 
 # The condition builders below take the entity their conditions are on: the mapped class, or an alias of it

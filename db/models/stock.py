@@ -67,7 +67,12 @@ class StockLevel(Base):
     quantity: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        # A product's quantity on hand (the sum over its warehouses) from the index alone: the low-stock
+        # report sums it for every product it walks past.
+        Index("ix_stock_levels_product_id_quantity", "product_id", "quantity"),
+    )
 
 
 class PurchaseOrder(Timestamped, Base):

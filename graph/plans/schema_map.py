@@ -94,7 +94,10 @@ def _product_count(context: SqlContext, category: Any, include_descendants: bool
         counts = context.shared("category_counts", _category_counts)
         total = select(func.coalesce(func.sum(counts.c.products), 0))
         if include_descendants:
-            return total.where(context.json.within(counts.c.category_id, catalog_reads.subtree_ids(category.id))).scalar_subquery()
+            # Driven by the subtree, a look-up of each of its categories' counts: SQLite would run a
+            # subtree IN-list once per category's count, 300 recursive queries for each subtree.
+            tree = catalog_reads.subtree(category.id)
+            return total.select_from(tree).join(counts, counts.c.category_id == tree.c.id).scalar_subquery()
         return total.where(counts.c.category_id == category.id).scalar_subquery()
     product = aliased(Product)
     if include_descendants:
