@@ -1,6 +1,7 @@
 """The `inventory` command: serve the API, apply migrations, load demo data, audit stock and manage users."""
 
 import asyncio
+import json
 import secrets
 import sys
 import time
@@ -279,8 +280,6 @@ def print_schema(
     if not possible_types:
         typer.echo(schema.as_str())
         return
-    import json
-
     from graphql import GraphQLInterfaceType, GraphQLUnionType, build_schema
 
     # Read back from the SDL, as a client reads the committed schema.graphql.

@@ -35,7 +35,7 @@ def _scale_money_on_assignment(mapper: Mapper[Any], _class: type) -> None:
 
 def _scaled_by(money: Money) -> Callable[..., Any]:
     def scaled(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
-        # A SQL expression (`price = Product.unit_price * 2`) is left for the database to work out.
+        # A SQL expression assigned to the attribute is the database's to work out at the flush.
         return value if isinstance(value, ClauseElement) else money.scaled(value)
 
     return scaled
