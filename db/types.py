@@ -29,6 +29,10 @@ class Money(TypeDecorator[Decimal]):
     def __repr__(self) -> str:
         return f"Money({self.precision}, {self.scale})"
 
+    def scaled(self, value: Any) -> Decimal | None:
+        """`value` at this column's scale (12.5 at scale 2 is 12.50), as it reads back from the database."""
+        return None if value is None else Decimal(value).quantize(self._quantum)
+
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(BigInteger())

@@ -1,6 +1,7 @@
 """The `inventory` command: serve the API, apply migrations, load demo data, audit stock and manage users."""
 
 import asyncio
+import json
 import secrets
 import sys
 import time
@@ -263,11 +264,29 @@ def _shown_url(settings: Settings) -> str:
 
 
 @app.command("schema")
-def print_schema() -> None:
+def print_schema(
+    possible_types: Annotated[
+        bool,
+        typer.Option(
+            "--possible-types",
+            help="Print, instead of the SDL, each interface's and union's object types as JSON: Apollo Client's "
+            "`possibleTypes` option.",
+        ),
+    ] = False,
+) -> None:
     """Print the GraphQL schema (SDL); `schema.graphql` at the repository root holds its output."""
     from graph.schema import schema
 
-    typer.echo(schema.as_str())
+    if not possible_types:
+        typer.echo(schema.as_str())
+        return
+    from graphql import GraphQLInterfaceType, GraphQLUnionType, build_schema
+
+    # Read back from the SDL, as a client reads the committed schema.graphql.
+    sdl = build_schema(schema.as_str())
+    abstract = [t for t in sdl.type_map.values() if isinstance(t, GraphQLInterfaceType | GraphQLUnionType)]
+    found = {t.name: sorted(o.name for o in sdl.get_possible_types(t)) for t in sorted(abstract, key=lambda t: t.name)}
+    typer.echo(json.dumps(found, indent=2))
 
 
 DEMO_ADMIN = "admin"

@@ -76,7 +76,7 @@ class Product(Timestamped, Base):
     reorder_quantity: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     # Weighted average unit cost of the stock on hand, updated by receipts; used for valuation.
-    average_cost: Mapped[Decimal] = mapped_column(Money(18, 4), default=Decimal(0), server_default="0")
+    average_cost: Mapped[Decimal] = mapped_column(Money(18, 4), default=Decimal("0.0000"), server_default="0")
     # The user who created the row (null for rows written outside the API, such as the demo data).
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 

@@ -78,3 +78,30 @@ async def test_timestamps_come_back_as_utc(database: Database) -> None:
     assert suppliers[0].created_at == written
     assert suppliers[0].created_at.replace(tzinfo=None) == datetime(2026, 3, 1, 6, 0, 0, 123456)
     assert suppliers[1].created_at.tzinfo is UTC
+
+
+async def test_new_objects_hold_money_at_the_column_scale_before_and_after_reading_back(database: Database) -> None:
+    """What an object written in this session answers (a mutation's payload) has the scale a read gives."""
+    async with database.write_session() as session, session.begin():
+        product = Product(sku="SCALE-1", name="Scaled", unit_price=Decimal("12.5"))
+        supplier = Supplier(name="Scale Supply")
+        session.add_all([product, supplier])
+        await session.flush()
+        offer = ProductSupplier(product_id=product.id, supplier_id=supplier.id, unit_cost=0)
+        session.add(offer)
+        await session.flush()
+        written = (str(product.unit_price), str(product.average_cost), str(offer.unit_cost))
+        product.average_cost = Decimal("3")
+        product.unit_price = Product.unit_price + Product.unit_price  # an expression: the database works it out
+        await session.flush()
+        assigned = str(product.average_cost)
+
+    async with database.read_session() as session:
+        found = await session.get(Product, product.id)
+        stored_offer = await session.get(ProductSupplier, offer.id)
+        assert found is not None and stored_offer is not None
+        read = (str(found.unit_price), str(found.average_cost), str(stored_offer.unit_cost))
+
+    assert written == ("12.50", "0.0000", "0.00")
+    assert assigned == "3.0000"
+    assert read == ("25.00", "3.0000", "0.00")
