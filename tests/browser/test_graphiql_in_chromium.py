@@ -36,14 +36,12 @@ QUERY = "query FirstTwo { products(first: 2) { totalCount edges { node { sku nam
 def chromium() -> str:
     """The path of Chromium. Without it (or Playwright) the test is skipped, or fails under
     INVENTORY_REQUIRE_BROWSER=1."""
-    missing = None
     if importlib.util.find_spec("playwright") is None:
         missing = "Playwright is not installed (pip install -e '.[test]')"
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
+    elif path := shutil.which("chromium") or shutil.which("chromium-browser"):
+        return path
+    else:
         missing = "Chromium is not installed (apt-get install chromium)"
-    if missing is None:
-        return path  # type: ignore[return-value]
     if os.environ.get("INVENTORY_REQUIRE_BROWSER") == "1":
         pytest.fail(f"{missing}, and INVENTORY_REQUIRE_BROWSER=1 asks for the browser test to run")
     pytest.skip(missing)
