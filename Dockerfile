@@ -11,9 +11,10 @@ WORKDIR /app
 # The locked versions, checked against their hashes, in a layer of their own (rebuilt only when the
 # lock changes). It is the whole lock, test and bench tools included (pytest, hypothesis, httpx,
 # pyinstrument: about 13 MB): a runtime-only lock would be a second file to regenerate and keep at
-# the same versions as this one, which CI tests.
+# the same versions as this one, which CI tests. Playwright, 165 MB with its Node.js driver, is taken out
+# again in the same layer: only tests/browser uses it, and the tests are not in the image.
 COPY requirements.lock ./
-RUN pip install --require-hashes -r requirements.lock
+RUN pip install --require-hashes -r requirements.lock && pip uninstall --yes playwright
 COPY pyproject.toml README.md ./
 COPY db ./db
 COPY graph ./graph

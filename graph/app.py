@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -21,6 +21,7 @@ from graph.auth import bearer_token
 from graph.context import Context
 from graph.errors import translate_errors
 from graph.http import REQUEST_ID_HEADER, GraphQLOverHTTP, RequestIdMiddleware
+from graph.ide import assets_mount, graphiql_page
 from graph.plans.serve import ReadPlans
 from graph.schema import build_schema
 
@@ -39,6 +40,9 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
             if planned is not None:
                 return planned
         return await super().answer(request)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return graphiql_page(request)  # strawberry's own page loads GraphiQL from a CDN
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:  # masks what an extension raised before execution, out of ErrorTranslation's reach
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"], max_body_size=settings.max_body_bytes),
             Route("/health", health),
+            *([assets_mount()] if settings.graphiql else []),
         ],
         middleware=[Middleware(RequestIdMiddleware), cors],
         lifespan=lifespan,
