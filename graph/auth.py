@@ -28,10 +28,25 @@ from db import models
 from db import users as users_db
 from db.engine import Database
 
+_ROLE_DESCRIPTIONS = {
+    models.Role.VIEWER: "Reads the catalog, suppliers, warehouses, stock, the ledger, purchase orders and the reports.",
+    models.Role.CLERK: "What VIEWER may do, and records stock movements: receives, ships, counts, transfers and "
+    "takes back stock, and receives goods against purchase orders.",
+    models.Role.MANAGER: "What CLERK may do, and manages the catalog (categories, products, supplier terms), "
+    "suppliers, warehouses and purchase orders.",
+    models.Role.ADMIN: "What MANAGER may do, and manages users: lists, creates, changes and deactivates them.",
+}
+
 Role = strawberry.enum(
-    Enum("Role", {role.name: role.value for role in models.Role}),
-    description="What a user may do. VIEWER reads everything; CLERK also records stock movements; MANAGER also "
-    "manages the catalog, suppliers, warehouses and purchase orders; ADMIN also manages users.",
+    Enum(
+        "Role",
+        {
+            role.name: strawberry.enum_value(role.value, description=_ROLE_DESCRIPTIONS[role])
+            for role in models.Role
+        },
+    ),
+    description="What a user may do. Each role may do everything the roles before it may: VIEWER < CLERK < "
+    "MANAGER < ADMIN.",
 )
 
 
@@ -144,10 +159,22 @@ def requires(access: models.Role | Access) -> list[FieldExtension]:
 T = TypeVar("T")
 
 
+def access_note(access: models.Role | Access) -> str:
+    """The paragraph of a root field's description that says who may use it."""
+    if access is ANYONE:
+        return "**Access:** anyone, with or without a token."
+    if access is SIGNED_IN:
+        return "**Access:** any signed-in user (any role)."
+    roles = [role.name for role in models.Role if role.rank >= access.rank]  # type: ignore[union-attr]
+    listed = roles[0] if len(roles) == 1 else f"{', '.join(roles[:-1])} or {roles[-1]}"
+    return f"**Access:** {listed}{' (any signed-in user)' if len(roles) == len(models.Role) else ''}."
+
+
 def guard(access: Mapping[str, models.Role | Access]) -> Callable[[T], T]:
     """A decorator for a root type (above `@strawberry.type`): each of its fields gets the permission its
-    GraphQL name has in `access`. A field without an entry, or an entry without a field, is an error when
-    the module loads, so that no root field is ever left unguarded by mistake."""
+    GraphQL name has in `access`, and a last paragraph in its description that says so (`access_note`).
+    A field without an entry, or an entry without a field, is an error when the module loads, so that no
+    root field is ever left unguarded by mistake."""
 
     def decorate(cls: T) -> T:
         definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
@@ -159,6 +186,8 @@ def guard(access: Mapping[str, models.Role | Access]) -> Callable[[T], T]:
         for name, field in fields.items():
             # Appended, the permission wraps any extension the field has already: it runs first.
             field.extensions.extend(requires(access[name]))
+            note = access_note(access[name])
+            field.description = f"{field.description}\n\n{note}" if field.description else note
         return cls
 
     return decorate

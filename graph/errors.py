@@ -15,22 +15,71 @@ from graph.http import current_request_id
 logger = logging.getLogger("inventory.graphql")
 
 
-@strawberry.enum(description="Why a mutation was refused.")
+@strawberry.enum(
+    description="Why a mutation was refused: the `code` of each entry of its payload's `errors`. Each mutation's "
+    "description lists the codes it can give. Queries report the same problems as GraphQL errors, with "
+    "`extensions.code` BAD_USER_INPUT for INVALID and the code itself for the others."
+)
 class ErrorCode(Enum):
-    INVALID = "INVALID"
-    NOT_FOUND = "NOT_FOUND"
-    DUPLICATE = "DUPLICATE"
-    IN_USE = "IN_USE"
-    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
-    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    INVALID = strawberry.enum_value(
+        "INVALID",
+        description="The input breaks a rule: a field is missing, blank, too long, out of range or badly formed "
+        "(an ID that is not a global ID at all, a price with more than 2 decimal places, ...), or the object is "
+        "in a state that does not allow the change (an archived warehouse or product, a purchase order that is "
+        "no longer a draft, the last active administrator, ...). Every problem found is listed, each with its "
+        "`field`.",
+    )
+    NOT_FOUND = strawberry.enum_value(
+        "NOT_FOUND",
+        description="An ID in the input names nothing: no object has it (any more), or it is the ID of an "
+        "object of another type. `field` names the input that holds it.",
+    )
+    DUPLICATE = strawberry.enum_value(
+        "DUPLICATE",
+        description="A value that must be unique is taken: a SKU, a category slug, a category name under the "
+        "same parent, a supplier name, a warehouse code, a purchase order number or a username. Also given "
+        "when a concurrent request took it first.",
+    )
+    IN_USE = strawberry.enum_value(
+        "IN_USE",
+        description="A delete was refused because other data depends on the object (a category's products or "
+        "subcategories, a supplier's offers or orders, a product's or warehouse's stock history). `message` "
+        "says what, and whether to archive the object instead.",
+    )
+    INSUFFICIENT_STOCK = strawberry.enum_value(
+        "INSUFFICIENT_STOCK",
+        description="A shipment or transfer asks for more units than the warehouse holds; `message` says how "
+        "many it holds. Nothing was moved.",
+    )
+    IDEMPOTENCY_CONFLICT = strawberry.enum_value(
+        "IDEMPOTENCY_CONFLICT",
+        description="The `idempotencyKey` was used before for a different request (another mutation, or other "
+        "input); send a new key for a new request.",
+    )
+    INVALID_CREDENTIALS = strawberry.enum_value(
+        "INVALID_CREDENTIALS",
+        description="`login` was refused: an unknown username, a wrong password, a deactivated user, or a user "
+        "whose logins are delayed after repeated failures. The message is the same whatever the reason.",
+    )
 
 
-@strawberry.type(description="A problem with a mutation's input; `field` names the input field when there is one.")
+def with_error_codes(summary: str, **codes: str) -> str:
+    """A mutation's description: `summary`, then the ErrorCode values it can give (the keywords), each with
+    when it gives it."""
+    listed = "\n".join(f"- `{ErrorCode[code].name}`: {when}" for code, when in codes.items())
+    return f"{summary}\n\n**Error codes** (in the payload's `errors`):\n{listed}"
+
+
+@strawberry.type(
+    description="Why a mutation was refused. A refused mutation changes nothing (only `login` counts the failure)."
+)
 class UserError:
-    field: str | None
-    message: str
-    code: ErrorCode
+    field: str | None = strawberry.field(
+        description="The input field at fault, named as in the mutation's input (`sku`, `lines[2].quantity`, "
+        "`id`); null when the problem is not one field's."
+    )
+    message: str = strawberry.field(description="What is wrong, in a sentence for people.")
+    code: ErrorCode = strawberry.field(description="The kind of problem, for programs to branch on.")
 
 
 def user_errors(error: DomainError) -> list[UserError]:

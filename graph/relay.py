@@ -4,7 +4,7 @@ import base64
 import binascii
 import functools
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
@@ -63,24 +63,99 @@ def id_or_key(type_name: str, global_id: str | None, key_name: str, key: str | N
     return None, key
 
 
-@strawberry.interface(description="An object with a globally unique ID.")
+# --- descriptions -------------------------------------------------------------------------------
+
+_PAGE_SIZE = Settings.model_fields["default_page_size"].default
+_MAX_PAGE_SIZE = Settings.model_fields["max_page_size"].default
+GLOBAL_ID = (
+    "A global ID: an opaque string, unique across all types (Relay object identification). `node(id:)` "
+    "fetches the object it names."
+)
+
+
+def id_of(what: str) -> str:
+    """The description of an `id` field or argument: the global ID of `what` ("a product")."""
+    return f"The global ID of {what}: an opaque string, unique across all types; `node(id:)` fetches it too."
+
+
+def id_input(what: str) -> str:
+    """The description of an input that takes the global ID of `what` ("a product")."""
+    return f"The global ID of {what}."
+
+
+def by_id_or(what: str, key: str) -> Any:
+    """The `id` argument of a root field that finds `what` by global ID or by the natural key `key`
+    (`product(id:, sku:)` and the like: exactly one of the two must be given, see `id_or_key`)."""
+    return strawberry.argument(description=f"{id_input(what)} Give this or `{key}`, not both.")
+
+
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"Page forward: the first `first` items (after `after`, when given), 0 to the server's "
+        f"maximum page size ({_MAX_PAGE_SIZE} by default). Without `first` and `last`, a page has {_PAGE_SIZE} "
+        "items (by default). Not together with `last`."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Start after this cursor: an edge's `cursor` or `pageInfo.endCursor` of the same list in "
+        "the same order."
+    ),
+]
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page backward: the last `last` items (before `before`, when given), still in the list's "
+        f"order; 0 to the server's maximum page size ({_MAX_PAGE_SIZE} by default). Not together with `first`."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(
+        description="End before this cursor: an edge's `cursor` or `pageInfo.startCursor` of the same list "
+        "in the same order."
+    ),
+]
+
+
+# --- types --------------------------------------------------------------------------------------
+
+
+@strawberry.interface(
+    description="An object with a global ID. `node(id:)` and `nodes(ids:)` fetch any of them by that ID; the "
+    "types that implement Node are the ones those fields can return."
+)
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=GLOBAL_ID)
 
 
-@strawberry.type
+@strawberry.type(description="Where a page lies in its list, and the cursors to page on from it.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
+    has_next_page: bool = strawberry.field(
+        description="Paging forward (`first`): whether more items follow this page. Paging backward (`last`): "
+        "whether `before` was given."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Paging backward (`last`): whether more items come before this page. Paging forward: "
+        "whether `after` was given."
+    )
     # Cursors are encoded when asked for: most pages are read without them.
     _start_key: strawberry.Private[tuple[Any, ...] | None]
     _end_key: strawberry.Private[tuple[Any, ...] | None]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The cursor of the page's first item (pass it as `before` for the page before); null when "
+        "the page is empty."
+    )
     def start_cursor(self) -> str | None:
         return None if self._start_key is None else encode_cursor(self._start_key)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The cursor of the page's last item (pass it as `after` for the next page); null when the "
+        "page is empty."
+    )
     def end_cursor(self) -> str | None:
         return None if self._end_key is None else encode_cursor(self._end_key)
 
@@ -89,17 +164,25 @@ def _edge_cursor(root: "Edge[Any]") -> str:
     return encode_cursor(root._key)
 
 
-@strawberry.type
+@strawberry.type(description="An item of a page, with its cursor.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(resolver=_edge_cursor)
-    node: T
+    cursor: str = strawberry.field(
+        resolver=_edge_cursor,
+        description="This item's place in the list, as an opaque string: pass it as `after` or `before` to "
+        "page from here. It stays valid while items are added or removed, for the same list in the same order.",
+    )
+    node: T = strawberry.field(description="The item.")
     _key: strawberry.Private[tuple[Any, ...]]
 
 
-@strawberry.type
+@strawberry.type(
+    description="One page of a list (a Relay cursor connection): its items, with their cursors (`edges`) or "
+    "without (`nodes`), where the page lies (`pageInfo`) and how many items the whole list holds "
+    "(`totalCount`)."
+)
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page with their cursors, in order.")
+    page_info: PageInfo = strawberry.field(description="Where this page lies, and the cursors to page on from it.")
     # The count, or an awaitable of it: called only when `totalCount` is selected.
     _count: strawberry.Private[Callable[[], Any]]
 

@@ -19,6 +19,7 @@ from graph.queries.auth import AuthQueries
 from graph.queries.catalog import CatalogQueries
 from graph.queries.purchasing import PurchasingQueries
 from graph.queries.stock import StockQueries
+from graph.scalars import SCALARS
 from graph.types import catalog, stock
 
 
@@ -63,14 +64,27 @@ MUTATION_ACCESS: dict[str, Role | Access] = {
 }
 
 
+_TOKEN = (
+    "Every field names who may use it (**Access**). Send the token `login` gives as the header "
+    "`Authorization: Bearer <token>`; without a valid one, a field that needs it fails with the error code "
+    "(`extensions.code`) UNAUTHENTICATED, and with too low a role, FORBIDDEN."
+)
+
+
 @guard(QUERY_ACCESS)
-@strawberry.type
+@strawberry.type(
+    description=f"What can be read. {_TOKEN} A field refused for its arguments fails with BAD_USER_INPUT (an "
+    "argument breaks a rule) or NOT_FOUND (an ID of another type)."
+)
 class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries):
     pass
 
 
 @guard(MUTATION_ACCESS)
-@strawberry.type
+@strawberry.type(
+    description="What can be changed. Each mutation is one transaction: when it is refused, its payload's "
+    f"`errors` say why and nothing changed (a failed `login` is counted, though). {_TOKEN}"
+)
 class Mutation(CatalogMutations, StockMutations, PurchasingMutations, WarehouseMutations, AuthMutations):
     pass
 
@@ -87,7 +101,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         types=[catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder],
         extensions=[ErrorTranslation, *(limit_extensions(settings) if settings else [])],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
     )
     return built
 

@@ -1,30 +1,65 @@
 """Signing in and out, and user management for administrators."""
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import strawberry
 from strawberry.types import Info
 
 from db import models
 from db import users as users_db
+from db.config import Settings
 from db.errors import AuthenticationFailed
 from graph.auth import Role, current_user
 from graph.context import Context
-from graph.errors import UserError, user_errors
-from graph.mutations.base import write
-from graph.relay import decode_id
+from graph.errors import UserError, user_errors, with_error_codes
+from graph.mutations.base import INPUT, errors_field, result_field, write
+from graph.mutations.catalog import changed, optional
+from graph.relay import decode_id, id_input
 from graph.types.users import User
 
 UNSET: Any = strawberry.UNSET
 
 
-@strawberry.input
+def _default(setting: str) -> Any:
+    """A setting's default: descriptions state the defaults, which the server's settings may change."""
+    return Settings.model_fields[setting].default
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hour{'s' if seconds != 3600 else ''}"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minute{'s' if seconds != 60 else ''}"
+    return f"{seconds} seconds"
+
+
+USERNAME = (
+    "3 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit; stored trimmed and in lowercase, "
+    "and unique whatever the case."
+)
+PASSWORD_RULES = (
+    f"{users_db.MIN_PASSWORD_LENGTH} to {users_db.MAX_PASSWORD_LENGTH} characters, any characters (spaces count, "
+    "nothing is trimmed); there are no other rules"
+)
+TOKEN_LIFETIME = _duration(_default("token_ttl_minutes") * 60)
+LOCKOUT = (
+    f"After {_default('login_failures_before_delay')} failed logins in a row with a wrong password, the user's "
+    f"logins are refused for {_duration(_default('login_delay_seconds'))}, even with the right password; each "
+    "further wrong password after that doubles the wait, up to "
+    f"{_duration(_default('login_max_delay_seconds'))}. Attempts during a wait are refused without counting. "
+    "A successful login, or a new password set with `updateUser`, starts the count again. (These are the "
+    "defaults; the server's settings may change them.)"
+)
+EMAIL = "An email address, up to 254 characters; only the user and administrators see it."
+
+
+@strawberry.input(description="A new user, active from the start.")
 class CreateUserInput:
-    username: str = strawberry.field(description="Stored lowercase; unique whatever the case.")
-    password: str = strawberry.field(description=f"At least {users_db.MIN_PASSWORD_LENGTH} characters.")
-    role: Role  # type: ignore[valid-type]
-    email: str | None = None
+    username: str = strawberry.field(description=USERNAME)
+    password: str = strawberry.field(description=f"{PASSWORD_RULES}.")
+    role: Role = strawberry.field(description="What the user may do.")  # type: ignore[valid-type]
+    email: str | None = optional(EMAIL)
 
 
 @strawberry.input(
@@ -32,33 +67,43 @@ class CreateUserInput:
     "revokes all the user's tokens."
 )
 class UpdateUserInput:
-    id: strawberry.ID
-    role: Role | None = UNSET  # type: ignore[valid-type]
-    email: str | None = UNSET
-    is_active: bool | None = UNSET
-    password: str | None = UNSET
-
-
-@strawberry.type
-class LoginPayload:
-    token: str | None = strawberry.field(
-        default=None, description="Send it with every request as the header `Authorization: Bearer <token>`."
+    id: strawberry.ID = strawberry.field(description=id_input("the user to change"))
+    role: Role | None = changed(  # type: ignore[valid-type]
+        "What the user may do; not null. The last active ADMIN keeps the role."
     )
-    expires_at: datetime | None = strawberry.field(default=None, description="When the token stops working.")
-    user: User | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    email: str | None = changed(EMAIL)
+    is_active: bool | None = changed(
+        "False deactivates the user (as `deactivateUser` does), true lets it sign in again; not null."
+    )
+    password: str | None = changed(
+        f"A new password: {PASSWORD_RULES}. It revokes all the user's tokens and lifts a login delay."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `login`.")
+class LoginPayload:
+    token: str | None = optional(
+        "The bearer token, shown this once: send it with every request as the header "
+        f"`Authorization: Bearer <token>`. It works for {TOKEN_LIFETIME} by default, or until `logout`. Null "
+        "when the login was refused."
+    )
+    expires_at: datetime | None = optional("When the token stops working; null when the login was refused.")
+    user: User | None = result_field("The user signed in")
+    errors: list[UserError] = errors_field()
+
+
+@strawberry.type(description="The result of `logout`.")
 class LogoutPayload:
-    user: User | None = strawberry.field(default=None, description="The user whose token was revoked.")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    user: User | None = optional("The user whose token was revoked.")
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Always empty: signed in, logging out cannot be refused."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation of a user.")
 class UserPayload:
-    user: User | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    user: User | None = result_field("The user as saved")
+    errors: list[UserError] = errors_field()
 
     @classmethod
     def of(cls, row: Any) -> Self:
@@ -72,10 +117,22 @@ def _db_role(role: Any) -> Any:
 @strawberry.type
 class AuthMutations:
     @strawberry.mutation(
-        description="Exchange a username and password for a bearer token. Any failure gets the same error; "
-        "repeated failures make a user's logins wait."
+        description=with_error_codes(
+            "Exchange a username and password for a bearer token. Send the token as the header "
+            f"`Authorization: Bearer <token>`; it works for {TOKEN_LIFETIME} by default, or until `logout`.\n\n"
+            f"Passwords are {PASSWORD_RULES}. Any failure gets the same error. {LOCKOUT}\n\n"
+            "Use variables for the password (`login(username: $username, password: $password)`) rather than "
+            "writing it into the document.",
+            INVALID_CREDENTIALS="the username is unknown, the password is wrong, the user is deactivated, or its "
+            "logins are delayed after failed ones.",
+        )
     )
-    async def login(self, info: Info[Context, None], username: str, password: str) -> LoginPayload:
+    async def login(
+        self,
+        info: Info[Context, None],
+        username: Annotated[str, strawberry.argument(description="The username, whatever the case.")],
+        password: Annotated[str, strawberry.argument(description="The user's password, exactly as set.")],
+    ) -> LoginPayload:
         security = users_db.Security.from_settings(info.context.settings)
         failure: AuthenticationFailed | None = None
         async with info.context.db.write_session() as session, session.begin():
@@ -89,15 +146,27 @@ class AuthMutations:
             return LoginPayload(errors=user_errors(failure))
         return LoginPayload(token=issued.token, expires_at=issued.expires_at, user=User.from_model(user))
 
-    @strawberry.mutation(description="Revoke the bearer token this request was sent with.")
+    @strawberry.mutation(
+        description="Revoke the bearer token this request was sent with; the user's other tokens keep working."
+    )
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         user = await current_user(info)
         async with info.context.db.write_session() as session, session.begin():
             await users_db.revoke_token(session, token=info.context.token or "")
         return LogoutPayload(user=User.from_model(user))
 
-    @strawberry.mutation(description="Add a user.")
-    async def create_user(self, info: Info[Context, None], input: CreateUserInput) -> UserPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            f"Add a user. Usernames are {USERNAME[0].lower()}{USERNAME[1:-1]}. Passwords are {PASSWORD_RULES}.",
+            INVALID=f"`username` breaks its rule, `password` is under {users_db.MIN_PASSWORD_LENGTH} or over "
+            f"{users_db.MAX_PASSWORD_LENGTH} characters, or `email` is not an email address or over 254 "
+            "characters.",
+            DUPLICATE="another user has the username, whatever the case.",
+        )
+    )
+    async def create_user(
+        self, info: Info[Context, None], input: Annotated[CreateUserInput, INPUT]
+    ) -> UserPayload:
         security = users_db.Security.from_settings(info.context.settings)
         return await write(
             info,
@@ -112,8 +181,18 @@ class AuthMutations:
             },
         )
 
-    @strawberry.mutation(description="Change a user's role, email, password or status.")
-    async def update_user(self, info: Info[Context, None], input: UpdateUserInput) -> UserPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Change a user's role, email, password or status.",
+            INVALID=f"`password` is null, under {users_db.MIN_PASSWORD_LENGTH} or over "
+            f"{users_db.MAX_PASSWORD_LENGTH} characters; `email` is not an email address or over 254 characters; "
+            "`role` or `isActive` is null; the change would leave no active ADMIN; or `id` is malformed.",
+            NOT_FOUND="`id` names no user.",
+        )
+    )
+    async def update_user(
+        self, info: Info[Context, None], input: Annotated[UpdateUserInput, INPUT]
+    ) -> UserPayload:
         security = users_db.Security.from_settings(info.context.settings)
 
         def arguments() -> dict[str, Any]:
@@ -131,8 +210,18 @@ class AuthMutations:
 
         return await write(info, UserPayload, users_db.update_user, arguments)
 
-    @strawberry.mutation(description="Stop a user from signing in and revoke all its tokens.")
-    async def deactivate_user(self, info: Info[Context, None], id: strawberry.ID) -> UserPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Stop a user from signing in and revoke all its tokens; its history keeps naming it.",
+            INVALID="the user is the last active ADMIN, or `id` is malformed.",
+            NOT_FOUND="`id` names no user.",
+        )
+    )
+    async def deactivate_user(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=id_input("the user"))],
+    ) -> UserPayload:
         return await write(
             info, UserPayload, users_db.deactivate_user, lambda: {"user_id": decode_id(id, "User", "id")}
         )

@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, Self, TypeVar
 
+import strawberry
 from strawberry.types import Info
 
 from db.errors import DomainError
@@ -19,6 +20,23 @@ class Payload(Protocol):
 
 
 P = TypeVar("P", bound=Payload)
+
+
+# A mutation's `input` argument: the input type's fields say what each one is.
+INPUT = strawberry.argument(description="What to do; each field of the input type says what it takes.")
+
+
+def errors_field() -> Any:
+    """A payload's `errors`."""
+    return strawberry.field(
+        default_factory=list,
+        description="Why the mutation was refused, one entry per problem; empty when it succeeded.",
+    )
+
+
+def result_field(what: str) -> Any:
+    """A payload's field for what the mutation made or changed (`what`: "The category as saved")."""
+    return strawberry.field(default=None, description=f"{what}; null when the mutation was refused.")
 
 
 async def write(

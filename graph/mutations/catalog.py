@@ -6,7 +6,7 @@ Each mutation is one write transaction; a refused one rolls back and returns its
 import dataclasses
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import strawberry
 from strawberry.types import Info
@@ -14,82 +14,129 @@ from strawberry.utils.str_converters import to_camel_case
 
 from db import catalog
 from graph.context import Context
-from graph.errors import UserError
+from graph.errors import UserError, with_error_codes
+from graph.mutations.base import INPUT, errors_field, result_field
 from graph.mutations.base import write as _write
-from graph.relay import decode_id, to_global_id
+from graph.relay import decode_id, id_input, to_global_id
 from graph.types.catalog import Category, Product, ProductSupplier, Supplier
 
 UNSET: Any = strawberry.UNSET
 
 
+def optional(description: str, default: Any = None) -> Any:
+    """A field that may be left out, with `description` and the `default` it then takes (UNSET: in an update
+    input, the stored value stays)."""
+    return strawberry.field(default=default, description=description)
+
+
+def changed(description: str) -> Any:
+    """An update input's field: left out, the stored value stays."""
+    return optional(description, UNSET)
+
+
+# Texts shared by the create and update inputs; each says the rule the value must keep.
+CATEGORY_NAME = "Up to 100 characters, trimmed; unique among the categories of the same parent, whatever the case."
+CATEGORY_SLUG = (
+    "Unique name for URLs: letters and digits in words joined by single hyphens, up to 120 characters; stored in "
+    "lowercase."
+)
+DESCRIPTION = "Free text, trimmed; blank is stored as null."
+SUPPLIER_NAME = "Up to 200 characters, trimmed; unique whatever the case."
+EMAIL = "An email address, up to 254 characters."
+PHONE = "A phone number as free text, up to 50 characters."
+WEBSITE = "A web address as free text, up to 500 characters."
+ADDRESS = "A postal address, free text."
+PRODUCT_NAME = "Up to 200 characters, trimmed."
+SKU = (
+    "Unique; up to 64 letters, digits, '.', '_' and '-', starting with a letter or digit; stored trimmed and in "
+    "uppercase."
+)
+MONEY = "at least 0, below 1,000,000,000,000, with at most 2 decimal places"
+
+
+def money_refused(field: str) -> str:
+    """Why a money input (a price or a cost) is refused, for mutation descriptions."""
+    return f"`{field}` is negative, 1,000,000,000,000 or more, or has more than 2 decimal places"
+
+UNIT_PRICE = f"The price of one unit: {MONEY}."
+REORDER_POINT = "Units, 0 to 1,000,000,000: `lowStock` lists the product at or below it; 0 never does."
+REORDER_QUANTITY = "Units to order when restocking, 0 to 1,000,000,000."
+IS_ACTIVE = "False archives it (see the type's `isActive`); true brings it back."
+
+
 # --- inputs -------------------------------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="A new category.")
 class CreateCategoryInput:
-    name: str
-    slug: str | None = strawberry.field(
-        default=None, description="Derived from the name (and made unique) when not given."
+    name: str = strawberry.field(description=CATEGORY_NAME)
+    slug: str | None = optional(
+        f"{CATEGORY_SLUG} Derived from the name (and made unique with -2, -3, ...) when not given."
     )
-    description: str | None = None
-    parent_id: strawberry.ID | None = None
+    description: str | None = optional(DESCRIPTION)
+    parent_id: strawberry.ID | None = optional(
+        f"{id_input('the category to put it in')} A top-level category when not given."
+    )
 
 
 @strawberry.input(
     description="Fields left out keep their value; null clears `description`, and with `parentId` makes a root."
 )
 class UpdateCategoryInput:
-    id: strawberry.ID
-    name: str | None = UNSET
-    slug: str | None = UNSET
-    description: str | None = UNSET
-    parent_id: strawberry.ID | None = UNSET
+    id: strawberry.ID = strawberry.field(description=id_input("the category to change"))
+    name: str | None = changed(CATEGORY_NAME)
+    slug: str | None = changed(CATEGORY_SLUG)
+    description: str | None = changed(DESCRIPTION)
+    parent_id: strawberry.ID | None = changed(
+        f"{id_input('the category to move it under')} Not the category itself nor one of its subcategories; "
+        "null makes it a top-level category."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new supplier.")
 class CreateSupplierInput:
-    name: str
-    email: str | None = None
-    phone: str | None = None
-    website: str | None = None
-    address: str | None = None
-    is_active: bool = True
+    name: str = strawberry.field(description=SUPPLIER_NAME)
+    email: str | None = optional(EMAIL)
+    phone: str | None = optional(PHONE)
+    website: str | None = optional(WEBSITE)
+    address: str | None = optional(ADDRESS)
+    is_active: bool = optional("False adds it archived: it takes no purchase orders.", True)
 
 
 @strawberry.input(description="Fields left out keep their value; null clears the contact fields.")
 class UpdateSupplierInput:
-    id: strawberry.ID
-    name: str | None = UNSET
-    email: str | None = UNSET
-    phone: str | None = UNSET
-    website: str | None = UNSET
-    address: str | None = UNSET
-    is_active: bool | None = UNSET
+    id: strawberry.ID = strawberry.field(description=id_input("the supplier to change"))
+    name: str | None = changed(SUPPLIER_NAME)
+    email: str | None = changed(EMAIL)
+    phone: str | None = changed(PHONE)
+    website: str | None = changed(WEBSITE)
+    address: str | None = changed(ADDRESS)
+    is_active: bool | None = changed("False archives the supplier: it takes no new purchase orders. Not null.")
 
 
-@strawberry.input
+@strawberry.input(description="A new product.")
 class CreateProductInput:
-    sku: str = strawberry.field(description="Stored trimmed and in uppercase.")
-    name: str
-    unit_price: Decimal
-    description: str | None = None
-    category_id: strawberry.ID | None = None
-    reorder_point: int = 0
-    reorder_quantity: int = 0
-    is_active: bool = True
+    sku: str = strawberry.field(description=SKU)
+    name: str = strawberry.field(description=PRODUCT_NAME)
+    unit_price: Decimal = strawberry.field(description=UNIT_PRICE)
+    description: str | None = optional(DESCRIPTION)
+    category_id: strawberry.ID | None = optional(f"{id_input('its category')} No category when not given.")
+    reorder_point: int = optional(REORDER_POINT, 0)
+    reorder_quantity: int = optional(REORDER_QUANTITY, 0)
+    is_active: bool = optional("False adds it archived.", True)
 
 
 @strawberry.input(description="Fields left out keep their value; null clears `description` and `categoryId`.")
 class UpdateProductInput:
-    id: strawberry.ID
-    sku: str | None = UNSET
-    name: str | None = UNSET
-    unit_price: Decimal | None = UNSET
-    description: str | None = UNSET
-    category_id: strawberry.ID | None = UNSET
-    reorder_point: int | None = UNSET
-    reorder_quantity: int | None = UNSET
-    is_active: bool | None = UNSET
+    id: strawberry.ID = strawberry.field(description=id_input("the product to change"))
+    sku: str | None = changed(SKU)
+    name: str | None = changed(PRODUCT_NAME)
+    unit_price: Decimal | None = changed(UNIT_PRICE)
+    description: str | None = changed(DESCRIPTION)
+    category_id: strawberry.ID | None = changed(id_input("its category"))
+    reorder_point: int | None = changed(REORDER_POINT)
+    reorder_quantity: int | None = changed(REORDER_QUANTITY)
+    is_active: bool | None = changed(f"{IS_ACTIVE} Not null.")
 
 
 @strawberry.input(
@@ -97,12 +144,14 @@ class UpdateProductInput:
     "keep their value. Making an offer preferred un-prefers the product's other offers."
 )
 class SetProductSupplierInput:
-    product_id: strawberry.ID
-    supplier_id: strawberry.ID
-    unit_cost: Decimal | None = UNSET
-    supplier_sku: str | None = UNSET
-    lead_time_days: int | None = UNSET
-    is_preferred: bool | None = UNSET
+    product_id: strawberry.ID = strawberry.field(description=id_input("the product"))
+    supplier_id: strawberry.ID = strawberry.field(description=id_input("the supplier"))
+    unit_cost: Decimal | None = changed(f"What one unit costs from this supplier: {MONEY}.")
+    supplier_sku: str | None = changed("The supplier's own code for the product, up to 64 characters; null clears it.")
+    lead_time_days: int | None = changed("Days from order to delivery, 0 to 3,650; 0 for new terms without it.")
+    is_preferred: bool | None = changed(
+        "True makes this the product's preferred supplier (and no other); false for new terms without it."
+    )
 
 
 # Input fields holding global IDs, and the type each must name.
@@ -133,50 +182,50 @@ def _id_argument(global_id: strawberry.ID, entity: str) -> Callable[[], dict[str
 # --- payloads -----------------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation of a category.")
 class CategoryPayload:
-    category: Category | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    category: Category | None = result_field("The category as saved")
+    errors: list[UserError] = errors_field()
 
     @classmethod
     def of(cls, row: Any) -> Self:
         return cls(category=Category.from_model(row))
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation of a supplier.")
 class SupplierPayload:
-    supplier: Supplier | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    supplier: Supplier | None = result_field("The supplier as saved")
+    errors: list[UserError] = errors_field()
 
     @classmethod
     def of(cls, row: Any) -> Self:
         return cls(supplier=Supplier.from_model(row))
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation of a product.")
 class ProductPayload:
-    product: Product | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    product: Product | None = result_field("The product as saved")
+    errors: list[UserError] = errors_field()
 
     @classmethod
     def of(cls, row: Any) -> Self:
         return cls(product=Product.from_model(row))
 
 
-@strawberry.type
+@strawberry.type(description="The result of `setProductSupplier`.")
 class ProductSupplierPayload:
-    product_supplier: ProductSupplier | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    product_supplier: ProductSupplier | None = result_field("The terms as saved")
+    errors: list[UserError] = errors_field()
 
     @classmethod
     def of(cls, row: Any) -> Self:
         return cls(product_supplier=ProductSupplier.from_model(row))
 
 
-@strawberry.type
+@strawberry.type(description="The result of a delete.")
 class DeletePayload:
-    deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The global ID of what was deleted.")
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    deleted_id: strawberry.ID | None = result_field("The global ID of what was deleted")
+    errors: list[UserError] = errors_field()
 
     @classmethod
     def of(cls, row: Any) -> Self:
@@ -186,60 +235,172 @@ class DeletePayload:
 
 # --- mutations ----------------------------------------------------------------------------------
 
+_CategoryId = Annotated[strawberry.ID, strawberry.argument(description=id_input("the category"))]
+_SupplierId = Annotated[strawberry.ID, strawberry.argument(description=id_input("the supplier"))]
+_ProductId = Annotated[strawberry.ID, strawberry.argument(description=id_input("the product"))]
+
+_SUPPLIER_RULES = (
+    "`name` is blank or over 200 characters; `email` is not an email address or over 254 characters; `phone` is "
+    "over 50 or `website` over 500 characters"
+)
+_PRODUCT_RULES = (
+    "`sku` is blank, over 64 characters or holds other characters than letters, digits, '.', '_' and '-'; `name` "
+    f"is blank or over 200 characters; {money_refused('unitPrice')}; `reorderPoint` or `reorderQuantity` is "
+    "outside 0 to 1,000,000,000"
+)
+
 
 @strawberry.type
 class CatalogMutations:
-    @strawberry.mutation(description="Add a category.")
-    async def create_category(self, info: Info[Context, None], input: CreateCategoryInput) -> CategoryPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Add a category.",
+            INVALID="`name` is blank or over 100 characters, `slug` is badly formed, or `parentId` is malformed.",
+            NOT_FOUND="`parentId` names no category.",
+            DUPLICATE="another category of the same parent has the name, or another category has the slug.",
+        )
+    )
+    async def create_category(
+        self, info: Info[Context, None], input: Annotated[CreateCategoryInput, INPUT]
+    ) -> CategoryPayload:
         return await _write(
             info, CategoryPayload, catalog.create_category, lambda: _arguments(input), records_user=True
         )
 
-    @strawberry.mutation(description="Rename, move or describe a category.")
-    async def update_category(self, info: Info[Context, None], input: UpdateCategoryInput) -> CategoryPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Rename, move or describe a category.",
+            INVALID="`name` is null, blank or over 100 characters; `slug` is null or badly formed; the new parent is "
+            "the category itself or one of its subcategories; or an ID is malformed.",
+            NOT_FOUND="`id` or `parentId` names no category.",
+            DUPLICATE="another category of the (new) parent has the name, or another category has the slug.",
+        )
+    )
+    async def update_category(
+        self, info: Info[Context, None], input: Annotated[UpdateCategoryInput, INPUT]
+    ) -> CategoryPayload:
         return await _write(info, CategoryPayload, catalog.update_category, lambda: _arguments(input, "Category"))
 
-    @strawberry.mutation(description="Delete a category without subcategories or products.")
-    async def delete_category(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Delete a category without subcategories or products.",
+            INVALID="`id` is malformed.",
+            NOT_FOUND="`id` names no category.",
+            IN_USE="the category has subcategories or products: move or delete them first.",
+        )
+    )
+    async def delete_category(self, info: Info[Context, None], id: _CategoryId) -> DeletePayload:
         return await _write(info, DeletePayload, catalog.delete_category, _id_argument(id, "Category"))
 
-    @strawberry.mutation(description="Add a supplier.")
-    async def create_supplier(self, info: Info[Context, None], input: CreateSupplierInput) -> SupplierPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Add a supplier.",
+            INVALID=f"{_SUPPLIER_RULES}.",
+            DUPLICATE="another supplier has the name, whatever the case.",
+        )
+    )
+    async def create_supplier(
+        self, info: Info[Context, None], input: Annotated[CreateSupplierInput, INPUT]
+    ) -> SupplierPayload:
         return await _write(
             info, SupplierPayload, catalog.create_supplier, lambda: _arguments(input), records_user=True
         )
 
-    @strawberry.mutation(description="Change a supplier's name, contact details or status.")
-    async def update_supplier(self, info: Info[Context, None], input: UpdateSupplierInput) -> SupplierPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Change a supplier's name, contact details or status.",
+            INVALID=f"{_SUPPLIER_RULES}; `name` or `isActive` is null; or `id` is malformed.",
+            NOT_FOUND="`id` names no supplier.",
+            DUPLICATE="another supplier has the name, whatever the case.",
+        )
+    )
+    async def update_supplier(
+        self, info: Info[Context, None], input: Annotated[UpdateSupplierInput, INPUT]
+    ) -> SupplierPayload:
         return await _write(info, SupplierPayload, catalog.update_supplier, lambda: _arguments(input, "Supplier"))
 
-    @strawberry.mutation(description="Delete a supplier that offers no products.")
-    async def delete_supplier(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Delete a supplier that has no terms for products and no purchase orders.",
+            INVALID="`id` is malformed.",
+            NOT_FOUND="`id` names no supplier.",
+            IN_USE="the supplier has terms for products (remove them first) or purchase orders (archive it "
+            "instead: `updateSupplier` with `isActive: false`).",
+        )
+    )
+    async def delete_supplier(self, info: Info[Context, None], id: _SupplierId) -> DeletePayload:
         return await _write(info, DeletePayload, catalog.delete_supplier, _id_argument(id, "Supplier"))
 
-    @strawberry.mutation(description="Add a product.")
-    async def create_product(self, info: Info[Context, None], input: CreateProductInput) -> ProductPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Add a product.",
+            INVALID=f"{_PRODUCT_RULES}; or `categoryId` is malformed.",
+            NOT_FOUND="`categoryId` names no category.",
+            DUPLICATE="another product has the SKU.",
+        )
+    )
+    async def create_product(
+        self, info: Info[Context, None], input: Annotated[CreateProductInput, INPUT]
+    ) -> ProductPayload:
         return await _write(
             info, ProductPayload, catalog.create_product, lambda: _arguments(input), records_user=True
         )
 
-    @strawberry.mutation(description="Change a product's fields.")
-    async def update_product(self, info: Info[Context, None], input: UpdateProductInput) -> ProductPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Change a product's fields.",
+            INVALID=f"{_PRODUCT_RULES}; a field other than `description` or `categoryId` is null; or an ID is "
+            "malformed.",
+            NOT_FOUND="`id` names no product, or `categoryId` no category.",
+            DUPLICATE="another product has the SKU.",
+        )
+    )
+    async def update_product(
+        self, info: Info[Context, None], input: Annotated[UpdateProductInput, INPUT]
+    ) -> ProductPayload:
         return await _write(info, ProductPayload, catalog.update_product, lambda: _arguments(input, "Product"))
 
-    @strawberry.mutation(description="Delete a product that no supplier offers.")
-    async def delete_product(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Delete a product that no supplier has terms for, with no stock history and on no purchase order.",
+            INVALID="`id` is malformed.",
+            NOT_FOUND="`id` names no product.",
+            IN_USE="suppliers have terms for the product (remove them first), or it has stock history or "
+            "purchase order lines (archive it instead: `updateProduct` with `isActive: false`).",
+        )
+    )
+    async def delete_product(self, info: Info[Context, None], id: _ProductId) -> DeletePayload:
         return await _write(info, DeletePayload, catalog.delete_product, _id_argument(id, "Product"))
 
-    @strawberry.mutation(description="Create or change a supplier's terms for a product.")
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Create or change a supplier's terms for a product.",
+            INVALID="`unitCost` is missing for new terms or null; "
+            f"{money_refused('unitCost')}; `supplierSku` is over 64 characters; `leadTimeDays` is null or outside "
+            "0 to 3,650; `isPreferred` is null; or an ID is malformed.",
+            NOT_FOUND="`productId` names no product, or `supplierId` no supplier.",
+            DUPLICATE="a concurrent request created the same terms, or made another supplier preferred, first; "
+            "send it again.",
+        )
+    )
     async def set_product_supplier(
-        self, info: Info[Context, None], input: SetProductSupplierInput
+        self, info: Info[Context, None], input: Annotated[SetProductSupplierInput, INPUT]
     ) -> ProductSupplierPayload:
         return await _write(info, ProductSupplierPayload, catalog.set_product_supplier, lambda: _arguments(input))
 
-    @strawberry.mutation(description="Delete a supplier's terms for a product.")
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Delete a supplier's terms for a product.",
+            INVALID="an ID is malformed.",
+            NOT_FOUND="`productId` names no product, `supplierId` no supplier, or the supplier has no terms for "
+            "the product.",
+        )
+    )
     async def remove_product_supplier(
-        self, info: Info[Context, None], product_id: strawberry.ID, supplier_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        product_id: Annotated[strawberry.ID, strawberry.argument(description=id_input("the product"))],
+        supplier_id: Annotated[strawberry.ID, strawberry.argument(description=id_input("the supplier"))],
     ) -> DeletePayload:
         return await _write(
             info,

@@ -6,19 +6,24 @@ Each is one write transaction; a refused one rolls back and returns its `errors`
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import strawberry
 from strawberry.types import Info
 
 from db import purchasing
 from graph.context import Context
-from graph.errors import UserError
-from graph.mutations.base import write
-from graph.relay import decode_id, decode_optional_id
+from graph.errors import UserError, with_error_codes
+from graph.mutations.base import INPUT, errors_field, result_field, write
+from graph.mutations.catalog import MONEY, changed, money_refused, optional
+from graph.mutations.stock import KEY_DESCRIPTION, NOTE, QUANTITY
+from graph.relay import decode_id, decode_optional_id, id_input
 from graph.types.stock import InventoryTransaction, PurchaseOrder, StockLevel
 
 UNSET: Any = strawberry.UNSET
+
+EXPECTED_DATE = "When the goods are expected."
+LINES = "The products to order, at most 500 lines, one per product."
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -26,22 +31,23 @@ UNSET: Any = strawberry.UNSET
 
 @strawberry.input(description="One line of an order; without `unitCost`, the supplier's terms for the product apply.")
 class PurchaseOrderLineInput:
-    product_id: strawberry.ID
-    quantity: int
-    unit_cost: Decimal | None = None
+    product_id: strawberry.ID = strawberry.field(description=f"{id_input('the product')} Not an archived one.")
+    quantity: int = strawberry.field(description=QUANTITY)
+    unit_cost: Decimal | None = optional(
+        f"What one unit costs on this order: {MONEY}. Required when the supplier has no terms for the product."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new purchase order, drafted (status DRAFT).")
 class CreatePurchaseOrderInput:
-    supplier_id: strawberry.ID = strawberry.field(description="An active supplier.")
-    number: str | None = strawberry.field(
-        default=None, description="Stored trimmed and uppercase; the next free PO-000001-style number when not given."
+    supplier_id: strawberry.ID = strawberry.field(description=f"{id_input('the supplier')} An active one.")
+    number: str | None = optional(
+        "Unique; up to 32 letters, digits, '.', '/', '_' and '-', starting with a letter or digit; stored trimmed "
+        "and uppercase. The next free PO-000001-style number when not given."
     )
-    expected_date: date | None = None
-    note: str | None = None
-    lines: list[PurchaseOrderLineInput] = strawberry.field(
-        default_factory=list, description="At most one line per product."
-    )
+    expected_date: date | None = optional(EXPECTED_DATE)
+    note: str | None = optional(NOTE)
+    lines: list[PurchaseOrderLineInput] = strawberry.field(default_factory=list, description=LINES)
 
 
 @strawberry.input(
@@ -49,28 +55,38 @@ class CreatePurchaseOrderInput:
     "`lines` replaces every line; a new supplier alone leaves the lines' costs as they are."
 )
 class UpdatePurchaseOrderInput:
-    id: strawberry.ID
-    supplier_id: strawberry.ID | None = UNSET
-    expected_date: date | None = UNSET
-    note: str | None = UNSET
-    lines: list[PurchaseOrderLineInput] | None = UNSET
-
-
-@strawberry.input
-class ReceivePurchaseOrderLineInput:
-    product_id: strawberry.ID
-    quantity: int = strawberry.field(description="At most what is outstanding on the order's line.")
-
-
-@strawberry.input
-class ReceivePurchaseOrderInput:
-    id: strawberry.ID
-    warehouse_id: strawberry.ID
-    lines: list[ReceivePurchaseOrderLineInput] = strawberry.field(description="At most one line per product.")
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Send the same key to retry safely: a retry returns the first result and changes nothing.",
+    id: strawberry.ID = strawberry.field(description=id_input("the purchase order, a draft"))
+    supplier_id: strawberry.ID | None = changed(f"{id_input('the supplier')} An active one; not null.")
+    expected_date: date | None = changed(EXPECTED_DATE)
+    note: str | None = changed(NOTE)
+    lines: list[PurchaseOrderLineInput] | None = changed(
+        f"{LINES} Replaces every line; `[]` removes them all, null is refused. Lines without `unitCost` take the "
+        "terms of the order's supplier (the new one, if `supplierId` changes too)."
     )
+
+
+@strawberry.input(description="Units of one product received against an order.")
+class ReceivePurchaseOrderLineInput:
+    product_id: strawberry.ID = strawberry.field(
+        description=f"{id_input('the product')} It must be on the order, and not archived."
+    )
+    quantity: int = strawberry.field(
+        description="Units received, at least 1 and at most what is outstanding on the order's line."
+    )
+
+
+@strawberry.input(description="Goods received against an ordered purchase order.")
+class ReceivePurchaseOrderInput:
+    id: strawberry.ID = strawberry.field(
+        description=f"{id_input('the purchase order')} It must be ORDERED or PARTIALLY_RECEIVED."
+    )
+    warehouse_id: strawberry.ID = strawberry.field(
+        description=f"{id_input('the warehouse receiving the goods')} Not an archived one."
+    )
+    lines: list[ReceivePurchaseOrderLineInput] = strawberry.field(
+        description="What arrived: at least one line, at most one per product."
+    )
+    idempotency_key: str | None = optional(KEY_DESCRIPTION)
 
 
 def _product_id(line: Any, index: int) -> int:
@@ -128,10 +144,10 @@ def _id_argument(global_id: strawberry.ID) -> Callable[[], dict[str, Any]]:
 # --- payloads -----------------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation of a purchase order.")
 class PurchaseOrderPayload:
-    purchase_order: PurchaseOrder | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    purchase_order: PurchaseOrder | None = result_field("The order as saved")
+    errors: list[UserError] = errors_field()
 
     @classmethod
     def of(cls, row: Any) -> Self:
@@ -140,15 +156,19 @@ class PurchaseOrderPayload:
 
 @strawberry.type(description="The order after a receipt, the RECEIPT entries it made and the stock levels they left.")
 class ReceivePurchaseOrderPayload:
-    purchase_order: PurchaseOrder | None = None
+    purchase_order: PurchaseOrder | None = result_field("The order after the receipt (as it is now, on a replay)")
     transactions: list[InventoryTransaction] = strawberry.field(
         default_factory=list, description="One RECEIPT entry per line received, in the order of the input's lines."
     )
-    stock_levels: list[StockLevel] = strawberry.field(default_factory=list)
+    stock_levels: list[StockLevel] = strawberry.field(
+        default_factory=list,
+        description="The stock level of each product received in the warehouse, as the entries left it; empty "
+        "when refused.",
+    )
     replayed: bool = strawberry.field(
         default=False, description="True when this is the stored result of an earlier request with the same key."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = errors_field()
 
     @classmethod
     def of(cls, receipt: purchasing.Receipt) -> Self:
@@ -163,32 +183,72 @@ class ReceivePurchaseOrderPayload:
 # --- mutations ----------------------------------------------------------------------------------
 
 
+_OrderId = Annotated[strawberry.ID, strawberry.argument(description=id_input("the purchase order"))]
+_LINE_RULES = (
+    "there are more than 500 lines; `lines[n].quantity` is outside 1 to 1,000,000,000; "
+    f"{money_refused('lines[n].unitCost')}; two lines name one product; a line's product is archived; a line "
+    "without `unitCost` names a product the supplier has no terms for"
+)
+
+
 @strawberry.type
 class PurchasingMutations:
-    @strawberry.mutation(description="Draft a purchase order from an active supplier.")
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Draft a purchase order from an active supplier.",
+            INVALID="`number` is badly formed or over 32 characters; `note` is over 2,000 characters; the supplier "
+            f"is archived; {_LINE_RULES}; or an ID is malformed.",
+            NOT_FOUND="`supplierId` names no supplier, or a line's `productId` no product.",
+            DUPLICATE="another order has the `number`.",
+        )
+    )
     async def create_purchase_order(
-        self, info: Info[Context, None], input: CreatePurchaseOrderInput
+        self, info: Info[Context, None], input: Annotated[CreatePurchaseOrderInput, INPUT]
     ) -> PurchaseOrderPayload:
         return await write(
             info, PurchaseOrderPayload, purchasing.create_purchase_order, _create_arguments(input), records_user=True
         )
 
-    @strawberry.mutation(description="Change a draft purchase order: supplier, expected date, note or lines.")
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Change a draft purchase order: supplier, expected date, note or lines.",
+            INVALID="the order is not a draft; `note` is over 2,000 characters; `supplierId` is null or an "
+            f"archived supplier; `lines` is null; {_LINE_RULES}; or an ID is malformed.",
+            NOT_FOUND="`id` names no purchase order, `supplierId` no supplier, or a line's `productId` no product.",
+        )
+    )
     async def update_purchase_order(
-        self, info: Info[Context, None], input: UpdatePurchaseOrderInput
+        self, info: Info[Context, None], input: Annotated[UpdatePurchaseOrderInput, INPUT]
     ) -> PurchaseOrderPayload:
         return await write(info, PurchaseOrderPayload, purchasing.update_purchase_order, _update_arguments(input))
 
-    @strawberry.mutation(description="Place a draft with its supplier: DRAFT → ORDERED. It needs at least one line.")
-    async def submit_purchase_order(self, info: Info[Context, None], id: strawberry.ID) -> PurchaseOrderPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Place a draft with its supplier: DRAFT → ORDERED. It needs at least one line.",
+            INVALID="the order is not a draft, has no lines, or its supplier has been archived; or `id` is "
+            "malformed.",
+            NOT_FOUND="`id` names no purchase order.",
+        )
+    )
+    async def submit_purchase_order(self, info: Info[Context, None], id: _OrderId) -> PurchaseOrderPayload:
         return await write(info, PurchaseOrderPayload, purchasing.submit_purchase_order, _id_argument(id))
 
     @strawberry.mutation(
-        description="Receive goods of an ordered purchase order into a warehouse, in full or in part: RECEIPT "
-        "entries at the lines' costs, and the order moves to PARTIALLY_RECEIVED or RECEIVED."
+        description=with_error_codes(
+            "Receive goods of an ordered purchase order into a warehouse, in full or in part: RECEIPT entries at "
+            "the lines' costs, referencing the order's number, and the order moves to PARTIALLY_RECEIVED or "
+            "RECEIVED.",
+            INVALID="the order is a draft, cancelled or received in full; no lines are given; a line's `quantity` "
+            "is outside 1 to 1,000,000,000 or more than is outstanding; two lines name one product; a product is "
+            "not on the order or is archived; the warehouse is archived; the stock level would pass "
+            "2,147,483,647; `idempotencyKey` is blank or over 200 characters; or an ID is malformed.",
+            NOT_FOUND="`id` names no purchase order or `warehouseId` no warehouse, or a line's `productId` is the "
+            "ID of something else than a product.",
+            IDEMPOTENCY_CONFLICT="`idempotencyKey` was used before for a different request.",
+        )
     )
     async def receive_purchase_order(
-        self, info: Info[Context, None], input: ReceivePurchaseOrderInput
+        self, info: Info[Context, None], input: Annotated[ReceivePurchaseOrderInput, INPUT]
     ) -> ReceivePurchaseOrderPayload:
         return await write(
             info,
@@ -198,6 +258,12 @@ class PurchasingMutations:
             records_user=True,
         )
 
-    @strawberry.mutation(description="Cancel a draft, or an order of which nothing has been received.")
-    async def cancel_purchase_order(self, info: Info[Context, None], id: strawberry.ID) -> PurchaseOrderPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Cancel a draft, or an order of which nothing has been received.",
+            INVALID="goods have been received against the order, or it is cancelled already; or `id` is malformed.",
+            NOT_FOUND="`id` names no purchase order.",
+        )
+    )
+    async def cancel_purchase_order(self, info: Info[Context, None], id: _OrderId) -> PurchaseOrderPayload:
         return await write(info, PurchaseOrderPayload, purchasing.cancel_purchase_order, _id_argument(id))

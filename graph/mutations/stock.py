@@ -7,7 +7,7 @@ With an `idempotencyKey`, a retry returns the first request's result (`replayed:
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,75 +18,102 @@ from db import idempotency, stock
 from db.models import InventoryTransaction as LedgerEntry
 from db.stock import Level
 from graph.context import Context
-from graph.errors import UserError
-from graph.mutations.base import write
-from graph.relay import decode_id
+from graph.errors import UserError, with_error_codes
+from graph.mutations.base import INPUT, errors_field, write
+from graph.mutations.catalog import MONEY, money_refused, optional
+from graph.relay import decode_id, id_input
 from graph.types.stock import InventoryTransaction, StockLevel
 
-_KEY_DESCRIPTION = "Send the same key to retry safely: a retry returns the first result and changes nothing."
+KEY_DESCRIPTION = (
+    "Send the same key to retry safely: a retry returns the first result and changes nothing. Up to 200 "
+    "characters, not blank; keys are kept for good and shared by every user, so make each new request's key "
+    "unique (a UUID, say)."
+)
+PRODUCT = id_input("the product")
+QUANTITY = "Units, 1 to 1,000,000,000."
+REFERENCE = (
+    "Up to 100 characters naming a document, such as a delivery note or a sales order; stored trimmed, blank "
+    "as null."
+)
+NOTE = "Free text, up to 2,000 characters; stored trimmed, blank as null."
 
 
 def _key() -> Any:
-    return strawberry.field(default=None, description=_KEY_DESCRIPTION)
+    return optional(KEY_DESCRIPTION)
+
+
+def _product() -> Any:
+    return strawberry.field(description=PRODUCT)
+
+
+def _warehouse(which: str, rule: str = "") -> Any:
+    return strawberry.field(description=f"{id_input(which)} {rule}".strip())
+
+
+def _quantity(description: str = QUANTITY) -> Any:
+    return strawberry.field(description=description)
 
 
 # --- inputs -------------------------------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="Goods received into a warehouse.")
 class ReceiveStockInput:
-    product_id: strawberry.ID
-    warehouse_id: strawberry.ID
-    quantity: int
-    unit_cost: Decimal | None = strawberry.field(
-        default=None, description="Defaults to the preferred supplier's cost, or else the average cost."
+    product_id: strawberry.ID = _product()
+    warehouse_id: strawberry.ID = _warehouse("the warehouse receiving the goods", "Not an archived one.")
+    quantity: int = _quantity()
+    unit_cost: Decimal | None = optional(
+        f"What one unit cost: {MONEY}. Defaults to the preferred supplier's cost, or else the average cost."
     )
-    reference: str | None = None
-    note: str | None = None
+    reference: str | None = optional(REFERENCE)
+    note: str | None = optional(NOTE)
     idempotency_key: str | None = _key()
 
 
-@strawberry.input
+@strawberry.input(description="Goods shipped out of a warehouse.")
 class ShipStockInput:
-    product_id: strawberry.ID
-    warehouse_id: strawberry.ID
-    quantity: int
-    reference: str | None = None
-    note: str | None = None
+    product_id: strawberry.ID = _product()
+    warehouse_id: strawberry.ID = _warehouse("the warehouse shipping the goods")
+    quantity: int = _quantity(f"{QUANTITY} At most what the warehouse holds.")
+    reference: str | None = optional(REFERENCE)
+    note: str | None = optional(NOTE)
     idempotency_key: str | None = _key()
 
 
-@strawberry.input
+@strawberry.input(description="A physical count of a product in a warehouse.")
 class AdjustStockInput:
-    product_id: strawberry.ID
-    warehouse_id: strawberry.ID
+    product_id: strawberry.ID = _product()
+    warehouse_id: strawberry.ID = _warehouse("the warehouse counted")
     counted_quantity: int = strawberry.field(
-        description="The quantity counted; the difference to the stock level is recorded (nothing when equal)."
+        description="The quantity counted, 0 to 1,000,000,000; the difference to the stock level is recorded "
+        "(nothing when equal)."
     )
-    note: str | None = None
+    note: str | None = optional(NOTE)
     idempotency_key: str | None = _key()
 
 
-@strawberry.input
+@strawberry.input(description="Stock moved from one warehouse to another.")
 class TransferStockInput:
-    product_id: strawberry.ID
-    from_warehouse_id: strawberry.ID
-    to_warehouse_id: strawberry.ID
-    quantity: int
-    note: str | None = None
+    product_id: strawberry.ID = _product()
+    from_warehouse_id: strawberry.ID = _warehouse("the warehouse the stock leaves")
+    to_warehouse_id: strawberry.ID = _warehouse(
+        "the warehouse the stock goes to", "Another one than `fromWarehouseId`, not an archived one."
+    )
+    quantity: int = _quantity(f"{QUANTITY} At most what `fromWarehouseId` holds.")
+    note: str | None = optional(NOTE)
     idempotency_key: str | None = _key()
 
 
-@strawberry.input
+@strawberry.input(description="Goods a customer returned, back into a warehouse.")
 class ReturnStockInput:
-    product_id: strawberry.ID
-    warehouse_id: strawberry.ID
-    quantity: int
-    unit_cost: Decimal | None = strawberry.field(
-        default=None, description="Recorded on the entry; returns do not change the average cost."
+    product_id: strawberry.ID = _product()
+    warehouse_id: strawberry.ID = _warehouse("the warehouse taking the goods back", "Not an archived one.")
+    quantity: int = _quantity()
+    unit_cost: Decimal | None = optional(
+        f"Recorded on the entry: {MONEY}. Returns do not change the average cost."
     )
-    reference: str | None = None
-    note: str | None = None
+    reference: str | None = optional(REFERENCE)
+    note: str | None = optional(NOTE)
     idempotency_key: str | None = _key()
 
 
@@ -125,9 +152,17 @@ class _Movement:
 
 @strawberry.type(description="The ledger entries a stock mutation made and the stock levels they left.")
 class StockMovementPayload:
-    transactions: list[InventoryTransaction] = strawberry.field(default_factory=list)
-    stock_levels: list[StockLevel] = strawberry.field(default_factory=list)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    transactions: list[InventoryTransaction] = strawberry.field(
+        default_factory=list,
+        description="The entries made, oldest first (a transfer's TRANSFER_OUT, then its TRANSFER_IN); empty "
+        "when refused, or when a count matched the stock level.",
+    )
+    stock_levels: list[StockLevel] = strawberry.field(
+        default_factory=list,
+        description="The stock level of each product and warehouse moved, as the entries left it (for a count "
+        "that matched, the level as it is); empty when refused.",
+    )
+    errors: list[UserError] = errors_field()
     replayed: bool = strawberry.field(
         default=False, description="True when this is the stored result of an earlier request with the same key."
     )
@@ -195,28 +230,86 @@ _RETURN = _idempotent("returnStock", _entries(stock.return_stock))
 # --- mutations ----------------------------------------------------------------------------------
 
 
+# What every stock mutation may be refused for, besides its own rules.
+_MALFORMED = "`idempotencyKey` is blank or over 200 characters; or an ID is malformed"
+_NOT_FOUND = "`productId` names no product, or a warehouse ID no warehouse."
+_CONFLICT = "`idempotencyKey` was used before for a different request."
+_REMARKS = "`reference` is over 100 or `note` over 2,000 characters"
+_LEVEL_LIMIT = "the stock level would pass 2,147,483,647"
+
+
 @strawberry.type
 class StockMutations:
-    @strawberry.mutation(description="Put received goods into a warehouse and update the product's average cost.")
-    async def receive_stock(self, info: Info[Context, None], input: ReceiveStockInput) -> StockMovementPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Put received goods into a warehouse (a RECEIPT entry) and fold their cost into the product's average "
+            "cost.",
+            INVALID=f"`quantity` is outside 1 to 1,000,000,000; {money_refused('unitCost')}; {_REMARKS}; the "
+            f"warehouse or the product is archived; {_LEVEL_LIMIT}; {_MALFORMED}.",
+            NOT_FOUND=_NOT_FOUND,
+            IDEMPOTENCY_CONFLICT=_CONFLICT,
+        )
+    )
+    async def receive_stock(
+        self, info: Info[Context, None], input: Annotated[ReceiveStockInput, INPUT]
+    ) -> StockMovementPayload:
         return await write(info, StockMovementPayload, _RECEIVE, _arguments(input), records_user=True)
 
     @strawberry.mutation(
-        description="Take shipped goods out of a warehouse; refused with INSUFFICIENT_STOCK beyond what it holds."
+        description=with_error_codes(
+            "Take shipped goods out of a warehouse (a SHIPMENT entry). Archived products and warehouses may ship.",
+            INVALID=f"`quantity` is outside 1 to 1,000,000,000; {_REMARKS}; {_MALFORMED}.",
+            NOT_FOUND=_NOT_FOUND,
+            INSUFFICIENT_STOCK="the warehouse holds fewer units than `quantity`.",
+            IDEMPOTENCY_CONFLICT=_CONFLICT,
+        )
     )
-    async def ship_stock(self, info: Info[Context, None], input: ShipStockInput) -> StockMovementPayload:
+    async def ship_stock(
+        self, info: Info[Context, None], input: Annotated[ShipStockInput, INPUT]
+    ) -> StockMovementPayload:
         return await write(info, StockMovementPayload, _SHIP, _arguments(input), records_user=True)
 
     @strawberry.mutation(
-        description="Record a physical count: an adjustment by the difference, or no entry when the count matches."
+        description=with_error_codes(
+            "Record a physical count: an ADJUSTMENT entry by the difference, or no entry when the count matches. "
+            "Archived products and warehouses may be counted.",
+            INVALID=f"`countedQuantity` is outside 0 to 1,000,000,000; `note` is over 2,000 characters; "
+            f"{_MALFORMED}.",
+            NOT_FOUND=_NOT_FOUND,
+            IDEMPOTENCY_CONFLICT=_CONFLICT,
+        )
     )
-    async def adjust_stock(self, info: Info[Context, None], input: AdjustStockInput) -> StockMovementPayload:
+    async def adjust_stock(
+        self, info: Info[Context, None], input: Annotated[AdjustStockInput, INPUT]
+    ) -> StockMovementPayload:
         return await write(info, StockMovementPayload, _ADJUST, _arguments(input), records_user=True)
 
-    @strawberry.mutation(description="Move stock between two warehouses: a TRANSFER_OUT and a TRANSFER_IN entry.")
-    async def transfer_stock(self, info: Info[Context, None], input: TransferStockInput) -> StockMovementPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Move stock between two warehouses: a TRANSFER_OUT and a TRANSFER_IN entry, both or neither.",
+            INVALID="`quantity` is outside 1 to 1,000,000,000; `note` is over 2,000 characters; the two "
+            f"warehouses are the same; the target warehouse or the product is archived; {_LEVEL_LIMIT} in the "
+            f"target warehouse; {_MALFORMED}.",
+            NOT_FOUND=_NOT_FOUND,
+            INSUFFICIENT_STOCK="`fromWarehouseId` holds fewer units than `quantity`.",
+            IDEMPOTENCY_CONFLICT=_CONFLICT,
+        )
+    )
+    async def transfer_stock(
+        self, info: Info[Context, None], input: Annotated[TransferStockInput, INPUT]
+    ) -> StockMovementPayload:
         return await write(info, StockMovementPayload, _TRANSFER, _arguments(input), records_user=True)
 
-    @strawberry.mutation(description="Put goods a customer returned back into stock.")
-    async def return_stock(self, info: Info[Context, None], input: ReturnStockInput) -> StockMovementPayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Put goods a customer returned back into stock (a RETURN entry); the average cost stays as it is.",
+            INVALID=f"`quantity` is outside 1 to 1,000,000,000; {money_refused('unitCost')}; {_REMARKS}; the "
+            f"warehouse or the product is archived; {_LEVEL_LIMIT}; {_MALFORMED}.",
+            NOT_FOUND=_NOT_FOUND,
+            IDEMPOTENCY_CONFLICT=_CONFLICT,
+        )
+    )
+    async def return_stock(
+        self, info: Info[Context, None], input: Annotated[ReturnStockInput, INPUT]
+    ) -> StockMovementPayload:
         return await write(info, StockMovementPayload, _RETURN, _arguments(input), records_user=True)

@@ -3,64 +3,106 @@
 Each mutation is one write transaction; a refused one rolls back and returns its `errors`.
 """
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import strawberry
 from strawberry.types import Info
 
 from db import warehouses
 from graph.context import Context
-from graph.errors import UserError
-from graph.mutations.base import write
-from graph.mutations.catalog import UNSET, DeletePayload, _arguments, _id_argument
+from graph.errors import UserError, with_error_codes
+from graph.mutations.base import INPUT, errors_field, result_field, write
+from graph.mutations.catalog import ADDRESS, DeletePayload, _arguments, _id_argument, changed, optional
+from graph.relay import id_input
 from graph.types.stock import Warehouse
 
+CODE = (
+    "Unique; up to 32 letters, digits, '_' and '-', starting with a letter or digit; stored trimmed and in "
+    "uppercase."
+)
+NAME = "Up to 200 characters, trimmed."
+_CODE_RULES = "`code` is blank, over 32 characters or holds other characters than letters, digits, '_' and '-'"
 
-@strawberry.input
+
+@strawberry.input(description="A new warehouse.")
 class CreateWarehouseInput:
-    code: str = strawberry.field(
-        description="Up to 32 letters, digits, '_' and '-', starting with a letter or digit; stored in uppercase."
-    )
-    name: str
-    address: str | None = None
-    is_active: bool = True
+    code: str = strawberry.field(description=CODE)
+    name: str = strawberry.field(description=NAME)
+    address: str | None = optional(ADDRESS)
+    is_active: bool = optional("False adds it archived: it takes in no stock.", True)
 
 
 @strawberry.input(description="Fields left out keep their value; null clears `address`.")
 class UpdateWarehouseInput:
-    id: strawberry.ID
-    code: str | None = UNSET
-    name: str | None = UNSET
-    address: str | None = UNSET
-    is_active: bool | None = UNSET
+    id: strawberry.ID = strawberry.field(description=id_input("the warehouse to change"))
+    code: str | None = changed(CODE)
+    name: str | None = changed(NAME)
+    address: str | None = changed(ADDRESS)
+    is_active: bool | None = changed(
+        "False archives the warehouse (as `archiveWarehouse` does), true brings it back; not null."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation of a warehouse.")
 class WarehousePayload:
-    warehouse: Warehouse | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    warehouse: Warehouse | None = result_field("The warehouse as saved")
+    errors: list[UserError] = errors_field()
 
     @classmethod
     def of(cls, row: Any) -> Self:
         return cls(warehouse=Warehouse.from_model(row))
 
 
+_WarehouseId = Annotated[strawberry.ID, strawberry.argument(description=id_input("the warehouse"))]
+
+
 @strawberry.type
 class WarehouseMutations:
-    @strawberry.mutation(description="Add a warehouse.")
-    async def create_warehouse(self, info: Info[Context, None], input: CreateWarehouseInput) -> WarehousePayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Add a warehouse.",
+            INVALID=f"{_CODE_RULES}; or `name` is blank or over 200 characters.",
+            DUPLICATE="another warehouse has the code.",
+        )
+    )
+    async def create_warehouse(
+        self, info: Info[Context, None], input: Annotated[CreateWarehouseInput, INPUT]
+    ) -> WarehousePayload:
         return await write(info, WarehousePayload, warehouses.create_warehouse, lambda: _arguments(input))
 
-    @strawberry.mutation(description="Change a warehouse's code, name, address or status.")
-    async def update_warehouse(self, info: Info[Context, None], input: UpdateWarehouseInput) -> WarehousePayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Change a warehouse's code, name, address or status.",
+            INVALID=f"{_CODE_RULES}; `name` is blank or over 200 characters; `code`, `name` or `isActive` is null; "
+            "or `id` is malformed.",
+            NOT_FOUND="`id` names no warehouse.",
+            DUPLICATE="another warehouse has the code.",
+        )
+    )
+    async def update_warehouse(
+        self, info: Info[Context, None], input: Annotated[UpdateWarehouseInput, INPUT]
+    ) -> WarehousePayload:
         return await write(
             info, WarehousePayload, warehouses.update_warehouse, lambda: _arguments(input, "Warehouse")
         )
 
-    @strawberry.mutation(description="Make a warehouse inactive; its stock levels and history stay.")
-    async def archive_warehouse(self, info: Info[Context, None], id: strawberry.ID) -> WarehousePayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Make a warehouse inactive; its stock levels and history stay. Archiving it again changes nothing.",
+            INVALID="`id` is malformed.",
+            NOT_FOUND="`id` names no warehouse.",
+        )
+    )
+    async def archive_warehouse(self, info: Info[Context, None], id: _WarehouseId) -> WarehousePayload:
         return await write(info, WarehousePayload, warehouses.archive_warehouse, _id_argument(id, "Warehouse"))
 
-    @strawberry.mutation(description="Delete a warehouse that has never held stock; archive one that has.")
-    async def delete_warehouse(self, info: Info[Context, None], id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Delete a warehouse that has never held stock; archive one that has.",
+            INVALID="`id` is malformed.",
+            NOT_FOUND="`id` names no warehouse.",
+            IN_USE="the warehouse has stock levels or ledger entries: archive it instead (`archiveWarehouse`).",
+        )
+    )
+    async def delete_warehouse(self, info: Info[Context, None], id: _WarehouseId) -> DeletePayload:
         return await write(info, DeletePayload, warehouses.delete_warehouse, _id_argument(id, "Warehouse"))

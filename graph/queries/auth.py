@@ -1,5 +1,7 @@
 """Root query fields about users: the signed-in user, and the user list for administrators."""
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -7,16 +9,20 @@ from db import models
 from db import users as users_db
 from graph.auth import Role
 from graph.context import Context
-from graph.relay import Connection, window
+from graph.relay import After, Before, Connection, First, Last, window
 from graph.roots import connection_of
 from graph.types.users import User
 
 
-@strawberry.input
+@strawberry.input(description="Narrows the list of users; every condition given must hold.")
 class UserFilter:
     search: str | None = strawberry.field(default=None, description="Part of the username or email, any case.")
-    role: Role | None = None  # type: ignore[valid-type]
-    is_active: bool | None = None
+    role: Role | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only users with exactly this role."
+    )
+    is_active: bool | None = strawberry.field(
+        default=None, description="Only active users (true) or only deactivated ones (false); both when not given."
+    )
 
     def spec(self) -> users_db.UserFilter:
         return users_db.UserFilter(
@@ -37,11 +43,11 @@ class AuthQueries:
     async def users(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: UserFilter | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[UserFilter | None, strawberry.argument(description="Narrows the users.")] = None,
     ) -> Connection[User]:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = users_db.user_conditions((filter or UserFilter()).spec())

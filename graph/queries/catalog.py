@@ -1,7 +1,7 @@
 """Root query fields of the catalog, and Relay's node lookup."""
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,26 +12,49 @@ from db.models import Category as CategoryModel
 from db.models import Product as ProductModel
 from db.models import Supplier as SupplierModel
 from graph.context import Context
-from graph.relay import Connection, Node, decode_id, decode_optional_id, from_global_id, window
+from graph.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    by_id_or,
+    decode_id,
+    decode_optional_id,
+    from_global_id,
+    id_input,
+    window,
+)
 from graph.roots import by_id, by_id_or_key, connection_of
-from graph.types.catalog import Category, Product, ProductFilter, ProductOrder, Supplier
+from graph.types.catalog import (
+    IS_ACTIVE_FILTER,
+    SEARCH_NAME,
+    Category,
+    Product,
+    ProductFilter,
+    ProductOrder,
+    Supplier,
+)
 
 
-@strawberry.input
+@strawberry.input(description="Narrows a list of categories; every condition given must hold.")
 class CategoryFilter:
-    parent_id: strawberry.ID | None = None
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description=f"{id_input('a category')} Only its direct subcategories are listed."
+    )
     roots_only: bool = strawberry.field(default=False, description="Only categories without a parent.")
-    search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
+    search: str | None = strawberry.field(default=None, description=SEARCH_NAME)
 
     def spec(self) -> reads.CategoryFilter:
         parent = decode_optional_id(self.parent_id, "Category", "filter.parentId")
         return reads.CategoryFilter(parent_id=parent, roots_only=self.roots_only, search=self.search or None)
 
 
-@strawberry.input
+@strawberry.input(description="Narrows a list of suppliers; every condition given must hold.")
 class SupplierFilter:
-    search: str | None = strawberry.field(default=None, description="Part of the name, any case.")
-    is_active: bool | None = None
+    search: str | None = strawberry.field(default=None, description=SEARCH_NAME)
+    is_active: bool | None = strawberry.field(default=None, description=IS_ACTIVE_FILTER)
 
     def spec(self) -> reads.SupplierFilter:
         return reads.SupplierFilter(search=self.search or None, is_active=self.is_active)
@@ -48,21 +71,43 @@ def _load_node(context: Context, global_id: str) -> Any:
 
 @strawberry.type
 class CatalogQueries:
-    @strawberry.field(description="Fetch any object by its global ID; null if there is none.")
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Fetch any object by its global ID; null if there is none (or the ID is not one). Ask for "
+        "the type's fields with a fragment: `node(id: $id) { ... on Product { sku } }`."
+    )
+    async def node(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The global ID of any object.")],
+    ) -> Node | None:
         # Awaited here: behind the (async) permission check, a loader's future returned as it is would
         # reach graphql-core unresolved.
         return await _nullable(_load_node(info.context, id))
 
     @strawberry.field(description="Fetch objects by global ID, in the order asked; null where there is none.")
-    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info[Context, None],
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description="Global IDs of any types; at most the server's maximum page size (100 by default)."
+            ),
+        ],
+    ) -> list[Node | None]:
         if len(ids) > info.context.settings.max_page_size:
             raise Invalid(f"At most {info.context.settings.max_page_size} IDs at once.", field="ids")
         return list(await asyncio.gather(*(_nullable(_load_node(info.context, i)) for i in ids)))
 
-    @strawberry.field(description="A product by global ID or by SKU.")
+    @strawberry.field(description="A product by global ID or by SKU; null if there is none.")
     async def product(
-        self, info: Info[Context, None], id: strawberry.ID | None = None, sku: str | None = None
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID | None, by_id_or("the product", "sku")] = None,
+        sku: Annotated[
+            str | None,
+            strawberry.argument(description="The product's SKU, any case. Give this or `id`, not both."),
+        ] = None,
     ) -> Product | None:
         return await by_id_or_key(
             info, "Product", id, sku=sku,
@@ -73,21 +118,29 @@ class CatalogQueries:
     async def products(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ProductFilter | None = None,
-        order_by: ProductOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[ProductFilter | None, strawberry.argument(description="Narrows the products.")] = None,
+        order_by: Annotated[
+            ProductOrder | None, strawberry.argument(description="The order; by name when not given.")
+        ] = None,
     ) -> Connection[Product]:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.product_conditions((filter or ProductFilter()).spec())
         sort = (order_by or ProductOrder()).sort_key()
         return await connection_of(info, ProductModel, conditions, sort, page_window, Product.from_model)
 
-    @strawberry.field(description="A category by global ID or by slug.")
+    @strawberry.field(description="A category by global ID or by slug; null if there is none.")
     async def category(
-        self, info: Info[Context, None], id: strawberry.ID | None = None, slug: str | None = None
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID | None, by_id_or("the category", "slug")] = None,
+        slug: Annotated[
+            str | None,
+            strawberry.argument(description="The category's slug, exactly. Give this or `id`, not both."),
+        ] = None,
     ) -> Category | None:
         return await by_id_or_key(
             info, "Category", id, slug=slug,
@@ -98,11 +151,13 @@ class CatalogQueries:
     async def categories(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: CategoryFilter | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            CategoryFilter | None, strawberry.argument(description="Narrows the categories.")
+        ] = None,
     ) -> Connection[Category]:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.category_conditions((filter or CategoryFilter()).spec())
@@ -110,19 +165,25 @@ class CatalogQueries:
             info, CategoryModel, conditions, reads.CATEGORY_SORT, page_window, Category.from_model
         )
 
-    @strawberry.field
-    async def supplier(self, info: Info[Context, None], id: strawberry.ID) -> Supplier | None:
+    @strawberry.field(description="A supplier by global ID; null if there is none.")
+    async def supplier(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=id_input("the supplier"))],
+    ) -> Supplier | None:
         return await by_id(info, info.context.loaders.supplier_by_id, decode_id(id, "Supplier", "id"))
 
     @strawberry.field(description="Suppliers by name, a page at a time.")
     async def suppliers(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: SupplierFilter | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            SupplierFilter | None, strawberry.argument(description="Narrows the suppliers.")
+        ] = None,
     ) -> Connection[Supplier]:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.supplier_conditions((filter or SupplierFilter()).spec())

@@ -11,16 +11,20 @@ from db import stock_reads as reads
 from db.models import InventoryTransaction as InventoryTransactionModel
 from db.models import Warehouse as WarehouseModel
 from graph.context import Context
-from graph.relay import Connection, decode_optional_id, window
+from graph.relay import After, Before, Connection, First, Last, by_id_or, decode_optional_id, id_input, window
 from graph.roots import by_id_or_key, connection, connection_of, loaded
 from graph.types.reports import InventoryValuation, LowStockItem, MovementGroupBy, StockMovementSummary
+from graph.types.catalog import IS_ACTIVE_FILTER
 from graph.types.stock import InventoryTransaction, TransactionFilter, Warehouse
 
+_PERIOD_START = "The period's start (inclusive), with a UTC offset; no limit when not given."
+_PERIOD_END = "The period's end (exclusive), with a UTC offset, not before `from`; no limit when not given."
 
-@strawberry.input
+
+@strawberry.input(description="Narrows a list of warehouses; every condition given must hold.")
 class WarehouseFilter:
     search: str | None = strawberry.field(default=None, description="Part of the name or code, any case.")
-    is_active: bool | None = None
+    is_active: bool | None = strawberry.field(default=None, description=IS_ACTIVE_FILTER)
 
     def spec(self) -> reads.WarehouseFilter:
         return reads.WarehouseFilter(search=self.search or None, is_active=self.is_active)
@@ -28,9 +32,15 @@ class WarehouseFilter:
 
 @strawberry.type
 class StockQueries:
-    @strawberry.field(description="A warehouse by global ID or by code.")
+    @strawberry.field(description="A warehouse by global ID or by code; null if there is none.")
     async def warehouse(
-        self, info: Info[Context, None], id: strawberry.ID | None = None, code: str | None = None
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID | None, by_id_or("the warehouse", "code")] = None,
+        code: Annotated[
+            str | None,
+            strawberry.argument(description="The warehouse's code, any case. Give this or `id`, not both."),
+        ] = None,
     ) -> Warehouse | None:
         return await by_id_or_key(
             info, "Warehouse", id, code=code,
@@ -41,11 +51,13 @@ class StockQueries:
     async def warehouses(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: WarehouseFilter | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            WarehouseFilter | None, strawberry.argument(description="Narrows the warehouses.")
+        ] = None,
     ) -> Connection[Warehouse]:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.warehouse_conditions((filter or WarehouseFilter()).spec())
@@ -57,11 +69,13 @@ class StockQueries:
     async def transactions(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: TransactionFilter | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            TransactionFilter | None, strawberry.argument(description="Narrows the entries.")
+        ] = None,
     ) -> Connection[InventoryTransaction]:
         page_window = window(info.context.settings, first, after, last, before)
         conditions = reads.transaction_conditions((filter or TransactionFilter()).spec())
@@ -82,11 +96,17 @@ class StockQueries:
     async def low_stock(
         self,
         info: Info[Context, None],
-        warehouse_id: strawberry.ID | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        warehouse_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description=f"{id_input('a warehouse')} Only its stock counts; all warehouses together when not "
+                "given."
+            ),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[LowStockItem]:
         context = info.context
         page_window = window(context.settings, first, after, last, before)
@@ -102,9 +122,18 @@ class StockQueries:
     async def inventory_valuation(
         self,
         info: Info[Context, None],
-        warehouse_id: strawberry.ID | None = None,
+        warehouse_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description=f"{id_input('a warehouse')} Only its stock is valued; all warehouses when not given."
+            ),
+        ] = None,
         category_id: Annotated[
-            strawberry.ID | None, strawberry.argument(description="Only this category and its subcategories.")
+            strawberry.ID | None,
+            strawberry.argument(
+                description=f"{id_input('a category')} Only the stock of its products and its subcategories' is "
+                "valued."
+            ),
         ] = None,
     ) -> InventoryValuation:
         warehouse_pk = decode_optional_id(warehouse_id, "Warehouse", "warehouseId")
@@ -123,15 +152,21 @@ class StockQueries:
     async def stock_movements(
         self,
         info: Info[Context, None],
-        group_by: MovementGroupBy,
-        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
-        to: datetime | None = None,
+        group_by: Annotated[
+            MovementGroupBy, strawberry.argument(description="One row per product, category or warehouse.")
+        ],
+        from_: Annotated[datetime | None, strawberry.argument(name="from", description=_PERIOD_START)] = None,
+        to: Annotated[datetime | None, strawberry.argument(description=_PERIOD_END)] = None,
         warehouse_id: Annotated[
-            strawberry.ID | None, strawberry.argument(description="Only entries of this warehouse.")
+            strawberry.ID | None,
+            strawberry.argument(description=f"{id_input('a warehouse')} Only its entries count."),
         ] = None,
         category_id: Annotated[
             strawberry.ID | None,
-            strawberry.argument(description="Only products of this category and its subcategories."),
+            strawberry.argument(
+                description=f"{id_input('a category')} Only the entries of its products and its subcategories' "
+                "count."
+            ),
         ] = None,
     ) -> list[StockMovementSummary]:
         reads.check_period(from_, to, start_field="from", end_field="to")

@@ -17,7 +17,19 @@ from strawberry.types import Info
 from db import catalog_reads as reads
 from db import models
 from graph.relations import Relation
-from graph.relay import Connection, Node, decode_optional_id, to_global_id, window
+from graph.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    decode_optional_id,
+    id_input,
+    id_of,
+    to_global_id,
+    window,
+)
 from graph.types.users import User
 
 if TYPE_CHECKING:
@@ -28,40 +40,56 @@ _StockLevel = Annotated["StockLevel", strawberry.lazy("graph.types.stock")]
 _InventoryTransaction = Annotated["InventoryTransaction", strawberry.lazy("graph.types.stock")]
 _ProductTransactionFilter = Annotated["ProductTransactionFilter", strawberry.lazy("graph.types.stock")]
 
-@strawberry.enum
+CREATED_AT = "When it was created."
+UPDATED_AT = "When it was last changed."
+IS_ACTIVE_FILTER = "Only active ones (true) or only archived ones (false); both when not given."
+SEARCH_NAME = "Part of the name, any case."
+
+
+@strawberry.enum(description="Which way a list is sorted.")
 class OrderDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
+    ASC = strawberry.enum_value("ASC", description="Ascending: A to Z, low to high, oldest first.")
+    DESC = strawberry.enum_value("DESC", description="Descending: Z to A, high to low, newest first.")
 
 
-@strawberry.enum
+@strawberry.enum(description="What products are sorted by.")
 class ProductOrderField(Enum):
-    NAME = "NAME"
-    SKU = "SKU"
-    PRICE = "PRICE"
-    CREATED_AT = "CREATED_AT"
+    NAME = strawberry.enum_value("NAME", description="The product's name.")
+    SKU = strawberry.enum_value("SKU", description="The product's SKU.")
+    PRICE = strawberry.enum_value("PRICE", description="The product's `unitPrice`.")
+    CREATED_AT = strawberry.enum_value("CREATED_AT", description="When the product was created.")
 
 
 @strawberry.input(description="Sort order for products; ties are broken by ID in the same direction.")
 class ProductOrder:
-    field: ProductOrderField = ProductOrderField.NAME
-    direction: OrderDirection = OrderDirection.ASC
+    field: ProductOrderField = strawberry.field(default=ProductOrderField.NAME, description="What to sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Which way.")
 
     def sort_key(self) -> Any:
         return reads.product_sort(reads.ProductSortField[self.field.name], self.direction is OrderDirection.DESC)
 
 
-@strawberry.input
+@strawberry.input(description="Narrows a list of products; every condition given must hold.")
 class ProductFilter:
     search: str | None = strawberry.field(default=None, description="Part of the name or SKU, any case.")
-    category_id: strawberry.ID | None = None
+    category_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description=f"{id_input('a category')} Only its products are listed (and its subcategories' with "
+        "`includeDescendants`).",
+    )
     include_descendants: bool = strawberry.field(
         default=False, description="With categoryId (or under a category): also products of its subcategories."
     )
-    supplier_id: strawberry.ID | None = None
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
-    is_active: bool | None = None
+    supplier_id: strawberry.ID | None = strawberry.field(
+        default=None, description=f"{id_input('a supplier')} Only the products it has terms for are listed."
+    )
+    min_price: Decimal | None = strawberry.field(
+        default=None, description="Only products whose `unitPrice` is at least this."
+    )
+    max_price: Decimal | None = strawberry.field(
+        default=None, description="Only products whose `unitPrice` is at most this."
+    )
+    is_active: bool | None = strawberry.field(default=None, description=IS_ACTIVE_FILTER)
 
     def spec(self) -> reads.ProductFilter:
         return reads.ProductFilter(
@@ -156,14 +184,22 @@ PRODUCT_TRANSACTIONS = Relation(
 )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A group of products. Categories form a tree: each has at most one parent, any number of "
+    "children."
+)
 class Category(Node):
-    id: strawberry.ID
-    name: str
-    slug: str
-    description: str | None
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description=id_of("this category"))
+    name: str = strawberry.field(
+        description="Up to 100 characters; unique among the categories of the same parent, whatever the case."
+    )
+    slug: str = strawberry.field(
+        description="Unique name for URLs: lowercase letters and digits in words joined by single hyphens, up to "
+        "120 characters; `category(slug:)` finds the category by it."
+    )
+    description: str | None = strawberry.field(description="Free text; null when there is none.")
+    created_at: datetime = strawberry.field(description=CREATED_AT)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
     pk: strawberry.Private[int]
     parent_pk: strawberry.Private[int | None]
     created_by_pk: strawberry.Private[int | None]
@@ -182,7 +218,7 @@ class Category(Node):
             updated_at=row.updated_at,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The category this one is in; null for a top-level category.")
     def parent(self, info: Info) -> "Category | None":
         return CATEGORY_PARENT.resolve(self, info)
 
@@ -202,33 +238,49 @@ class Category(Node):
     def products(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ProductFilter | None = None,
-        order_by: ProductOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            ProductFilter | None,
+            strawberry.argument(
+                description="Narrows the products; with `includeDescendants`, its subcategories' products are "
+                "listed too."
+            ),
+        ] = None,
+        order_by: Annotated[
+            ProductOrder | None, strawberry.argument(description="The order; by name when not given.")
+        ] = None,
     ) -> "Connection[Product]":
         return CATEGORY_PRODUCTS.resolve(
             self, info, first=first, after=after, last=last, before=before, filter=filter, order_by=order_by
         )
 
     @strawberry.field(description="How many products are in this category (with its subcategories if asked).")
-    def product_count(self, info: Info, include_descendants: bool = False) -> int:
+    def product_count(
+        self,
+        info: Info,
+        include_descendants: Annotated[
+            bool, strawberry.argument(description="Also count the products of its subcategories, at any depth.")
+        ] = False,
+    ) -> int:
         return CATEGORY_PRODUCT_COUNT.resolve(self, info, include_descendants=include_descendants)
 
 
-@strawberry.type
+@strawberry.type(description="A company goods are bought from: its contact details, terms and purchase orders.")
 class Supplier(Node):
-    id: strawberry.ID
-    name: str
-    email: str | None
-    phone: str | None
-    website: str | None
-    address: str | None
-    is_active: bool
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description=id_of("this supplier"))
+    name: str = strawberry.field(description="Up to 200 characters; unique whatever the case.")
+    email: str | None = strawberry.field(description="Contact email address; null when not known.")
+    phone: str | None = strawberry.field(description="Contact phone number, as entered; null when not known.")
+    website: str | None = strawberry.field(description="Web address, as entered; null when not known.")
+    address: str | None = strawberry.field(description="Postal address, free text; null when not known.")
+    is_active: bool = strawberry.field(
+        description="False once archived: an archived supplier takes no new purchase orders."
+    )
+    created_at: datetime = strawberry.field(description=CREATED_AT)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
     pk: strawberry.Private[int]
     created_by_pk: strawberry.Private[int | None]
 
@@ -254,25 +306,27 @@ class Supplier(Node):
 
     @strawberry.field(description="The products this supplier offers, with its terms, oldest first.")
     def offers(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
     ) -> "Connection[ProductSupplier]":
         return SUPPLIER_OFFERS.resolve(self, info, first=first, after=after, last=last, before=before)
 
 
 @strawberry.type(description="The terms one supplier offers for one product.")
 class ProductSupplier(Node):
-    id: strawberry.ID
-    supplier_sku: str | None
-    unit_cost: Decimal
-    lead_time_days: int
-    is_preferred: bool
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description=id_of("these terms"))
+    supplier_sku: str | None = strawberry.field(
+        description="The supplier's own code for the product; null when not known."
+    )
+    unit_cost: Decimal = strawberry.field(
+        description="What one unit costs from this supplier, with 2 decimal places: the default cost of this "
+        "supplier's purchase order lines, and of receipts when this supplier is the preferred one."
+    )
+    lead_time_days: int = strawberry.field(description="Days from order to delivery, 0 to 3,650.")
+    is_preferred: bool = strawberry.field(
+        description="Whether this is the product's preferred supplier; a product has at most one."
+    )
+    created_at: datetime = strawberry.field(description=CREATED_AT)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
     pk: strawberry.Private[int]
     product_pk: strawberry.Private[int]
     supplier_pk: strawberry.Private[int]
@@ -292,30 +346,45 @@ class ProductSupplier(Node):
             updated_at=row.updated_at,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The product the terms are for.")
     def product(self, info: Info) -> "Product":
         return OFFER_PRODUCT.resolve(self, info)
 
-    @strawberry.field
+    @strawberry.field(description="The supplier that offers them.")
     def supplier(self, info: Info) -> Supplier:
         return OFFER_SUPPLIER.resolve(self, info)
 
 
-@strawberry.type
+@strawberry.type(
+    description="Something kept in stock: its catalog data, its stock in each warehouse, its ledger and its "
+    "suppliers' terms."
+)
 class Product(Node):
-    id: strawberry.ID
-    sku: str
-    name: str
-    description: str | None
-    unit_price: Decimal
-    reorder_point: int
-    reorder_quantity: int
-    is_active: bool
-    average_cost: Decimal = strawberry.field(
-        description="Weighted average unit cost of the stock on hand, updated by receipts; used for valuation."
+    id: strawberry.ID = strawberry.field(description=id_of("this product"))
+    sku: str = strawberry.field(
+        description="Stock keeping unit: unique, uppercase, up to 64 letters, digits, '.', '_' and '-', starting "
+        "with a letter or digit; `product(sku:)` finds the product by it."
     )
-    created_at: datetime
-    updated_at: datetime
+    name: str = strawberry.field(description="Up to 200 characters.")
+    description: str | None = strawberry.field(description="Free text; null when there is none.")
+    unit_price: Decimal = strawberry.field(description="The price of one unit, with 2 decimal places.")
+    reorder_point: int = strawberry.field(
+        description="Units: when the stock on hand is at or below this, `lowStock` lists the product. 0 never "
+        "lists it."
+    )
+    reorder_quantity: int = strawberry.field(
+        description="Units to order when restocking; `lowStock` suggests at least this many."
+    )
+    is_active: bool = strawberry.field(
+        description="False once archived: an archived product keeps its history and its stock can still be "
+        "shipped and counted, but it takes no receipts, returns or transfers and cannot be ordered."
+    )
+    average_cost: Decimal = strawberry.field(
+        description="Weighted average unit cost of the stock on hand, with 4 decimal places; updated by receipts, "
+        "used for valuation. 0.0000 before the first receipt."
+    )
+    created_at: datetime = strawberry.field(description=CREATED_AT)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
     pk: strawberry.Private[int]
     category_pk: strawberry.Private[int | None]
     created_by_pk: strawberry.Private[int | None]
@@ -339,7 +408,7 @@ class Product(Node):
             updated_at=row.updated_at,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The product's category; null when it has none.")
     def category(self, info: Info) -> Category | None:
         return PRODUCT_CATEGORY.resolve(self, info)
 
@@ -363,10 +432,12 @@ class Product(Node):
     def transactions(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: _ProductTransactionFilter | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            _ProductTransactionFilter | None, strawberry.argument(description="Narrows the entries.")
+        ] = None,
     ) -> Connection[_InventoryTransaction]:
         return PRODUCT_TRANSACTIONS.resolve(self, info, first=first, after=after, last=last, before=before, filter=filter)

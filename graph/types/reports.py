@@ -31,12 +31,12 @@ def _group(group_by: "MovementGroupBy") -> Any:
 
 @strawberry.type(description="A product at or below its reorder point, and how many to order.")
 class LowStockItem:
-    product: Product
+    product: Product = strawberry.field(description="The product to reorder.")
     quantity_on_hand: int = strawberry.field(
         description="Units on hand in the warehouse asked for, or over all warehouses."
     )
-    reorder_point: int
-    reorder_quantity: int
+    reorder_point: int = strawberry.field(description="The product's `reorderPoint`.")
+    reorder_quantity: int = strawberry.field(description="The product's `reorderQuantity`.")
     quantity_to_order: int = strawberry.field(
         description="reorderQuantity, or more if that would not lift stock above the reorder point: "
         "max(reorderQuantity, reorderPoint - quantityOnHand + 1)."
@@ -65,8 +65,8 @@ class LowStockItem:
 
 @strawberry.type(description="Stock of one category's products (its own, not its subcategories').")
 class CategoryValuation:
-    quantity: int
-    value: Decimal
+    quantity: int = strawberry.field(description="Units on hand of the category's products.")
+    value: Decimal = strawberry.field(description="Their value at average cost, rounded to 2 decimal places.")
     category_pk: strawberry.Private[int | None]
 
     @strawberry.field(description="Null for products without a category.")
@@ -79,8 +79,10 @@ class CategoryValuation:
     "cents at the end, so the categories' values may differ from the total by rounding."
 )
 class InventoryValuation:
-    total_quantity: int
-    total_value: Decimal
+    total_quantity: int = strawberry.field(description="Units on hand of every product counted.")
+    total_value: Decimal = strawberry.field(
+        description="Their value at average cost, rounded to 2 decimal places."
+    )
     by_category: list[CategoryValuation] = strawberry.field(description="By category name; uncategorized last.")
 
     @classmethod
@@ -97,9 +99,13 @@ class InventoryValuation:
 
 @strawberry.enum(description="What stock movements are totalled by.")
 class MovementGroupBy(Enum):
-    PRODUCT = "PRODUCT"
-    CATEGORY = "CATEGORY"
-    WAREHOUSE = "WAREHOUSE"
+    PRODUCT = strawberry.enum_value("PRODUCT", description="One row per product; `product` is set.")
+    CATEGORY = strawberry.enum_value(
+        "CATEGORY",
+        description="One row per category of the products moved (its own products, not its subcategories'); "
+        "`category` is set, or null for products without a category.",
+    )
+    WAREHOUSE = strawberry.enum_value("WAREHOUSE", description="One row per warehouse; `warehouse` is set.")
 
 
 
@@ -143,7 +149,7 @@ class StockMovementSummary:
             net=row.net,
         )
 
-    @strawberry.field
+    @strawberry.field(description="With groupBy PRODUCT: the product; null otherwise.")
     def product(self, info: Info) -> Product | None:
         return MOVEMENT_PRODUCT.resolve(self, info)
 
@@ -151,6 +157,6 @@ class StockMovementSummary:
     def category(self, info: Info) -> Category | None:
         return MOVEMENT_CATEGORY.resolve(self, info)
 
-    @strawberry.field
+    @strawberry.field(description="With groupBy WAREHOUSE: the warehouse; null otherwise.")
     def warehouse(self, info: Info) -> Warehouse | None:
         return MOVEMENT_WAREHOUSE.resolve(self, info)

@@ -10,8 +10,20 @@ from strawberry.types import Info
 from db import models
 from db import stock_reads as reads
 from graph.relations import Relation
-from graph.relay import Connection, Node, decode_optional_id, to_global_id, window
-from graph.types.catalog import CREATED_BY_USER, Product, Supplier
+from graph.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    decode_optional_id,
+    id_input,
+    id_of,
+    to_global_id,
+    window,
+)
+from graph.types.catalog import CREATED_AT, CREATED_BY_USER, UPDATED_AT, Product, Supplier
 from graph.types.users import User
 
 
@@ -33,15 +45,35 @@ ORDER_OF_ENTRY = Relation(
 ORDER_LINES = Relation(lambda loaders: loaders.lines_by_purchase_order_id, lambda order, _settings: (order.pk,))
 
 
+_KIND_DESCRIPTIONS = {
+    models.TransactionKind.RECEIPT: "Goods received (`receiveStock`, `receivePurchaseOrder`): a positive quantity "
+    "at a unit cost, folded into the product's average cost.",
+    models.TransactionKind.SHIPMENT: "Goods shipped out (`shipStock`): a negative quantity.",
+    models.TransactionKind.ADJUSTMENT: "The difference a physical count found (`adjustStock`): positive or "
+    "negative.",
+    models.TransactionKind.TRANSFER_IN: "Stock arriving from another warehouse (`transferStock`): a positive "
+    "quantity.",
+    models.TransactionKind.TRANSFER_OUT: "Stock leaving for another warehouse (`transferStock`): a negative "
+    "quantity.",
+    models.TransactionKind.RETURN: "Goods a customer returned (`returnStock`): a positive quantity; the average "
+    "cost stays as it is.",
+}
+
 TransactionKind = strawberry.enum(
-    Enum("TransactionKind", {k.name: k.value for k in models.TransactionKind}),
-    description="What moved stock: RECEIPT, SHIPMENT, ADJUSTMENT, TRANSFER_IN, TRANSFER_OUT or RETURN.",
+    Enum(
+        "TransactionKind",
+        {k.name: strawberry.enum_value(k.value, description=_KIND_DESCRIPTIONS[k]) for k in models.TransactionKind},
+    ),
+    description="What moved stock: the kind of a ledger entry.",
 )
+
+
+_WAREHOUSE_ENTRIES = f"{id_input('a warehouse')} Only its entries are listed."
 
 
 @strawberry.input(description="Narrows a product's ledger entries; every condition given must hold.")
 class ProductTransactionFilter:
-    warehouse_id: strawberry.ID | None = None
+    warehouse_id: strawberry.ID | None = strawberry.field(default=None, description=_WAREHOUSE_ENTRIES)
     kinds: list[TransactionKind] | None = strawberry.field(  # type: ignore[valid-type]
         default=None, description="Entries of any of these kinds; all kinds when empty."
     )
@@ -65,8 +97,10 @@ class ProductTransactionFilter:
 
 @strawberry.input(description="Narrows the ledger; every condition given must hold.")
 class TransactionFilter:
-    product_id: strawberry.ID | None = None
-    warehouse_id: strawberry.ID | None = None
+    product_id: strawberry.ID | None = strawberry.field(
+        default=None, description=f"{id_input('a product')} Only its entries are listed."
+    )
+    warehouse_id: strawberry.ID | None = strawberry.field(default=None, description=_WAREHOUSE_ENTRIES)
     kinds: list[TransactionKind] | None = strawberry.field(  # type: ignore[valid-type]
         default=None, description="Entries of any of these kinds; all kinds when empty."
     )
@@ -88,21 +122,43 @@ class TransactionFilter:
         return within.spec(product_id)
 
 
+_STATUS_DESCRIPTIONS = {
+    models.PurchaseOrderStatus.DRAFT: "Being prepared: its supplier, lines, expected date and note may change "
+    "(`updatePurchaseOrder`); `submitPurchaseOrder` places it.",
+    models.PurchaseOrderStatus.ORDERED: "Placed with the supplier; nothing received yet.",
+    models.PurchaseOrderStatus.PARTIALLY_RECEIVED: "Some goods received, some still outstanding.",
+    models.PurchaseOrderStatus.RECEIVED: "Every line received in full.",
+    models.PurchaseOrderStatus.CANCELLED: "Cancelled before anything was received.",
+}
+
 PurchaseOrderStatus = strawberry.enum(
-    Enum("PurchaseOrderStatus", {s.name: s.value for s in models.PurchaseOrderStatus}),
+    Enum(
+        "PurchaseOrderStatus",
+        {
+            s.name: strawberry.enum_value(s.value, description=_STATUS_DESCRIPTIONS[s])
+            for s in models.PurchaseOrderStatus
+        },
+    ),
     description="DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED, or CANCELLED.",
 )
 
 
-@strawberry.type
+@strawberry.type(description="A place that holds stock.")
 class Warehouse(Node):
-    id: strawberry.ID
-    code: str
-    name: str
-    address: str | None
-    is_active: bool
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description=id_of("this warehouse"))
+    code: str = strawberry.field(
+        description="Unique short code, uppercase: up to 32 letters, digits, '_' and '-', starting with a letter "
+        "or digit. `warehouse(code:)` finds the warehouse by it."
+    )
+    name: str = strawberry.field(description="Up to 200 characters.")
+    address: str | None = strawberry.field(description="Postal address, free text; null when not known.")
+    is_active: bool = strawberry.field(
+        description="False once archived: an archived warehouse keeps its stock and history, and its stock can "
+        "still be shipped, counted and transferred out, but it takes in nothing (no receipts, returns or "
+        "transfers in)."
+    )
+    created_at: datetime = strawberry.field(description=CREATED_AT)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
     pk: strawberry.Private[int]
 
     @classmethod
@@ -120,18 +176,13 @@ class Warehouse(Node):
 
     @strawberry.field(description="This warehouse's stock level of each product it holds or has held, by product.")
     def stock(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
     ) -> "Connection[StockLevel]":
         return WAREHOUSE_STOCK.resolve(self, info, first=first, after=after, last=last, before=before)
 
 @strawberry.type(description="How many units of a product one warehouse holds.")
 class StockLevel:
-    quantity_on_hand: int
+    quantity_on_hand: int = strawberry.field(description="Units in the warehouse; never below 0.")
     product_pk: strawberry.Private[int]
     warehouse_pk: strawberry.Private[int]
 
@@ -143,25 +194,31 @@ class StockLevel:
     def from_model(cls, row: models.StockLevel) -> "StockLevel":
         return cls.of(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=row.quantity)
 
-    @strawberry.field
+    @strawberry.field(description="The product held.")
     def product(self, info: Info) -> Product:
         return PRODUCT_OF_ROW.resolve(self, info)
 
-    @strawberry.field
+    @strawberry.field(description="The warehouse that holds it.")
     def warehouse(self, info: Info) -> Warehouse:
         return WAREHOUSE_OF_ROW.resolve(self, info)
 
 
 @strawberry.type(description="One entry of the stock ledger; entries are never changed or removed.")
 class InventoryTransaction(Node):
-    id: strawberry.ID
-    kind: TransactionKind
+    id: strawberry.ID = strawberry.field(description=id_of("this entry"))
+    kind: TransactionKind = strawberry.field(description="What moved the stock.")
     quantity: int = strawberry.field(description="Signed: positive into the warehouse, negative out of it.")
     balance_after: int = strawberry.field(description="Quantity on hand in the warehouse after this entry.")
-    unit_cost: Decimal | None
-    reference: str | None
-    note: str | None
-    created_at: datetime
+    unit_cost: Decimal | None = strawberry.field(
+        description="The cost of one unit, with 2 decimal places: on RECEIPT entries always, on RETURN entries "
+        "when one was given; null otherwise."
+    )
+    reference: str | None = strawberry.field(
+        description="Up to 100 characters naming a document, such as a delivery note; on receipts against a "
+        "purchase order, its number. Null when none was given."
+    )
+    note: str | None = strawberry.field(description="Free text, up to 2,000 characters; null when none was given.")
+    created_at: datetime = strawberry.field(description="When the entry was made.")
     pk: strawberry.Private[int]
     product_pk: strawberry.Private[int]
     warehouse_pk: strawberry.Private[int]
@@ -186,11 +243,11 @@ class InventoryTransaction(Node):
             created_at=row.created_at,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The product moved.")
     def product(self, info: Info) -> Product:
         return PRODUCT_OF_ROW.resolve(self, info)
 
-    @strawberry.field
+    @strawberry.field(description="The warehouse whose stock moved.")
     def warehouse(self, info: Info) -> Warehouse:
         return WAREHOUSE_OF_ROW.resolve(self, info)
 
@@ -198,16 +255,21 @@ class InventoryTransaction(Node):
     def created_by(self, info: Info) -> User | None:
         return CREATED_BY_USER.resolve(self, info)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The purchase order this RECEIPT was received against (`receivePurchaseOrder`); null for "
+        "every other entry."
+    )
     def purchase_order(self, info: Info) -> "PurchaseOrder | None":
         return ORDER_OF_ENTRY.resolve(self, info)
 
 
-@strawberry.type
+@strawberry.type(description="One product on a purchase order: how many units were ordered and received, at what cost.")
 class PurchaseOrderLine:
-    quantity_ordered: int
-    quantity_received: int
-    unit_cost: Decimal
+    quantity_ordered: int = strawberry.field(description="Units ordered.")
+    quantity_received: int = strawberry.field(description="Units received against this line so far.")
+    unit_cost: Decimal = strawberry.field(
+        description="The cost of one unit on this order, with 2 decimal places; receipts against the line record it."
+    )
     pk: strawberry.Private[int]
     product_pk: strawberry.Private[int]
 
@@ -221,27 +283,36 @@ class PurchaseOrderLine:
             unit_cost=row.unit_cost,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Units still to receive: quantityOrdered - quantityReceived.")
     def quantity_outstanding(self) -> int:
         return self.quantity_ordered - self.quantity_received
 
-    @strawberry.field
+    @strawberry.field(description="The product ordered.")
     def product(self, info: Info) -> Product:
         return PRODUCT_OF_ROW.resolve(self, info)
 
 
-@strawberry.type
+@strawberry.type(description="An order of goods from one supplier, and what has been received against it.")
 class PurchaseOrder(Node):
-    id: strawberry.ID
-    number: str
-    status: PurchaseOrderStatus
-    expected_date: date | None
-    note: str | None
-    ordered_at: datetime | None
-    received_at: datetime | None
-    cancelled_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description=id_of("this purchase order"))
+    number: str = strawberry.field(
+        description="Unique, uppercase: the one given when it was drafted, or the next free PO-000001-style one. "
+        "`purchaseOrder(number:)` finds the order by it."
+    )
+    status: PurchaseOrderStatus = strawberry.field(
+        description="Where the order is: DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED, or CANCELLED."
+    )
+    expected_date: date | None = strawberry.field(description="When the goods are expected; null when not given.")
+    note: str | None = strawberry.field(description="Free text, up to 2,000 characters; null when none was given.")
+    ordered_at: datetime | None = strawberry.field(
+        description="When it was submitted (DRAFT → ORDERED); null while a draft."
+    )
+    received_at: datetime | None = strawberry.field(
+        description="When its last outstanding units were received (→ RECEIVED); null until then."
+    )
+    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled; null unless CANCELLED.")
+    created_at: datetime = strawberry.field(description=CREATED_AT)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
     pk: strawberry.Private[int]
     supplier_pk: strawberry.Private[int]
     created_by_pk: strawberry.Private[int | None]
@@ -264,7 +335,7 @@ class PurchaseOrder(Node):
             updated_at=row.updated_at,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The supplier the order is placed with.")
     def supplier(self, info: Info) -> Supplier:
         return SUPPLIER_OF_ORDER.resolve(self, info)
 

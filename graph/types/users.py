@@ -11,19 +11,23 @@ from db import models
 from db import users as users_db
 from db.engine import Database
 from graph.auth import Role, self_or_admin
-from graph.relay import Node, to_global_id
+from graph.relay import Node, id_of, to_global_id
 
 
 @strawberry.type(description="Someone who signs in to the API.")
 class User(Node):
-    id: strawberry.ID
-    username: str
+    id: strawberry.ID = strawberry.field(description=id_of("this user"))
+    username: str = strawberry.field(
+        description="Unique, lowercase: 3 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit."
+    )
     email: str | None = strawberry.field(
         description="Shown to the user and to administrators; null for anyone else.", extensions=self_or_admin()
     )
-    role: Role  # type: ignore[valid-type]
-    is_active: bool
-    created_at: datetime
+    role: Role = strawberry.field(description="What the user may do.")  # type: ignore[valid-type]
+    is_active: bool = strawberry.field(
+        description="False once deactivated: the user cannot sign in, and its tokens were revoked."
+    )
+    created_at: datetime = strawberry.field(description="When the user was added.")
     pk: strawberry.Private[int]
 
     @classmethod
