@@ -17,6 +17,7 @@ from strawberry.types import ExecutionResult
 
 from db.config import Settings
 from db.engine import Database
+from graph import health
 from graph.auth import bearer_token
 from graph.context import Context
 from graph.errors import translate_errors
@@ -77,9 +78,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if reference is not None:
             await reference.dispose()
 
-    async def health(_request: Request) -> Response:
-        return Response("ok", media_type="text/plain")
-
     graphql = InventoryGraphQL(db, settings, reference=reference)
     cors = Middleware(
         CORSMiddleware,
@@ -91,7 +89,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"], max_body_size=settings.max_body_bytes),
-            Route("/health", health),
+            *health.routes(db),
         ],
         middleware=[Middleware(RequestIdMiddleware), cors],
         lifespan=lifespan,

@@ -1,5 +1,6 @@
 """Signing in and out, and user management for administrators."""
 
+import logging
 from datetime import datetime
 from typing import Any, Self
 
@@ -12,11 +13,13 @@ from db.errors import AuthenticationFailed
 from graph.auth import Role, current_user
 from graph.context import Context
 from graph.errors import UserError, user_errors
+from graph.http import current_request_id
 from graph.mutations.base import write
 from graph.relay import decode_id
 from graph.types.users import User
 
 UNSET: Any = strawberry.UNSET
+logger = logging.getLogger("inventory.auth")
 
 
 @strawberry.input
@@ -86,6 +89,9 @@ class AuthMutations:
                 # Caught inside the transaction, so that it commits the failure count.
                 failure = error
         if failure is not None:
+            # The username as sent (repr: one line whatever it holds, cut short), never the password.
+            shown = username if len(username) <= 64 else username[:64] + "..."
+            logger.warning("login refused for %r: %s (request %s)", shown, failure.reason, current_request_id())
             return LoginPayload(errors=user_errors(failure))
         return LoginPayload(token=issued.token, expires_at=issued.expires_at, user=User.from_model(user))
 
