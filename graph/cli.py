@@ -297,18 +297,17 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]], *, create
 
 
 def _check_port(host: str, port: int) -> None:
-    """CommandFailed unless this process could listen on `host`:`port` (uvicorn would log a few lines and
-    stop only after the database work)."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except socket.gaierror as error:
-        raise CommandFailed(f"Cannot listen on {host} ({error.strerror}): pass --host with an address of this machine.")
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    """CommandFailed unless this process could listen on `host`:`port`, bound as uvicorn binds (uvicorn
+    itself would log a few lines and stop only after the database work)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(address)
+            sock.bind((host, port))
+        except socket.gaierror as error:
+            raise CommandFailed(
+                f"Cannot listen on {host} ({error.strerror}): pass --host with an address of this machine."
+            ) from None
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise CommandFailed(
