@@ -19,7 +19,7 @@ from db.direct import ReadConnection, StatementListener, is_disconnect
 T = TypeVar("T")
 
 # Execution option that makes a SQLite transaction take the write lock at BEGIN.
-_BEGIN_IMMEDIATE = "inventory_begin_immediate"
+BEGIN_IMMEDIATE = "inventory_begin_immediate"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -70,7 +70,7 @@ def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         # Writers lock at BEGIN, so two writers never both read a stock level and then race to
         # upgrade their locks (which SQLite resolves by failing one of them with SQLITE_BUSY).
-        if conn.get_execution_options().get(_BEGIN_IMMEDIATE):
+        if conn.get_execution_options().get(BEGIN_IMMEDIATE):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
@@ -83,7 +83,7 @@ class Database:
         self.settings = settings
         self.engine = create_engine(settings)
         self.read_session = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
-        write_engine = self.engine.execution_options(**{_BEGIN_IMMEDIATE: True})
+        write_engine = self.engine.execution_options(**{BEGIN_IMMEDIATE: True})
         self.write_session = async_sessionmaker(write_engine, expire_on_commit=False, autoflush=False)
         self.postgresql = not settings.is_sqlite
         # Listeners of the statements run_read executes (SQLAlchemy's events do not see them).

@@ -67,9 +67,11 @@ class IdempotencyConflict(_SingleError):
 
 
 class AuthenticationFailed(_SingleError):
-    """A login was refused; the message is the same whatever was wrong, so it tells nothing away."""
+    """A login was refused; the message is the same whatever was wrong, so it tells nothing away. `reason`
+    says what was wrong, for the server's log only."""
 
     code = "INVALID_CREDENTIALS"
 
-    def __init__(self) -> None:
+    def __init__(self, reason: str = "refused") -> None:
         super().__init__("Invalid username or password.")
+        self.reason = reason

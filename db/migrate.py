@@ -1,5 +1,7 @@
-"""Run alembic migrations programmatically (used by the CLI, the server start and the tests)."""
+"""Run alembic migrations programmatically (used by the CLI, the server start and the tests), one process at a
+time, and say whether a database is at the newest revision."""
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +11,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
+from db import locks
+from db.engine import BEGIN_IMMEDIATE
+from db.problems import DatabaseProblem
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
@@ -38,11 +43,57 @@ async def current(engine: AsyncEngine) -> tuple[str, ...]:
 
 def heads() -> tuple[str, ...]:
     """The newest revisions in the migrations folder."""
-    return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
+    return tuple(_scripts().get_heads())
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision in the migrations folder."""
+    return frozenset(script.revision for script in _scripts().walk_revisions())
+
+
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    # The migrations folder is part of the installed package: read once per process.
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def revision_problem(revisions: tuple[str, ...]) -> str | None:
+    """Why a database at `revisions` cannot be served by this version (None when it is at the head)."""
+    newest = heads()
+    if set(revisions) == set(newest):
+        return None
+    if not revisions:
+        return "The database has no inventory tables yet (no migration applied): run `inventory db upgrade`."
+    shown, head = ", ".join(revisions), ", ".join(newest)
+    unknown = _unknown(revisions)
+    if unknown:
+        return (
+            f"The database is at revision {', '.join(unknown)}, which this version of inventory does not know "
+            f"(a newer version migrated it): use that version, or have it `inventory db downgrade {head}`."
+        )
+    return f"The database is at revision {shown}, behind this version's {head}: run `inventory db upgrade`."
+
+
+def _unknown(revisions: tuple[str, ...]) -> list[str]:
+    return [revision for revision in revisions if revision not in known_revisions()]
+
+
+async def require_head(engine: AsyncEngine) -> None:
+    """DatabaseProblem unless the database is reachable and at the newest revision."""
+    problem = revision_problem(await current(engine))
+    if problem is not None:
+        raise DatabaseProblem(problem)
 
 
 async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-def]
+    """Run an alembic command in one transaction that holds the migrations lock: processes that start at
+    the same moment migrate one after the other, and the later ones find the work done."""
+
     def run(sync_connection) -> None:  # type: ignore[no-untyped-def]
+        # alembic would fail on a revision it cannot find with a message that does not say why.
+        revisions = tuple(MigrationContext.configure(sync_connection).get_current_heads())
+        if _unknown(revisions):
+            raise DatabaseProblem(str(revision_problem(revisions)))
         config = alembic_config()
         config.attributes["connection"] = sync_connection
         action(config)
@@ -55,8 +106,10 @@ async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-
         # transaction, so it is set before BEGIN.
         if sqlite:
             await connection.run_sync(_set_sqlite_foreign_keys, False)
+            await connection.execution_options(**{BEGIN_IMMEDIATE: True})
         try:
             async with connection.begin():
+                await locks.serialize(connection, locks.MIGRATIONS)
                 await connection.run_sync(run)
                 if sqlite:
                     violations = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()

@@ -278,6 +278,23 @@ async def deactivate_user(session: AsyncSession, *, user_id: int) -> User:
     return user
 
 
+async def activate_user(session: AsyncSession, *, user_id: int) -> User:
+    """Let a deactivated user sign in again with its password; the tokens it had stay revoked."""
+    user = await get_user(session, user_id=user_id)
+    user.is_active = True
+    await session.flush()
+    return user
+
+
+async def unlock_user(session: AsyncSession, *, user_id: int) -> User:
+    """Forget a user's failed logins in a row, lifting the login delay they put on it."""
+    user = await get_user(session, user_id=user_id)
+    user.failed_login_count = 0
+    user.locked_until = None
+    await session.flush()
+    return user
+
+
 async def _check_not_last_admin(session: AsyncSession, user: User, *, field: str) -> None:
     if user.role is not Role.ADMIN or not user.is_active:
         return
@@ -306,12 +323,17 @@ async def authenticate(session: AsyncSession, *, security: Security, username: s
     too_long = len(password) > MAX_PASSWORD_LENGTH
     if user is None or too_long or (user.locked_until is not None and user.locked_until > now):
         await _verify(security, None, password[:MAX_PASSWORD_LENGTH])
-        raise AuthenticationFailed()
+        if user is None:
+            raise AuthenticationFailed("no such user")
+        if too_long:
+            raise AuthenticationFailed("password longer than any allowed")
+        raise AuthenticationFailed(f"locked until {user.locked_until:%Y-%m-%d %H:%M:%S} UTC after failed logins")
     if not await _verify(security, user.password_hash, password):
-        await _record_failure(session, security, user, now)
-        raise AuthenticationFailed()
+        failures, delay = await _record_failure(session, security, user, now)
+        locked = "" if delay is None else f"; logins refused for {delay.total_seconds():.0f} s"
+        raise AuthenticationFailed(f"wrong password ({failures} failed in a row{locked})")
     if not user.is_active:
-        raise AuthenticationFailed()
+        raise AuthenticationFailed("user deactivated")
     if user.failed_login_count or user.locked_until is not None:
         user.failed_login_count = 0
         user.locked_until = None
@@ -321,7 +343,10 @@ async def authenticate(session: AsyncSession, *, security: Security, username: s
     return user
 
 
-async def _record_failure(session: AsyncSession, security: Security, user: User, now: datetime) -> None:
+async def _record_failure(
+    session: AsyncSession, security: Security, user: User, now: datetime
+) -> tuple[int, timedelta | None]:
+    """Count a failed login; the failures in a row, and the login delay they now put on the user, if any."""
     # One atomic increment: concurrent failures are all counted.
     failures = await session.scalar(
         update(User)
@@ -332,6 +357,7 @@ async def _record_failure(session: AsyncSession, security: Security, user: User,
     delay = security.lockout(failures or 0)
     if delay is not None:
         await session.execute(update(User).where(User.id == user.id).values(locked_until=now + delay))
+    return failures or 0, delay
 
 
 async def issue_token(session: AsyncSession, *, user_id: int, ttl: timedelta) -> IssuedToken:

@@ -17,6 +17,7 @@ from strawberry.types import ExecutionResult
 
 from db.config import Settings
 from db.engine import Database
+from graph import health
 from graph.auth import bearer_token
 from graph.context import Context
 from graph.errors import translate_errors
@@ -81,9 +82,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if reference is not None:
             await reference.dispose()
 
-    async def health(_request: Request) -> Response:
-        return Response("ok", media_type="text/plain")
-
     graphql = InventoryGraphQL(db, settings, reference=reference)
     cors = Middleware(
         CORSMiddleware,
@@ -95,7 +93,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"], max_body_size=settings.max_body_bytes),
-            Route("/health", health),
+            *health.routes(db),
             *([assets_mount()] if settings.graphiql else []),
         ],
         middleware=[Middleware(RequestIdMiddleware), cors],

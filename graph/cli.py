@@ -1,35 +1,84 @@
 """The `inventory` command: serve the API, apply migrations, load demo data, audit stock and manage users."""
 
 import asyncio
+import errno
 import json
 import secrets
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+from typer.core import TyperGroup
 
-from db import bulk_seed, migrate, stock
+from db import bulk_seed, locks, migrate, problems, stock
 from db import users as users_db
 from db.bulk_seed import BulkSpec
 from db.config import Settings
 from db.engine import Database
 from db.errors import DomainError
-from db.models import Role
+from db.models import Role, User
+from db.problems import DatabaseProblem
 from db.seed import SeedSummary, has_products, seed_demo
 
-app = typer.Typer(help="Inventory GraphQL API.", no_args_is_help=True, add_completion=False)
+T = TypeVar("T")
+
+
+class CommandFailed(Exception):
+    """A command could not do its work; the message is the one line it prints (the cause stays for --debug)."""
+
+
+class _Commands(TyperGroup):
+    """Every command's failure as one line on stderr and exit code 1; with --debug, the traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (CommandFailed, DatabaseProblem, ValidationError) as error:
+            if ctx.params.get("debug"):
+                raise
+            typer.echo(_one_line(error), err=True)
+            raise typer.Exit(1) from None
+
+
+def _one_line(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        problem = error.errors()[0]
+        name = "INVENTORY_" + "_".join(str(part) for part in problem["loc"]).upper()
+        return f"{name} is not valid: {problem['msg']} (got {problem.get('input')!r})."
+    return " ".join(str(error).split())
+
+
+app = typer.Typer(
+    cls=_Commands, help="Inventory GraphQL API.", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Apply and inspect database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-users_app = typer.Typer(help="Add, list and deactivate users.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Add, list, deactivate and activate users; set a password, lift a login delay.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 
-T = TypeVar("T")
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="INVENTORY_DEBUG", help="On an error, show its traceback, not just its one line."
+        ),
+    ] = False,
+) -> None:
+    """Options every command takes."""
 
 
 class LogLevel(StrEnum):
@@ -57,18 +106,22 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     log_level: Annotated[LogLevel, typer.Option(help="uvicorn's log level.")] = LogLevel.info,
 ) -> None:
-    """Serve the GraphQL API over HTTP (configured by INVENTORY_* environment variables)."""
+    """Serve the GraphQL API over HTTP (configured by INVENTORY_* environment variables).
+
+    Before listening, the database must answer and be at the newest migration."""
     settings = Settings()
+    _check_port(host, port)
 
     async def prepare(database: Database) -> str | None:
         if apply_migrations:
             await migrate.upgrade(database.engine)
+        await migrate.require_head(database.engine)
         if not demo:
             return None
         _report_seed(await _seed_demo_once(database))
         return await _demo_admin_once(database)
 
-    demo_password = _run(settings, prepare)
+    demo_password = _run(settings, prepare, creates=apply_migrations)
     shown_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
     endpoint = f"http://{shown_host}:{port}/graphql"
     typer.echo(f"Database: {_shown_url(settings)}")
@@ -111,9 +164,7 @@ def seed(
         return
 
     async def load(database: Database) -> SeedSummary | None:
-        if await migrate.current(database.engine) != migrate.heads():
-            typer.echo("The database is not up to date: run `inventory db upgrade` first.", err=True)
-            raise typer.Exit(1)
+        await migrate.require_head(database.engine)
         return await _seed_demo_once(database)
 
     _report_seed(_run(settings, load))
@@ -121,7 +172,7 @@ def seed(
 
 async def _seed_bulk(database: Database, spec: BulkSpec) -> None:
     """Generate and load a dataset into empty tables with a progress bar; report rows per second."""
-    await _require_current(database)
+    await migrate.require_head(database.engine)
     expected: dict[str, int | None] = {
         "categories": spec.categories, "suppliers": spec.suppliers, "warehouses": spec.warehouses,
         "products": spec.products, "product_suppliers": None, "inventory_transactions": spec.transactions,
@@ -176,6 +227,7 @@ def audit() -> None:
     settings = Settings()
 
     async def check(database: Database) -> list[stock.AuditMismatch]:
+        await migrate.require_head(database.engine)
         async with database.read_session() as session:
             return await stock.audit(session)
 
@@ -198,7 +250,7 @@ def db_upgrade(
 ) -> None:
     """Apply migrations up to REVISION (the newest by default)."""
     settings = Settings()
-    _run(settings, lambda database: migrate.upgrade(database.engine, revision))
+    _run(settings, lambda database: migrate.upgrade(database.engine, revision), creates=True)
     _report_current(settings)
 
 
@@ -218,24 +270,66 @@ def db_current() -> None:
     _report_current(Settings())
 
 
-def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `work` on a Database for `settings`, closing its connections afterwards."""
+def _run(settings: Settings, work: Callable[[Database], Awaitable[T]], *, creates: bool = False) -> T:
+    """Run `work` on a Database for `settings`, closing its connections afterwards. Only with `creates` may a
+    SQLite file be made; a failure becomes a DatabaseProblem or CommandFailed naming its cause."""
+    url = problems.parse_url(settings.database_url)
+    if settings.is_sqlite:
+        problems.check_sqlite_file(url, create=creates)
 
     async def main() -> T:
-        database = Database(settings)
+        database: Database | None = None
         try:
+            database = Database(settings)
             return await work(database)
+        except (typer.Exit, DatabaseProblem, CommandFailed):
+            raise
+        except Exception as error:
+            problem = problems.explain(error, settings.database_url)
+            if problem is not None:
+                raise problem from error
+            first_line = (str(error).splitlines() or [""])[0]
+            raise CommandFailed(f"{type(error).__name__}: {first_line} (--debug shows the traceback)") from error
         finally:
-            await database.dispose()
+            if database is not None:
+                await database.dispose()
 
     return asyncio.run(main())
 
 
+def _check_port(host: str, port: int) -> None:
+    """CommandFailed unless this process could listen on `host`:`port`, bound as uvicorn binds (uvicorn
+    itself would log a few lines and stop only after the database work)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except socket.gaierror as error:
+            raise CommandFailed(
+                f"Cannot listen on {host} ({error.strerror}): pass --host with an address of this machine."
+            ) from None
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CommandFailed(
+                    f"Port {port} on {host} is in use (another `inventory serve`?): stop what listens there, "
+                    "or pass another --port."
+                ) from None
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise CommandFailed(f"{host} is not an address of this machine: pass another --host.") from None
+            if error.errno == errno.EACCES:
+                raise CommandFailed(
+                    f"Listening on port {port} needs privileges this user lacks: pass a port above 1023."
+                ) from None
+            raise CommandFailed(f"Cannot listen on {host}:{port} ({error.strerror}).") from None
+
+
 async def _seed_demo_once(database: Database) -> SeedSummary | None:
     """Load the demo catalog unless products exist; None when there was nothing to do."""
-    # Check and insert in one transaction: on SQLite it holds the write lock from BEGIN; on PostgreSQL
-    # a concurrent second load fails on the unique SKUs instead of duplicating the catalog.
+    # Check and insert in one transaction that holds the demo data lock, so that of two processes starting
+    # at once one loads the catalog and the other finds it loaded.
     async with database.write_session() as session, session.begin():
+        await locks.serialize(session, locks.DEMO_DATA)
         if await has_products(session):
             return None
         return await seed_demo(session)
@@ -254,9 +348,11 @@ def _report_seed(summary: SeedSummary | None) -> None:
 
 def _report_current(settings: Settings) -> None:
     revisions = _run(settings, lambda database: migrate.current(database.engine))
-    heads = migrate.heads()
-    shown = ", ".join(f"{r} (head)" if r in heads else r for r in revisions) or "base (no migrations applied)"
-    typer.echo(f"{_shown_url(settings)}: {shown}")
+    heads, known = migrate.heads(), migrate.known_revisions()
+    shown = ", ".join(
+        f"{r} (head)" if r in heads else r if r in known else f"{r} (unknown to this version)" for r in revisions
+    )
+    typer.echo(f"{_shown_url(settings)}: {shown or 'base (no migrations applied)'}")
 
 
 def _shown_url(settings: Settings) -> str:
@@ -298,6 +394,7 @@ async def _demo_admin_once(database: Database) -> str | None:
     security = users_db.Security.from_settings(database.settings)
     # Check and insert in one transaction, as for the demo catalog.
     async with database.write_session() as session, session.begin():
+        await locks.serialize(session, locks.DEMO_DATA)
         if await users_db.has_users(session):
             return None
         await users_db.create_user(session, security=security, username=DEMO_ADMIN, password=password, role=Role.ADMIN)
@@ -315,12 +412,6 @@ def _report_demo_admin(password: str | None) -> None:
         "then open the Headers tab below the editor and put the token there:\n\n"
         '    {"Authorization": "Bearer <token>"}\n'
     )
-
-
-async def _require_current(database: Database) -> None:
-    if await migrate.current(database.engine) != migrate.heads():
-        typer.echo("The database is not up to date: run `inventory db upgrade` first.", err=True)
-        raise typer.Exit(1)
 
 
 def _fail(error: DomainError) -> typer.Exit:
@@ -346,7 +437,7 @@ def users_create(
     settings = Settings()
 
     async def create(database: Database) -> str:
-        await _require_current(database)
+        await migrate.require_head(database.engine)
         security = users_db.Security.from_settings(settings)
         try:
             async with database.write_session() as session, session.begin():
@@ -366,7 +457,7 @@ def users_list() -> None:
     settings = Settings()
 
     async def load(database: Database) -> list[tuple[str, str, str, str]]:
-        await _require_current(database)
+        await migrate.require_head(database.engine)
         async with database.read_session() as session:
             users = await users_db.list_users(session)
         return [(u.username, u.role.value, "active" if u.is_active else "inactive", u.email or "") for u in users]
@@ -380,22 +471,84 @@ def users_list() -> None:
         typer.echo("  ".join(value.ljust(width) for value, width in zip(row, [*widths, 0], strict=True)).rstrip())
 
 
+async def _change_user(
+    database: Database, username: str, change: Callable[[AsyncSession, User], Awaitable[object]]
+) -> User:
+    """Apply `change` to the user named `username` in one transaction; a one-line error if there is none."""
+    await migrate.require_head(database.engine)
+    try:
+        async with database.write_session() as session, session.begin():
+            user = await users_db.user_by_username(session, username=username)
+            if user is None:
+                raise CommandFailed(f"There is no user named {username} (`inventory users list` shows them).")
+            await change(session, user)
+    except DomainError as error:
+        raise _fail(error) from None
+    return user
+
+
 @users_app.command("deactivate")
 def users_deactivate(username: Annotated[str, typer.Argument(help="Whose sign-in to stop.")]) -> None:
     """Stop a user from signing in and revoke all its tokens."""
+
+    async def deactivate(session: AsyncSession, user: User) -> None:
+        await users_db.deactivate_user(session, user_id=user.id)
+
+    user = _run(Settings(), lambda database: _change_user(database, username, deactivate))
+    typer.echo(f"Deactivated {user.username} and revoked its tokens.")
+
+
+@users_app.command("activate")
+def users_activate(username: Annotated[str, typer.Argument(help="Whose sign-in to allow again.")]) -> None:
+    """Let a deactivated user sign in again with its password (its old tokens stay revoked)."""
+
+    async def activate(session: AsyncSession, user: User) -> None:
+        await users_db.activate_user(session, user_id=user.id)
+
+    user = _run(Settings(), lambda database: _change_user(database, username, activate))
+    typer.echo(f"Activated {user.username}: it may sign in again.")
+
+
+@users_app.command("unlock")
+def users_unlock(username: Annotated[str, typer.Argument(help="Whose login delay to lift.")]) -> None:
+    """Forget a user's failed logins, lifting the delay they put on its logins (the password stays)."""
+    failures = 0
+
+    async def unlock(session: AsyncSession, user: User) -> None:
+        nonlocal failures
+        failures = user.failed_login_count
+        await users_db.unlock_user(session, user_id=user.id)
+
+    user = _run(Settings(), lambda database: _change_user(database, username, unlock))
+    typer.echo(f"Unlocked {user.username} ({failures} failed login(s) in a row forgotten).")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="Whose password to set.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
+    ] = False,
+) -> None:
+    """Give a user a new password (asked for twice unless --password-stdin is given); this revokes all its
+    tokens and lifts a login delay."""
     settings = Settings()
 
-    async def deactivate(database: Database) -> str:
-        await _require_current(database)
-        try:
-            async with database.write_session() as session, session.begin():
-                user = await users_db.user_by_username(session, username=username)
-                if user is None:
-                    typer.echo(f"There is no user named {username}.", err=True)
-                    raise typer.Exit(1)
-                await users_db.deactivate_user(session, user_id=user.id)
-        except DomainError as error:
-            raise _fail(error) from None
-        return user.username
+    async def find(database: Database) -> None:
+        await migrate.require_head(database.engine)
+        async with database.read_session() as session:
+            if await users_db.user_by_username(session, username=username) is None:
+                raise CommandFailed(f"There is no user named {username} (`inventory users list` shows them).")
 
-    typer.echo(f"Deactivated {_run(settings, deactivate)} and revoked its tokens.")
+    _run(settings, find)  # before asking for a password that would have nowhere to go
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    security = users_db.Security.from_settings(settings)
+
+    async def set_password(session: AsyncSession, user: User) -> None:
+        await users_db.update_user(session, security=security, user_id=user.id, password=password)
+
+    user = _run(settings, lambda database: _change_user(database, username, set_password))
+    typer.echo(f"Set a new password for {user.username} and revoked its tokens.")

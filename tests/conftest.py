@@ -1,17 +1,14 @@
 """Shared fixtures: one migrated database per run (SQLite by default, PostgreSQL when
 INVENTORY_TEST_DATABASE_URL says so), emptied after every test, and the app served by uvicorn."""
 
-import asyncio
 import logging
 import os
-import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -20,7 +17,7 @@ from db import migrate
 from db.config import Settings
 from db.engine import Database
 from db.models import Base, Role
-from tests.utils import GraphQLClient, StatementCounter, sign_in
+from tests.utils import GraphQLClient, StatementCounter, admin_execute, serving, sign_in
 
 
 def _test_database_url() -> str:
@@ -103,10 +100,20 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture
+async def fresh_database_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database of the same kind as the test database, apart from it: a new SQLite file
+    (not created yet), or on PostgreSQL the test database's name with `_migrations` appended, created
+    empty and dropped afterwards."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"{make_url(database_url).database}_migrations"
+    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    await admin_execute(url, drop, f'CREATE DATABASE "{name}"')
+    yield url
+    await admin_execute(url, drop)
 
 
 @pytest.fixture(scope="session")
@@ -114,18 +121,8 @@ async def server(settings: Settings, database: Database) -> AsyncIterator[str]:
     """The application served over real HTTP by uvicorn; yields its base URL."""
     from graph.app import create_app
 
-    app = create_app(settings, database=database)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uvicorn_server = uvicorn.Server(config)
-    task = asyncio.create_task(uvicorn_server.serve())
-    while not uvicorn_server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    await task
+    async with serving(create_app(settings, database=database)) as url:
+        yield url
 
 
 @pytest.fixture

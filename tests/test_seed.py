@@ -222,10 +222,11 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
-def test_db_upgrade_and_current(cli: CliRunner) -> None:
+def test_db_upgrade_and_current(cli: CliRunner, tmp_path: Path) -> None:
     result = cli.invoke(app, ["db", "current"])
-    assert result.exit_code == 0, result.output
-    assert "base" in result.output
+    assert result.exit_code == 1, result.output
+    assert "There is no SQLite database" in result.output and "`inventory db upgrade` creates it" in result.output
+    assert not (tmp_path / "cli.db").exists()
 
     result = cli.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output

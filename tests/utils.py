@@ -1,13 +1,21 @@
-"""Test helpers: a GraphQL-over-HTTP client, signed-in users and a SQL statement counter."""
+"""Test helpers: a GraphQL-over-HTTP client, signed-in users, a SQL statement counter, an app served over HTTP
+and the `inventory` command run as a process."""
 
 import asyncio
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from db import users
 from db.engine import Database
@@ -124,3 +132,69 @@ async def wait_until_blocked(database: Database) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the concurrent mutation never waited for the open transaction")
+
+
+async def admin_execute(url: str, *statements: str) -> None:
+    """Run statements on the maintenance database of the PostgreSQL server in `url`, outside transactions."""
+    admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """`app` served over real HTTP by uvicorn in this event loop; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+# The `inventory` command this environment installed, run as a user runs it.
+INVENTORY = str(Path(sys.executable).with_name("inventory"))
+# Password hashes as cheap as the tests' settings make them.
+CHEAP_HASHES = {
+    "INVENTORY_PASSWORD_HASH_TIME_COST": "1",
+    "INVENTORY_PASSWORD_HASH_MEMORY_KIB": "1024",
+    "INVENTORY_PASSWORD_HASH_PARALLELISM": "1",
+}
+
+
+def command_env(database_url: str, **variables: str) -> dict[str, str]:
+    """The environment for an `inventory` process: this one's without INVENTORY_* settings, then the database
+    URL, cheap password hashes and `variables`."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("INVENTORY_")}
+    return {**env, "INVENTORY_DATABASE_URL": database_url, **CHEAP_HASHES, **variables}
+
+
+async def run_command(
+    database_url: str, *args: str, stdin: str = "", cwd: Path | None = None, **variables: str
+) -> tuple[int, str, str]:
+    """Run `inventory ARGS` (without blocking the event loop the test server runs in); its exit code,
+    standard output and standard error."""
+    process = await asyncio.create_subprocess_exec(
+        INVENTORY, *args, env=command_env(database_url, **variables), cwd=cwd,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

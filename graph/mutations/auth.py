@@ -1,5 +1,6 @@
 """Signing in and out, and user management for administrators."""
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any, Self
 
@@ -13,12 +14,14 @@ from db.errors import AuthenticationFailed
 from graph.auth import Role, current_user
 from graph.context import Context
 from graph.errors import UserError, user_errors, with_error_codes
+from graph.http import current_request_id
 from graph.mutations.base import INPUT, errors_field, result_field, write
 from graph.mutations.catalog import changed, optional
 from graph.relay import decode_id, id_input
 from graph.types.users import User
 
 UNSET: Any = strawberry.UNSET
+logger = logging.getLogger("inventory.auth")
 
 
 def _default(setting: str) -> Any:
@@ -143,6 +146,9 @@ class AuthMutations:
                 # Caught inside the transaction, so that it commits the failure count.
                 failure = error
         if failure is not None:
+            # The username as sent (repr: one line whatever it holds, cut short), never the password.
+            shown = username if len(username) <= 64 else username[:64] + "..."
+            logger.warning("login refused for %r: %s (request %s)", shown, failure.reason, current_request_id())
             return LoginPayload(errors=user_errors(failure))
         return LoginPayload(token=issued.token, expires_at=issued.expires_at, user=User.from_model(user))
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLField, GraphQLObjectType, get_named_type, is_non_null_type
+from graphql import GraphQLObjectType, get_named_type
 from sqlalchemy import Select, func, null, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError, GraphQLObjectType, get_named_type
-from sqlalchemy import ARRAY, Integer, any_, func, null, select
+from sqlalchemy import ARRAY, Integer, null, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 

@@ -17,7 +17,6 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from graphql import (
-    BooleanValueNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,

@@ -24,11 +24,6 @@ PREFERRED_OFFER = Relation(
 CATEGORY_OF_VALUATION = Relation(lambda loaders: loaders.category_by_id, lambda row, _settings: row.category_pk)
 
 
-def _group(group_by: "MovementGroupBy") -> Any:
-    """A movement row's group, when the rows are grouped by `group_by`."""
-    return lambda row, _settings: row.group_pk if row.group_by is group_by else None
-
-
 @strawberry.type(description="A product at or below its reorder point, and how many to order.")
 class LowStockItem:
     product: Product = strawberry.field(description="The product to reorder.")

@@ -190,6 +190,37 @@ async def test_repeated_failures_delay_logins_even_with_the_right_password(
     assert (user.failed_login_count, user.locked_until) == (0, None)
 
 
+async def test_refused_logins_are_logged_with_username_and_request_id_never_the_password(
+    anonymous_gql: GraphQLClient, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    await sign_in(database, Role.VIEWER, username="erin")
+    wrong = "not erin's password"
+    attempts = [("erin", wrong, f"attempt-{n}") for n in range(5)]
+    attempts += [("erin", TEST_PASSWORD, "attempt-while-locked"), ("nobody", wrong, None)]
+    request_ids = []
+    with caplog.at_level(logging.DEBUG):
+        for username, password, request_id in attempts:
+            response = await anonymous_gql.http.post(
+                "/graphql",
+                json={"query": LOGIN, "variables": {"username": username, "password": password}},
+                headers={} if request_id is None else {"X-Request-ID": request_id},
+            )
+            assert response.json()["data"]["login"]["errors"] == GENERIC_FAILURE
+            request_ids.append(response.headers["X-Request-ID"])  # the one sent, else the one made for it
+
+    logged = [record.getMessage() for record in caplog.records if record.name == "inventory.auth"]
+    assert all(record.levelno == logging.WARNING for record in caplog.records if record.name == "inventory.auth")
+    assert len(logged) == len(attempts), logged
+    for message, (username, _password, _id), request_id in zip(logged, attempts, request_ids):
+        assert f"login refused for '{username}'" in message and f"request {request_id}" in message, message
+    assert "wrong password (1 failed in a row)" in logged[0]
+    assert "wrong password (5 failed in a row; logins refused for 30 s)" in logged[4]
+    assert "locked until" in logged[5]
+    assert "no such user" in logged[6]
+    everything = caplog.text + "".join(str(record.args) for record in caplog.records)
+    assert wrong not in everything and TEST_PASSWORD not in everything
+
+
 async def _expire_delay(database: Database, username: str) -> None:
     async with database.write_session() as session, session.begin():
         await session.execute(

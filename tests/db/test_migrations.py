@@ -1,14 +1,12 @@
 """The migrations build exactly the schema the models declare, and undo it cleanly."""
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, inspect, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import insert, inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import migrate
 from db.config import Settings
@@ -26,32 +24,12 @@ pytestmark = [
 ]
 
 
-async def _admin_execute(url: str, *statements: str) -> None:
-    admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await admin.dispose()
-
-
 @pytest.fixture
-async def fresh_database(database_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+async def fresh_database(fresh_database_url: str) -> AsyncIterator[Database]:
     """An empty database of the same kind as the test database, apart from it."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
-        drop: tuple[str, ...] = ()
-    else:
-        name = f"{make_url(database_url).database}_migrations"
-        url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-        drop = (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',)
-        await _admin_execute(url, *drop, f'CREATE DATABASE "{name}"')
-    database = Database(Settings(database_url=url))
+    database = Database(Settings(database_url=fresh_database_url))
     yield database
     await database.dispose()
-    if drop:
-        await _admin_execute(url, *drop)
 
 
 async def _schema_diffs(engine: AsyncEngine) -> list[object]:
