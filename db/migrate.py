@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import migrations
 from db import locks
 from db.engine import BEGIN_IMMEDIATE
+from db.models import Base
 from db.problems import DatabaseProblem
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
@@ -124,3 +125,30 @@ def _set_sqlite_foreign_keys(sync_connection, enabled: bool) -> None:  # type: i
     cursor = sync_connection.connection.cursor()
     cursor.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
     cursor.close()
+
+
+async def measure_unmeasured_tables(engine: AsyncEngine) -> list[str]:
+    """On SQLite, ANALYZE each table that holds rows but has no planner statistics; the tables analyzed.
+
+    SQLite gathers statistics only when told to, and without them its planner reads a product's stock through
+    the primary key's index rather than the covering one (the low-stock report walks thousands of products).
+    A database created empty (`serve --demo`, a first start) gets its statistics at the next start that finds
+    rows. PostgreSQL's autovacuum keeps its own statistics: nothing to do there.
+    """
+    if engine.dialect.name != "sqlite":
+        return []
+    analyzed: list[str] = []
+    async with engine.begin() as connection:
+        has_statistics = await connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+        )
+        measured: set[str] = set()
+        if has_statistics.first() is not None:
+            measured = {name for (name,) in await connection.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1")}
+        for table in Base.metadata.sorted_tables:
+            if table.name in measured:
+                continue
+            if (await connection.exec_driver_sql(f'SELECT 1 FROM "{table.name}" LIMIT 1')).first() is not None:
+                await connection.exec_driver_sql(f'ANALYZE "{table.name}"')
+                analyzed.append(table.name)
+    return analyzed

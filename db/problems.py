@@ -92,9 +92,10 @@ def _explain_postgresql(error: BaseException, url: URL) -> DatabaseProblem | Non
         state = getattr(cause, "sqlstate", None)
         message = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
         if state == "3D000":
+            owner = f' OWNER "{url.username}"' if url.username else ""
             return DatabaseProblem(
-                f'{server} has no database "{database}": create it (as a superuser: CREATE DATABASE "{database}" '
-                f'OWNER "{user}";) or name an existing one in INVENTORY_DATABASE_URL.'
+                f'{server} has no database "{database}": create it (as a superuser: CREATE DATABASE "{database}"'
+                f"{owner};) or name an existing one in INVENTORY_DATABASE_URL."
             )
         if state == "28000" and "role" in message and "does not exist" in message:
             return DatabaseProblem(

@@ -116,10 +116,12 @@ def serve(
         if apply_migrations:
             await migrate.upgrade(database.engine)
         await migrate.require_head(database.engine)
-        if not demo:
-            return None
-        _report_seed(await _seed_demo_once(database))
-        return await _demo_admin_once(database)
+        password = None
+        if demo:
+            _report_seed(await _seed_demo_once(database))
+            password = await _demo_admin_once(database)
+        await migrate.measure_unmeasured_tables(database.engine)
+        return password
 
     demo_password = _run(settings, prepare, creates=apply_migrations)
     shown_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)

@@ -28,24 +28,29 @@ def ready_endpoint(
     database: Database, timeout: float = READY_TIMEOUT_SECONDS
 ) -> Callable[[Request], Awaitable[Response]]:
     """/health/ready: 200 when a statement on one of the app's own connections reads the migration head in
-    time; else 503 with the reason. A pooled connection the server has closed fails that statement (and is
-    replaced), so a database that went away is noticed at the next probe."""
+    time; else 503 with the kind of problem. A pooled connection the server has closed fails that statement
+    (and is replaced), so a database that went away is noticed at the next probe.
+
+    The probe answers anyone, so its body names only the kind of problem; the log has the cause and the fix
+    (hosts, roles and database names are for the operator, not for whoever can reach the port)."""
 
     async def ready(_request: Request) -> Response:
         try:
             async with asyncio.timeout(timeout):
                 await migrate.require_head(database.engine)
         except TimeoutError:
-            reason = f"the database did not answer within {timeout:g} s"
+            kind, reason = "database timeout", f"the database did not answer within {timeout:g} s"
         except DatabaseProblem as problem:
-            reason = str(problem)
+            kind, reason = "database not migrated", str(problem)
         except Exception as error:
             explained = problems.explain(error, database.settings.database_url)
-            reason = str(explained) if explained else f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+            first_line = (str(error).splitlines() or [""])[0]
+            reason = str(explained) if explained else f"{type(error).__name__}: {first_line}"
+            kind = "database unreachable"
         else:
             return JSONResponse({"status": "ready"})
         logger.warning("not ready: %s", reason)
-        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+        return JSONResponse({"status": "unavailable", "reason": kind}, status_code=503)
 
     return ready
 

@@ -191,9 +191,11 @@ async def test_graphiql_signs_in_and_runs_a_query_without_network(chromium: str,
     assert answer["data"]["products"]["totalCount"] > 2 and len(answer["data"]["products"]["edges"]) == 2, seen
     assert elsewhere == [], f"requests to other hosts: {elsewhere} {seen}"
     assert problems == [], f"{problems} {seen}"
-    # Nothing typed reached the address bar, and the token is not in the browser's storage (the documents are:
-    # GraphiQL keeps its tabs and history in localStorage).
+    # Nothing typed reached the address bar, and neither the token nor the password is in the browser's storage
+    # (the documents are, password emptied: GraphiQL keeps its tabs and history in localStorage).
     assert address == f"{demo.url}/graphql", seen
-    assert token not in stored and demo.password not in address, seen
+    assert token not in stored and demo.password not in stored and demo.password not in address, seen
+    documents = json.loads(stored).values()  # a stored document is plain text or a string inside JSON
+    assert any("LogIn" in kept and ('password: ""' in kept or 'password: \\"\\"' in kept) for kept in documents), seen
     assert token not in headers_after_reload and "<token from the login mutation>" in headers_after_reload, seen
     assert "Persist headers" not in settings, seen

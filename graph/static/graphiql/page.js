@@ -36,19 +36,27 @@
 
   // GraphiQL keeps its tabs, history and favourites in localStorage. With shouldPersistHeaders false it leaves
   // the headers out of the tabs, but its history (graphiql:queries, graphiql:favorites) records the headers each
-  // run was sent with, bearer tokens included. This storage never writes the headers editor's text
-  // (graphiql:headers) and blanks the "headers" of each tab, history entry and favourite (null, not absent:
-  // GraphiQL discards stored tabs without the key).
+  // run was sent with, bearer tokens included, and every document and its variables, passwords included. This
+  // storage never writes the headers or variables editors' text (graphiql:headers, graphiql:variables), blanks
+  // the "headers" and "variables" of each tab, history entry and favourite (null, not absent: GraphiQL discards
+  // stored tabs without the key) and empties every `password: "..."` written in a stored document.
   var NAMESPACE = "graphiql:";
-  var HEADERS = NAMESPACE + "headers";
-  var WITH_HEADERS = [NAMESPACE + "tabState", NAMESPACE + "queries", NAMESPACE + "favorites"];
-  function withoutHeaders(value) {
+  var NOT_STORED = [NAMESPACE + "headers", NAMESPACE + "variables"];
+  var WITH_SECRETS = [NAMESPACE + "tabState", NAMESPACE + "queries", NAMESPACE + "favorites", NAMESPACE + "query"];
+  var PASSWORD_LITERAL = /(password\s*:\s*)"(?:[^"\\]|\\.)*"/g;
+  function withoutPassword(document) {
+    return document.replace(PASSWORD_LITERAL, '$1""');
+  }
+  function withoutSecrets(value) {
     try {
       return JSON.stringify(JSON.parse(value), function (key, item) {
-        return key === "headers" ? null : item;
+        if (key === "headers" || key === "variables") {
+          return null;
+        }
+        return typeof item === "string" && key === "query" ? withoutPassword(item) : item;
       });
     } catch (notJson) {
-      return value;
+      return withoutPassword(value); // graphiql:query holds the document as plain text
     }
   }
   function graphiqlKeys() {
@@ -61,8 +69,8 @@
       return window.localStorage.getItem(key);
     },
     setItem: function (key, value) {
-      if (key !== HEADERS) {
-        window.localStorage.setItem(key, WITH_HEADERS.indexOf(key) >= 0 ? withoutHeaders(value) : value);
+      if (NOT_STORED.indexOf(key) < 0) {
+        window.localStorage.setItem(key, WITH_SECRETS.indexOf(key) >= 0 ? withoutSecrets(value) : value);
       }
     },
     removeItem: function (key) {
@@ -89,8 +97,9 @@
       defaultHeaders: HEADERS_HINT,
       defaultEditorToolsVisibility: "headers",
       isHeadersEditorEnabled: true,
-      // Headers hold bearer tokens: never written to the browser's storage (see `storage` above). The document
-      // and variables are kept in localStorage (GraphiQL's tabs and history), never in the URL.
+      // Headers hold bearer tokens, variables and documents may hold passwords: neither is written to the
+      // browser's storage (see `storage` above). Documents are kept in localStorage (GraphiQL's tabs and
+      // history) with their password literals emptied, and never in the URL.
       shouldPersistHeaders: false,
       storage: storage,
       inputValueDeprecation: true,
