@@ -211,19 +211,33 @@ def _refuse_lone_surrogates(request: Any) -> None:
             raise RefusedVariable(message, where)
 
 
-def _lone_surrogate(value: Any, path: str) -> str | None:
-    """Where in `value` (named `path`) a string, or an object's key, holds a lone surrogate; None if nowhere."""
-    if isinstance(value, str):
-        return None if _SURROGATE.search(value) is None else path
-    if isinstance(value, list):
-        return next((w for i, v in enumerate(value) if (w := _lone_surrogate(v, f"{path}[{i}]"))), None)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if _SURROGATE.search(key) is not None:
-                return path
-            if (where := _lone_surrogate(item, f"{path}.{key}")) is not None:
-                return where
+def _lone_surrogate(value: Any, name: str) -> str | None:
+    """Where in `value` (named `name`) a string, or an object's key, holds a lone surrogate; None if nowhere.
+
+    Walked with a stack of its own: a body may nest as deep as the JSON parser allows."""
+    # Each entry's path is (parent's path, segment), rendered only for the string found.
+    stack: list[tuple[Any, Any]] = [(value, (None, name))]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item) is not None:
+                return _rendered(path)
+        elif isinstance(item, list):
+            stack.extend((v, (path, f"[{i}]")) for i, v in enumerate(item))
+        elif isinstance(item, dict):
+            for key, v in item.items():
+                if _SURROGATE.search(key) is not None:
+                    return _rendered(path)
+                stack.append((v, (path, f".{key}")))
     return None
+
+
+def _rendered(path: Any) -> str:
+    segments = []
+    while path is not None:
+        path, segment = path
+        segments.append(segment)
+    return "".join(reversed(segments))
 
 
 def _http_error(request: Request, error: HTTPException) -> Response:
