@@ -9,13 +9,15 @@ import base64
 import binascii
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     ColumnElement,
     Select,
     func,
@@ -31,6 +33,8 @@ from db.errors import Invalid
 from db.rows import fetch_rows, one_of, select_rows
 
 T = TypeVar("T")
+# How a cursor writes a decimal key (str of a Decimal read from a column): ASCII digits, no exponent.
+_DECIMAL = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?")
 
 
 @dataclass(frozen=True)
@@ -123,19 +127,37 @@ def decode_cursor(cursor: str, sort: SortKey, field: str) -> tuple[Any, ...]:
 
 
 def _typed(value: Any, column: ColumnElement[Any]) -> Any:
-    python_type = column.type.python_type
-    if python_type is datetime:
+    """`value` as `column` holds it; ValueError unless the column could hold it (a cursor is checked as
+    strictly as a global ID: a forged one must be refused here, not by the database)."""
+    column_type = column.type
+    python_type = column_type.python_type
+    if python_type is datetime and isinstance(value, str):
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError
-        return parsed
-    if python_type is Decimal:
-        return Decimal(value)
+        return parsed.astimezone(UTC)  # OverflowError past the years datetime can hold
+    if python_type is Decimal and isinstance(value, str) and _DECIMAL.fullmatch(value):
+        return _money(Decimal(value), column_type)
     if python_type is int and isinstance(value, int) and not isinstance(value, bool):
+        bits = 64 if isinstance(column_type, BigInteger) else 32
+        if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+            raise ValueError
         return value
     if python_type is str and isinstance(value, str):
+        length = getattr(column_type, "length", None)
+        if "\x00" in value or (length is not None and len(value) > length):
+            raise ValueError
         return value
     raise ValueError
+
+
+def _money(amount: Decimal, column_type: Any) -> Decimal:
+    """`amount` if a column of `column_type` (db.types.Money, or another Numeric) can hold it exactly."""
+    precision, scale = getattr(column_type, "precision", None), getattr(column_type, "scale", None)
+    if precision is not None and scale is not None:
+        if abs(amount) >= Decimal(10) ** (precision - scale) or amount != amount.quantize(Decimal(1).scaleb(-scale)):
+            raise ValueError
+    return amount
 
 
 @dataclass(frozen=True)

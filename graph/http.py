@@ -24,6 +24,7 @@ JSON = "application/json"
 REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is kept when it is short and made of characters that are safe in a log line.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,127}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
@@ -128,13 +129,21 @@ class GraphQLOverHTTP:
             return await self.run(request)  # type: ignore[attr-defined,no-any-return]
         except HTTPException as error:
             return _http_error(request, error)
+        except RefusedVariable as refused:
+            # as graphql-core reports a variable that does not fit its type: a request error
+            error = error_body(refused.message, "BAD_USER_INPUT")
+            error["extensions"]["field"] = refused.field
+            return self.create_response({"data": None, "errors": [error]}, await self.get_sub_response(request))
 
     async def parse_http_body(self, request: Any) -> Any:
         if request.method == "POST":
             media_type, _ = parse_content_type(request.content_type or "")
             if media_type != JSON:
                 raise HTTPException(415, "Send GraphQL requests as `Content-Type: application/json`.")
-        return await super().parse_http_body(request)  # type: ignore[misc]
+        data = await super().parse_http_body(request)  # type: ignore[misc]
+        for item in data if isinstance(data, list) else [data]:
+            _refuse_lone_surrogates(item)
+        return data
 
     def parse_json(self, data: str | bytes) -> Any:
         try:
@@ -170,12 +179,74 @@ class GraphQLOverHTTP:
         return response
 
 
+class RefusedVariable(Exception):
+    """A variable's value that is no text: refused before the operation runs."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class RefusedEnvelope(HTTPException):
+    """A request whose query, operation name or extensions hold what is no text (HTTP 400, BAD_USER_INPUT)."""
+
+    code = "BAD_USER_INPUT"
+
+
+def _refuse_lone_surrogates(request: Any) -> None:
+    """Refuse strings holding a lone UTF-16 surrogate (JSON's `"\\ud800"` with no partner): they are no
+    Unicode text, so nothing can store, compare or encode them. The envelope's get a 400; a variable's,
+    the error a variable of the wrong type gets."""
+    for name, value in (
+        ("query", request.query),
+        ("operationName", request.operation_name),
+        ("extensions", request.extensions),
+    ):
+        if (where := _lone_surrogate(value, name)) is not None:
+            raise RefusedEnvelope(400, f"`{where}` holds a lone surrogate (\\ud800 to \\udfff), which is not text.")
+    for name, value in (request.variables or {}).items():
+        if (where := _lone_surrogate(value, f"${name}")) is not None:
+            message = f"Variable `{where}` holds a lone surrogate (\\ud800 to \\udfff), which is not text."
+            raise RefusedVariable(message, where)
+
+
+def _lone_surrogate(value: Any, name: str) -> str | None:
+    """Where in `value` (named `name`) a string, or an object's key, holds a lone surrogate; None if nowhere.
+
+    Walked with a stack of its own: a body may nest as deep as the JSON parser allows."""
+    # Each entry's path is (parent's path, segment), rendered only for the string found.
+    stack: list[tuple[Any, Any]] = [(value, (None, name))]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item) is not None:
+                return _rendered(path)
+        elif isinstance(item, list):
+            stack.extend((v, (path, f"[{i}]")) for i, v in enumerate(item))
+        elif isinstance(item, dict):
+            for key, v in item.items():
+                if _SURROGATE.search(key) is not None:
+                    return _rendered(path)
+                stack.append((v, (path, f".{key}")))
+    return None
+
+
+def _rendered(path: Any) -> str:
+    segments = []
+    while path is not None:
+        path, segment = path
+        segments.append(segment)
+    return "".join(reversed(segments))
+
+
 def _http_error(request: Request, error: HTTPException) -> Response:
     status, headers = error.status_code, {}
     if isinstance(error.__cause__, InvalidOperationTypeError) and request.method == "GET":
         status, headers = 405, {"Allow": "POST"}  # the specification's answer to a mutation over GET
     elif status == 405:
         headers = {"Allow": "GET, POST"}
-    body = {"errors": [error_body(error.reason, _HTTP_ERROR_CODES.get(status, "BAD_REQUEST"))]}
+    code = getattr(error, "code", None) or _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+    body = {"errors": [error_body(error.reason, code)]}
     media_type = response_media_type(request.headers.get("accept"))
     return JSONResponse(body, status_code=status, headers=headers, media_type=media_type)

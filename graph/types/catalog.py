@@ -16,6 +16,8 @@ from strawberry.types import Info
 
 from db import catalog_reads as reads
 from db import models
+from db.catalog import CENT, MONEY_LIMIT
+from db.errors import Invalid
 from graph.relations import Relation
 from graph.relay import (
     After,
@@ -69,6 +71,10 @@ class ProductOrder:
         return reads.product_sort(reads.ProductSortField[self.field.name], self.direction is OrderDirection.DESC)
 
 
+# What a price filter takes: what a price can be (the mutations' rule).
+PRICE_BOUND = "at least 0, below 1,000,000,000,000, with at most 2 decimal places"
+
+
 @strawberry.input(description="Narrows a list of products; every condition given must hold.")
 class ProductFilter:
     search: str | None = strawberry.field(default=None, description="Part of the name or SKU, any case.")
@@ -84,10 +90,10 @@ class ProductFilter:
         default=None, description=f"{id_input('a supplier')} Only the products it has terms for are listed."
     )
     min_price: Decimal | None = strawberry.field(
-        default=None, description="Only products whose `unitPrice` is at least this."
+        default=None, description=f"Only products whose `unitPrice` is at least this: {PRICE_BOUND}."
     )
     max_price: Decimal | None = strawberry.field(
-        default=None, description="Only products whose `unitPrice` is at most this."
+        default=None, description=f"Only products whose `unitPrice` is at most this: {PRICE_BOUND}."
     )
     is_active: bool | None = strawberry.field(default=None, description=IS_ACTIVE_FILTER)
 
@@ -97,10 +103,19 @@ class ProductFilter:
             category_id=decode_optional_id(self.category_id, "Category", "filter.categoryId"),
             include_descendants=self.include_descendants,
             supplier_id=decode_optional_id(self.supplier_id, "Supplier", "filter.supplierId"),
-            min_price=self.min_price,
-            max_price=self.max_price,
+            min_price=_price_bound(self.min_price, "filter.minPrice"),
+            max_price=_price_bound(self.max_price, "filter.maxPrice"),
             is_active=self.is_active,
         )
+
+
+def _price_bound(value: Decimal | None, field: str) -> Decimal | None:
+    """A price filter's bound, if a price could equal it (what `unitPrice` can hold); else Invalid."""
+    if value is None:
+        return None
+    if not value.is_finite() or not 0 <= value < MONEY_LIMIT or value != value.quantize(CENT):
+        raise Invalid(f"`{field}` must be a price: {PRICE_BOUND}.", field=field)
+    return value
 
 
 CREATED_BY = "Who created it; null for what was written outside the API, such as demo data."
