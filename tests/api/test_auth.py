@@ -569,3 +569,37 @@ async def test_fields_after_deactivating_oneself_are_refused(gql_as, database: D
     assert _codes(body) == ["UNAUTHENTICATED"]
     assert body["errors"][0]["path"] == ["again"]
     assert (await _user(database, "admin")).is_active is False
+
+
+# --- users by global ID -------------------------------------------------------------------------------
+
+USER_NODES = """query ($id: ID!, $ids: [ID!]!) {
+  node(id: $id) { id ... on User { username isActive } }
+  nodes(ids: $ids) { id ... on User { username } }
+}"""
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.CLERK, Role.MANAGER])
+async def test_users_by_id_are_only_for_themselves_and_administrators(  # type: ignore[no-untyped-def]
+    gql_as, database: Database, role: Role
+) -> None:
+    other, _ = await sign_in(database, Role.ADMIN, username="other")
+    gone, _ = await sign_in(database, Role.VIEWER, username="gone")
+    async with database.write_session() as session, session.begin():
+        await users.deactivate_user(session, user_id=gone.id)
+    caller = await gql_as(role)
+    me = await _user(database, role.lower())
+    ids = {name: global_id("User", user.id) for name, user in (("other", other), ("gone", gone), ("me", me))}
+
+    for hidden in ("other", "gone"):
+        data = await caller(USER_NODES, {"id": ids[hidden], "ids": [ids[hidden], ids["me"], ids["gone"]]})
+        assert data == {"node": None, "nodes": [None, {"id": ids["me"], "username": role.lower()}, None]}
+    own = await caller(USER_NODES, {"id": ids["me"], "ids": []})
+    assert own["node"] == {"id": ids["me"], "username": role.lower(), "isActive": True}
+
+    admin = await gql_as(Role.ADMIN)
+    data = await admin(USER_NODES, {"id": ids["gone"], "ids": [ids["other"], ids["me"]]})
+    assert data == {
+        "node": {"id": ids["gone"], "username": "gone", "isActive": False},
+        "nodes": [{"id": ids["other"], "username": "other"}, {"id": ids["me"], "username": role.lower()}],
+    }
