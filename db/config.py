@@ -3,7 +3,7 @@
 from functools import cached_property
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     login_failures_before_delay: int = 5
     login_delay_seconds: int = 30
     login_max_delay_seconds: int = 900
+    # Login attempts allowed per client address and minute, counted by each server process on its own;
+    # further ones are refused, with the same error as a wrong password, before any password is checked.
+    login_rate_per_minute: int = Field(default=20, ge=1)
     # argon2id cost of new password hashes (argon2-cffi's defaults, RFC 9106's low-memory profile).
     password_hash_time_cost: int = 3
     password_hash_memory_kib: int = 65536

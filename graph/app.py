@@ -18,7 +18,7 @@ from strawberry.types import ExecutionResult
 from db.config import Settings
 from db.engine import Database
 from graph import health
-from graph.auth import bearer_token
+from graph.auth import LoginLimiter, bearer_token
 from graph.context import Context
 from graph.errors import translate_errors
 from graph.http import REQUEST_ID_HEADER, GraphQLOverHTTP, RequestIdMiddleware
@@ -32,6 +32,7 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None)
         self.database = database
         self.settings = settings
+        self.login_limiter = LoginLimiter(settings.login_rate_per_minute)
         self.plans = ReadPlans(self.schema, database, settings, reference=reference) if settings.read_plans else None
 
     async def answer(self, request: Request) -> Response:
@@ -52,7 +53,13 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         # No SQL here: the token's user is looked up when a field first needs it (Context.user).
-        return Context(db=self.database, settings=self.settings, request=request, token=bearer_token(request))
+        return Context(
+            db=self.database,
+            settings=self.settings,
+            request=request,
+            token=bearer_token(request),
+            login_limiter=self.login_limiter,
+        )
 
 
 def freeze_startup_objects() -> None:

@@ -11,6 +11,8 @@ FORBIDDEN when the user's role is too low. Neither carries data. The user behind
 only when a check needs it (graph/context.py), so a document refused before execution runs no SQL.
 """
 
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any, TypeVar
@@ -82,10 +84,10 @@ class Unauthenticated(GraphQLError):
         super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
 
 
-async def current_user(info: Info) -> models.User:
-    """The signed-in user of the request; Unauthenticated if there is none."""
+async def current_user(info: Info, *, recheck: bool = False) -> models.User:
+    """The signed-in user of the request; Unauthenticated if there is none. `recheck`: see Context.user."""
     context = info.context
-    user = await context.user()
+    user = await context.user(recheck=recheck)
     if user is None:
         raise Unauthenticated(_SIGN_IN if context.token is None else _BAD_TOKEN)
     return user  # type: ignore[no-any-return]
@@ -107,7 +109,7 @@ class IsAuthenticated(BasePermission):
         self._schema_directive = Authenticated()
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        await current_user(info)
+        await current_user(info, recheck=True)
         return True
 
 
@@ -123,7 +125,7 @@ class HasRole(BasePermission):
         self._schema_directive = RequiresRole(role=Role[self.role.name])
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return (await current_user(info)).role.rank >= self.role.rank
+        return (await current_user(info, recheck=True)).role.rank >= self.role.rank
 
 
 class IsSelfOrAdmin(BasePermission):
@@ -196,6 +198,31 @@ def guard(access: Mapping[str, models.Role | Access]) -> Callable[[T], T]:
 def self_or_admin() -> list[FieldExtension]:
     """Null, rather than an error, unless the viewer is the user the field belongs to or an administrator."""
     return [PermissionExtension(permissions=[IsSelfOrAdmin()], use_directives=False, fail_silently=True)]
+
+
+class LoginLimiter:
+    """At most `per_minute` login attempts per client address and clock minute, counted in this process
+    (each server process counts its own). Behind a proxy every client has the proxy's address."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._minute = -1
+        self._attempts: Counter[str] = Counter()
+
+    def allow(self, client: str) -> bool:
+        """Count an attempt from `client`; False when it is over the limit (and so not to be tried)."""
+        minute = int(time.monotonic() // 60)
+        if minute != self._minute:  # a new minute: the old counts go, so memory holds one minute's clients
+            self._minute = minute
+            self._attempts.clear()
+        self._attempts[client] += 1
+        return self._attempts[client] <= self.per_minute
+
+
+def client_address(request: HTTPConnection | None) -> str:
+    """The address the request came from, as the server saw it ("" when unknown)."""
+    client = request.client if request is not None else None
+    return client.host if client is not None else ""
 
 
 def bearer_token(request: HTTPConnection) -> str | None:

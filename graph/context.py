@@ -9,7 +9,7 @@ from starlette.requests import Request
 from db.config import Settings
 from db.engine import Database
 from db.models import User
-from graph.auth import token_user
+from graph.auth import LoginLimiter, token_user
 from graph.loaders import Loaders
 
 
@@ -23,19 +23,31 @@ class Context:
     _user: User | None = field(default=None, init=False, repr=False)
     _user_known: bool = field(default=False, init=False, repr=False)
     _user_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    # Set by a mutation that may have revoked tokens or changed a role (the caller's among them).
+    _user_stale: bool = field(default=False, init=False, repr=False)
+    # Per-client login attempts, shared by the requests of one process (graph/app.py).
+    login_limiter: LoginLimiter | None = field(default=None, repr=False)
 
-    async def user(self) -> User | None:
+    async def user(self, *, recheck: bool = False) -> User | None:
         """The user of the request's bearer token: None when there was no token or it is not (or no longer)
         valid. Looked up on first use, once per request: a request refused before execution, or whose fields
-        need no user (`login`, `__typename`), costs no SQL for it."""
+        need no user (`login`, `__typename`), costs no SQL for it. With `recheck` (a root field's access
+        check), looked up again if a mutation of the document may have revoked the token or changed the role
+        since: mutations run one after another, so a later field sees what an earlier one did."""
         if self.token is None:
             return None
         # Sibling fields resolve concurrently: the first one looks the token up, the others wait for it.
         async with self._user_lock:
-            if not self._user_known:
+            if not self._user_known or (recheck and self._user_stale):
                 self._user = await token_user(self.db, self.token)
                 self._user_known = True
+                self._user_stale = False
         return self._user
+
+    def users_changed(self) -> None:
+        """A mutation revoked tokens or changed a user: the next root field's access check looks the token up
+        again (the mutation's own payload still sees the user it was run by)."""
+        self._user_stale = True
 
     @cached_property
     def loaders(self) -> Loaders:

@@ -1,7 +1,7 @@
 """Abuse limits, checked on the parsed document before validation and execution: size and tokens
 (graphql-core's parser), depth, aliases, field count, page sizes and a cost that multiplies page
-sizes down the tree; and no NUL characters in the request's text. A text that passed once is not parsed or
-validated again."""
+sizes down the tree; `login` at most once; and no NUL characters in the request's text. A text that
+passed once is not parsed or validated again."""
 
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -50,6 +50,9 @@ INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 # their number: 200 fields at one path take it about a second. Legitimate documents put a field at
 # one path a few times, through fragments.
 MAX_REPEATS = 20
+# Root fields a request may select only once: each `login` checks a password (argon2id: a large share of
+# a CPU and 64 MiB), so that aliases cannot make one anonymous request check dozens.
+ONCE_PER_REQUEST = frozenset({"login"})
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,36 @@ def _field_definition(parent: GraphQLNamedType | None, name: str) -> GraphQLFiel
     return fields.get(name)
 
 
+def _root_field_names(
+    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode], seen: set[str]
+) -> Iterator[str]:
+    """The names of an operation's root fields, looking into fragments (each fragment once)."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_field_names(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            if (definition := fragments.get(selection.name.value)) is not None:
+                yield from _root_field_names(definition.selection_set, fragments, seen)
+
+
+def _once_per_request(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> GraphQLError | None:
+    counts = Counter(
+        name for name in _root_field_names(operation.selection_set, fragments, set()) if name in ONCE_PER_REQUEST
+    )
+    for name, count in sorted(counts.items()):
+        if count > 1:
+            return GraphQLError(
+                f"`{name}` is selected {count} times; a request may use it once.",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+    return None
+
+
 def _operation_variables(operation: OperationDefinitionNode, provided: Mapping[str, Any]) -> dict[str, Any]:
     values = {
         d.variable.name.value: value_from_ast_untyped(d.default_value)
@@ -334,6 +367,8 @@ def check_document(
     for operation in document.definitions:
         if not isinstance(operation, OperationDefinitionNode):
             continue
+        if (once := _once_per_request(operation, fragments)) is not None:
+            return once
         root = schema.get_root_type(operation.operation)
         walker = _Walker(schema, fragments, _operation_variables(operation, variables or {}), limits)
         try:

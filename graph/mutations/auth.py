@@ -11,7 +11,7 @@ from db import models
 from db import users as users_db
 from db.config import Settings
 from db.errors import AuthenticationFailed
-from graph.auth import Role, current_user
+from graph.auth import Role, client_address, current_user
 from graph.context import Context
 from graph.errors import UserError, user_errors, with_error_codes
 from graph.http import current_request_id
@@ -136,15 +136,24 @@ class AuthMutations:
         username: Annotated[str, strawberry.argument(description="The username, whatever the case.")],
         password: Annotated[str, strawberry.argument(description="The user's password, exactly as set.")],
     ) -> LoginPayload:
-        security = users_db.Security.from_settings(info.context.settings)
+        context = info.context
+        security = users_db.Security.from_settings(context.settings)
         failure: AuthenticationFailed | None = None
-        async with info.context.db.write_session() as session, session.begin():
-            try:
-                user = await users_db.authenticate(session, security=security, username=username, password=password)
-                issued = await users_db.issue_token(session, user_id=user.id, ttl=security.token_ttl)
-            except AuthenticationFailed as error:
-                # Caught inside the transaction, so that it commits the failure count.
-                failure = error
+        client = client_address(context.request)
+        if context.login_limiter is not None and not context.login_limiter.allow(client):
+            # Refused before any password is checked: each check costs a large share of a CPU and of memory.
+            limit = context.login_limiter.per_minute
+            failure = AuthenticationFailed(f"more than {limit} logins a minute from {client}")
+        else:
+            async with context.db.write_session() as session, session.begin():
+                try:
+                    user = await users_db.authenticate(
+                        session, security=security, username=username, password=password
+                    )
+                    issued = await users_db.issue_token(session, user_id=user.id, ttl=security.token_ttl)
+                except AuthenticationFailed as error:
+                    # Caught inside the transaction, so that it commits the failure count.
+                    failure = error
         if failure is not None:
             # The username as sent (repr: one line whatever it holds, cut short), never the password.
             shown = username if len(username) <= 64 else username[:64] + "..."
@@ -159,6 +168,7 @@ class AuthMutations:
         user = await current_user(info)
         async with info.context.db.write_session() as session, session.begin():
             await users_db.revoke_token(session, token=info.context.token or "")
+        info.context.users_changed()
         return LogoutPayload(user=User.from_model(user))
 
     @strawberry.mutation(
@@ -214,7 +224,9 @@ class AuthMutations:
                 **{name: value for name, value in given.items() if value is not UNSET},
             }
 
-        return await write(info, UserPayload, users_db.update_user, arguments)
+        payload = await write(info, UserPayload, users_db.update_user, arguments)
+        info.context.users_changed()  # a role, a deactivation or a new password: perhaps the caller's own
+        return payload
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -228,6 +240,8 @@ class AuthMutations:
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description=id_input("the user"))],
     ) -> UserPayload:
-        return await write(
+        payload = await write(
             info, UserPayload, users_db.deactivate_user, lambda: {"user_id": decode_id(id, "User", "id")}
         )
+        info.context.users_changed()
+        return payload

@@ -20,6 +20,7 @@ from db.models import (
     Product,
     ProductSupplier,
     PurchaseOrder,
+    Role,
     Supplier,
     User,
     Warehouse,
@@ -256,6 +257,14 @@ class NodeRef:
         return self.type_name
 
 
+def readable(ref: NodeRef, viewer: users_db.SignedIn | None) -> bool:
+    """Whether `viewer` may fetch what `ref` names by its ID: a user only itself, unless an administrator (as
+    `users` is theirs alone); anything else anyone who may use `node`."""
+    if ref.type_name != "User":
+        return True
+    return viewer is not None and (viewer.id == ref.pk or viewer.role is Role.ADMIN)
+
+
 def node_ref(global_id: str) -> NodeRef | None:
     """What a global ID names, or None if it names nothing `node` can fetch (as the reference path)."""
     try:
@@ -315,7 +324,7 @@ class _NodeWriter(w.FieldWriter):
     def write(self, row: list[Any], path: w.Path, state: w.State) -> Any:
         ref = state.specs[self.arguments]
         value = row[self.slot]
-        if ref is None or value is None:
+        if ref is None or value is None or not readable(ref, state.viewer):
             return None
         try:
             return self.writers[ref.type_name][1].write(value, path + (self.key,), state)
@@ -395,7 +404,7 @@ class _NodesWriter(w.FieldWriter):
                 found[(type_name, pk)] = value
         values: list[Any] = []
         for index, ref in enumerate(refs.refs):
-            value = None if ref is None else found.get((ref.type_name, ref.pk))
+            value = None if ref is None or not readable(ref, state.viewer) else found.get((ref.type_name, ref.pk))
             if value is not None:
                 try:
                     value = self.writers[ref.type_name][1].write(value, path + (index,), state)

@@ -9,6 +9,7 @@ from strawberry.types import Info
 from db import catalog_reads as reads
 from db.errors import Invalid
 from db.models import Category as CategoryModel
+from db.models import Role
 from db.models import Product as ProductModel
 from db.models import Supplier as SupplierModel
 from graph.context import Context
@@ -60,31 +61,39 @@ class SupplierFilter:
         return reads.SupplierFilter(search=self.search or None, is_active=self.is_active)
 
 
-def _load_node(context: Context, global_id: str) -> Any:
+async def _load_node(context: Context, global_id: str) -> Any:
     try:
         type_name, pk = from_global_id(global_id)
     except ValueError:
         return None
     loader = context.loaders.by_type_name(type_name)
-    return None if loader is None else loader.load(pk)
+    if loader is None:
+        return None
+    if type_name == "User":  # a user only itself, unless an administrator (as `users` is theirs alone)
+        viewer = await context.user()
+        if viewer is None or (viewer.id != pk and viewer.role is not Role.ADMIN):
+            return None
+    return await loader.load(pk)
 
 
 @strawberry.type
 class CatalogQueries:
     @strawberry.field(
-        description="Fetch any object by its global ID; null if there is none (or the ID is not one). Ask for "
-        "the type's fields with a fragment: `node(id: $id) { ... on Product { sku } }`."
+        description="Fetch any object by its global ID; null if there is none (or the ID is not one). A User "
+        "only for itself and for administrators: null for anyone else. Ask for the type's fields with a "
+        "fragment: `node(id: $id) { ... on Product { sku } }`."
     )
     async def node(
         self,
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="The global ID of any object.")],
     ) -> Node | None:
-        # Awaited here: behind the (async) permission check, a loader's future returned as it is would
-        # reach graphql-core unresolved.
-        return await _nullable(_load_node(info.context, id))
+        return await _load_node(info.context, id)
 
-    @strawberry.field(description="Fetch objects by global ID, in the order asked; null where there is none.")
+    @strawberry.field(
+        description="Fetch objects by global ID, in the order asked; null where there is none, and for a User "
+        "other than the caller unless the caller is an administrator."
+    )
     async def nodes(
         self,
         info: Info[Context, None],
@@ -97,7 +106,7 @@ class CatalogQueries:
     ) -> list[Node | None]:
         if len(ids) > info.context.settings.max_page_size:
             raise Invalid(f"At most {info.context.settings.max_page_size} IDs at once.", field="ids")
-        return list(await asyncio.gather(*(_nullable(_load_node(info.context, i)) for i in ids)))
+        return list(await asyncio.gather(*(_load_node(info.context, i) for i in ids)))
 
     @strawberry.field(description="A product by global ID or by SKU; null if there is none.")
     async def product(
@@ -190,7 +199,3 @@ class CatalogQueries:
         return await connection_of(
             info, SupplierModel, conditions, reads.SUPPLIER_SORT, page_window, Supplier.from_model
         )
-
-
-async def _nullable(value: Any) -> Any:
-    return None if value is None else await value

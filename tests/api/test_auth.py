@@ -4,14 +4,18 @@ administrators only, and passwords and tokens kept out of logs and responses."""
 import logging
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from db import users
+from db.config import Settings
 from db.engine import Database
-from db.models import ApiToken, Role, User
+from db.models import ApiToken, Category, Role, User
 from db.types import utcnow
-from tests.utils import TEST_PASSWORD, GraphQLClient, global_id, sign_in
+from graph.app import create_app
+from tests.utils import TEST_PASSWORD, GraphQLClient, StatementCounter, global_id, serving, sign_in
 
 GENERIC_FAILURE = [{"field": None, "message": "Invalid username or password.", "code": "INVALID_CREDENTIALS"}]
 
@@ -453,3 +457,149 @@ async def test_passwords_and_tokens_never_reach_logs_or_other_responses(
     for response in [*responses, login, hash_query]:
         assert "$argon2" not in str(response)
     assert hash_query.get("data") is None and "passwordHash" in hash_query["errors"][0]["message"]
+
+
+# --- one login per request, and per client a limited number a minute -------------------------------
+
+
+async def test_a_request_may_log_in_only_once(
+    anonymous_gql: GraphQLClient, database: Database, statements: StatementCounter
+) -> None:
+    await sign_in(database, Role.VIEWER, username="alice")
+    login = 'login(username: "alice", password: "wrong password") { token }'
+    aliased = "mutation { " + " ".join(f"a{i}: {login}" for i in range(30)) + " }"
+    hidden = f"mutation {{ a: {login} ...again }} fragment again on Mutation {{ ... on Mutation {{ b: {login} }} }}"
+
+    for query in (aliased, hidden):
+        with statements.count() as seen:
+            body = await anonymous_gql.post(query)
+        assert seen == []  # refused before any password is checked
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+        times = 30 if query is aliased else 2
+        assert error["message"] == f"`login` is selected {times} times; a request may use it once."
+    async with database.read_session() as session:
+        alice = await users.user_by_username(session, username="alice")
+    assert alice is not None and alice.failed_login_count == 0
+    assert (await _login(anonymous_gql, "alice"))["token"]  # one is fine
+
+
+async def test_logins_from_one_client_are_limited_per_minute(
+    database: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    await sign_in(database, Role.VIEWER, username="alice")
+    app = create_app(settings.model_copy(update={"login_rate_per_minute": 3}), database=database)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        client = GraphQLClient(http)
+        # The minute may turn between the attempts: then more than three get through, never fewer.
+        results = [await _login(client, "alice", "wrong password") for _ in range(3)]
+        results += [await _login(client, "alice") for _ in range(3)]
+
+    assert all(result["errors"] == GENERIC_FAILURE for result in results[:3])
+    refused = [result for result in results[3:] if result["token"] is None]
+    assert refused and all(result == {"token": None, "expiresAt": None, "user": None, "errors": GENERIC_FAILURE}
+                           for result in refused)
+    assert "more than 3 logins a minute from 127.0.0.1" in caplog.text
+    async with database.read_session() as session:
+        # Refused without a password check: the failures counted are the three wrong passwords only.
+        alice = await users.user_by_username(session, username="alice")
+    assert alice is not None and alice.failed_login_count == 3
+
+
+def test_the_login_rate_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVENTORY_LOGIN_RATE_PER_MINUTE", "7")
+    assert Settings().login_rate_per_minute == 7
+    assert Settings.model_fields["login_rate_per_minute"].default == 20
+    monkeypatch.setenv("INVENTORY_LOGIN_RATE_PER_MINUTE", "0")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+# --- revoking and demoting take effect for the rest of the document ---------------------------------
+
+
+async def test_fields_after_logout_are_refused(gql_as, database: Database) -> None:  # type: ignore[no-untyped-def]
+    manager = await gql_as(Role.MANAGER)
+    body = await manager.post(
+        'mutation { logout { user { username } } c: createCategory(input: {name: "Late"}) { category { id } } }'
+    )
+
+    assert body["data"] is None  # the refused field's payload is non-null
+    assert _codes(body) == ["UNAUTHENTICATED"]
+    assert body["errors"][0]["path"] == ["c"]
+    async with database.read_session() as session:
+        assert list(await session.scalars(select(Category.name))) == []
+        assert None not in set(await session.scalars(select(ApiToken.revoked_at)))  # the logout was done
+
+
+async def test_a_demoted_administrator_cannot_go_on_as_one(gql_as, database: Database) -> None:  # type: ignore
+    await sign_in(database, Role.ADMIN, username="other")  # so that "admin" is not the last administrator
+    admin = await gql_as(Role.ADMIN)
+    me = global_id("User", (await _user(database, "admin")).id)
+    body = await admin.post(
+        """mutation ($me: ID!, $password: String!) {
+          updateUser(input: {id: $me, role: MANAGER}) { user { role email } errors { code } }
+          createUser(input: {username: "eve", password: $password, role: ADMIN}) { user { id } }
+        }""",
+        {"me": me, "password": TEST_PASSWORD},
+    )
+
+    assert body["data"] is None
+    assert _codes(body) == ["FORBIDDEN"]
+    assert body["errors"][0]["path"] == ["createUser"]
+    assert (await _user(database, "admin")).role is Role.MANAGER  # the demotion was done
+    async with database.read_session() as session:
+        assert await users.user_by_username(session, username="eve") is None
+
+
+async def test_fields_after_deactivating_oneself_are_refused(gql_as, database: Database) -> None:  # type: ignore
+    await sign_in(database, Role.ADMIN, username="other")
+    admin = await gql_as(Role.ADMIN)
+    me = global_id("User", (await _user(database, "admin")).id)
+    body = await admin.post(
+        """mutation ($me: ID!) {
+          deactivateUser(id: $me) { user { isActive } }
+          again: updateUser(input: {id: $me, isActive: true}) { user { isActive } }
+        }""",
+        {"me": me},
+    )
+
+    assert body["data"] is None
+    assert _codes(body) == ["UNAUTHENTICATED"]
+    assert body["errors"][0]["path"] == ["again"]
+    assert (await _user(database, "admin")).is_active is False
+
+
+# --- users by global ID -------------------------------------------------------------------------------
+
+USER_NODES = """query ($id: ID!, $ids: [ID!]!) {
+  node(id: $id) { id ... on User { username isActive } }
+  nodes(ids: $ids) { id ... on User { username } }
+}"""
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.CLERK, Role.MANAGER])
+async def test_users_by_id_are_only_for_themselves_and_administrators(  # type: ignore[no-untyped-def]
+    gql_as, database: Database, role: Role
+) -> None:
+    other, _ = await sign_in(database, Role.ADMIN, username="other")
+    gone, _ = await sign_in(database, Role.VIEWER, username="gone")
+    async with database.write_session() as session, session.begin():
+        await users.deactivate_user(session, user_id=gone.id)
+    caller = await gql_as(role)
+    me = await _user(database, role.lower())
+    ids = {name: global_id("User", user.id) for name, user in (("other", other), ("gone", gone), ("me", me))}
+
+    for hidden in ("other", "gone"):
+        data = await caller(USER_NODES, {"id": ids[hidden], "ids": [ids[hidden], ids["me"], ids["gone"]]})
+        assert data == {"node": None, "nodes": [None, {"id": ids["me"], "username": role.lower()}, None]}
+    own = await caller(USER_NODES, {"id": ids["me"], "ids": []})
+    assert own["node"] == {"id": ids["me"], "username": role.lower(), "isActive": True}
+
+    admin = await gql_as(Role.ADMIN)
+    data = await admin(USER_NODES, {"id": ids["gone"], "ids": [ids["other"], ids["me"]]})
+    assert data == {
+        "node": {"id": ids["gone"], "username": "gone", "isActive": False},
+        "nodes": [{"id": ids["other"], "username": "other"}, {"id": ids["me"], "username": role.lower()}],
+    }
