@@ -240,6 +240,32 @@ async def test_introspection_can_be_turned_off(limited_app: httpx.AsyncClient, g
     }
 
 
+@pytest.mark.parametrize(
+    ("document", "variables", "refused", "suggestion"),
+    [
+        ("mutation { createUsr }", None, "Cannot query field 'createUsr' on type 'Mutation'.", " Did you mean"),
+        ("{ product(ide: 1) { id } }", None, "Unknown argument 'ide' on field 'Query.product'.", " Did you mean"),
+        ("{ prodcts { nodes { id } } }", None, "Cannot query field 'prodcts' on type 'Query'.", " Did you mean"),
+        ('mutation($r: Role!) { createUser(input: {username: "u", password: "p", role: $r}) { user { id } } }',
+         {"r": "ADMN"}, "Value 'ADMN' does not exist in 'Role' enum.", " Did you mean"),
+    ],
+)
+async def test_suggestions_are_left_out_when_introspection_is_off(
+    limited_app: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    document: str,
+    variables: Any,
+    refused: str,
+    suggestion: str,
+) -> None:
+    request = {"query": document, "variables": variables}
+    [suggested] = (await http.post("/graphql", json=request)).json()["errors"]
+    assert refused in suggested["message"] and suggestion in suggested["message"], suggested["message"]
+    [error] = (await limited_app.post("/graphql", json=request)).json()["errors"]
+    assert refused in error["message"] and "mean" not in error["message"], error["message"]
+    assert error["message"] == suggested["message"][: suggested["message"].index(suggestion)]
+
+
 async def test_graphiql_can_be_turned_off(limited_app: httpx.AsyncClient, http: httpx.AsyncClient) -> None:
     assert (await http.get("/graphql", headers={"Accept": "text/html"})).status_code == 200
     assert (await limited_app.get("/graphql", headers={"Accept": "text/html"})).status_code == 404
