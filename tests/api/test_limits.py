@@ -210,7 +210,8 @@ async def test_a_body_too_large_is_refused(http: httpx.AsyncClient, statements: 
         response = await http.post("/graphql", json=big)
     assert seen == []
     assert response.status_code == 413
-    assert response.text == "Content Too Large"
+    [error] = response.json()["errors"]
+    assert (error["message"], error["extensions"]["code"]) == ("Content Too Large", "PAYLOAD_TOO_LARGE")
 
 
 async def test_a_streamed_body_too_large_is_refused(http: httpx.AsyncClient) -> None:
