@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # The length a list field without page arguments is assumed to have when estimating cost.
     cost_list_size: int = 10
     max_body_bytes: int = 262_144
+    # A request whose body has not fully arrived this long after its headers gets 408 (slow clients).
+    request_read_timeout_seconds: float = 30.0
 
     # Origins whose pages may call the API (comma-separated in the environment); none by default.
     cors_origins: Annotated[list[str], NoDecode] = []

@@ -20,8 +20,8 @@ from db.engine import Database
 from graph import health
 from graph.auth import LoginLimiter, bearer_token
 from graph.context import Context
-from graph.errors import translate_errors
-from graph.http import REQUEST_ID_HEADER, GraphQLOverHTTP, RequestIdMiddleware
+from graph.errors import translate_errors, without_suggestions
+from graph.http import REQUEST_ID_HEADER, BodyReadDeadline, GraphQLOverHTTP, RequestIdMiddleware
 from graph.ide import assets_mount, graphiql_page
 from graph.plans.serve import ReadPlans
 from graph.schema import build_schema
@@ -34,6 +34,10 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         self.settings = settings
         self.login_limiter = LoginLimiter(settings.login_rate_per_minute)
         self.plans = ReadPlans(self.schema, database, settings, reference=reference) if settings.read_plans else None
+        self.parse_limits = {
+            "max_lexical_tokens": settings.max_tokens,
+            "max_source_length": settings.max_document_chars,
+        }
 
     async def answer(self, request: Request) -> Response:
         """A planned read's response, else strawberry's (graph/plans/serve.py says which are planned)."""
@@ -49,6 +53,8 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:  # masks what an extension raised before execution, out of ErrorTranslation's reach
             result.errors = translate_errors(result.errors)
+            if not self.settings.introspection:  # "Did you mean 'createUser'?" would describe the schema
+                result.errors = without_suggestions(result.errors)
         return await super().process_result(request, result)
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
@@ -103,7 +109,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             *health.routes(db),
             *([assets_mount()] if settings.graphiql else []),
         ],
-        middleware=[Middleware(RequestIdMiddleware), cors],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodyReadDeadline, seconds=settings.request_read_timeout_seconds),
+            cors,
+        ],
         lifespan=lifespan,
     )
     app.state.database = db

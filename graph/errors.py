@@ -2,6 +2,7 @@
 `extensions.code` for queries; anything unexpected is masked and logged."""
 
 import logging
+import re
 from collections.abc import Iterator
 from enum import Enum
 
@@ -115,6 +116,17 @@ def translate_errors(errors: list[GraphQLError]) -> list[GraphQLError]:
     """`ErrorTranslation`'s work, for errors that did not pass through it: strawberry turns an
     exception raised by an extension before execution into an error the extensions never see."""
     return [_graphql_error(e) for e in errors]
+
+
+# graphql-core's did_you_mean() ends a message with this sentence, naming types, fields, arguments or values
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+
+
+def without_suggestions(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """`errors` with graphql-core's "Did you mean ...?" suggestions taken out of their messages."""
+    for error in errors:
+        error.message = _SUGGESTION.sub("", error.message)
+    return errors
 
 
 def _code_request_errors(errors: list[GraphQLError] | None) -> None:

@@ -1,6 +1,7 @@
-"""HTTP around /graphql: request ids, the GraphQL-over-HTTP media types and status codes, and
-error bodies for requests that never reach GraphQL."""
+"""HTTP around /graphql: request ids, the GraphQL-over-HTTP media types and status codes, a deadline for
+reading request bodies, and JSON error bodies for requests that never reach GraphQL."""
 
+import asyncio
 import logging
 import re
 import uuid
@@ -9,11 +10,12 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
@@ -26,7 +28,15 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,127}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-_HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+_HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    408: "REQUEST_TIMEOUT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+OPERATION_NAME_REQUIRED = "operationName is required when the document has several operations"
 
 
 def current_request_id() -> str | None:
@@ -36,7 +46,8 @@ def current_request_id() -> str | None:
 
 class RequestIdMiddleware:
     """Gives every HTTP request an id (a sane incoming `X-Request-ID`, else a new one), returns it in
-    `X-Request-ID`, and turns an unhandled exception into a logged 500 that carries it."""
+    `X-Request-ID`, turns an unhandled exception into a logged 500 that carries it, and rewrites the plain
+    text errors of the layers below (Starlette's 404, 405 and 413) as JSON error bodies."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -49,12 +60,26 @@ class RequestIdMiddleware:
         request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
+        plain_error: Message | None = None  # the start of a text/plain error response, held back
+        plain_text = bytearray()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, plain_error
             if message["type"] == "http.response.start":
                 started = True
-                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, request_id)
+                headers = MutableHeaders(scope=message)
+                headers.append(REQUEST_ID_HEADER, request_id)
+                if message["status"] >= 400 and headers.get("content-type", "").startswith("text/plain"):
+                    plain_error = message
+                    return
+            elif message["type"] == "http.response.body" and plain_error is not None:
+                plain_text.extend(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                start, body = _as_json_error(scope, plain_error, plain_text.decode("utf-8", "replace"))
+                await send(start)
+                await send({"type": "http.response.body", "body": body})
+                return
             await send(message)
 
         token = _request_id.set(request_id)
@@ -68,6 +93,74 @@ class RequestIdMiddleware:
             await JSONResponse(body, status_code=500)(scope, receive, send_with_id)
         finally:
             _request_id.reset(token)
+
+
+def _as_json_error(scope: Scope, start: Message, text: str) -> tuple[Message, bytes]:
+    """The start message and body of a JSON error response with the status, headers and text of a plain one."""
+    status = start["status"]
+    body = orjson.dumps({"errors": [error_body(text.strip() or "Request refused.", _error_code(status))]})
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-type", b"content-length")]
+    headers += [(b"content-type", _media_type(scope).encode()), (b"content-length", str(len(body)).encode())]
+    return {**start, "headers": headers}, body
+
+
+def _error_code(status: int) -> str:
+    return _HTTP_ERROR_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_SERVER_ERROR")
+
+
+def _media_type(scope: Scope) -> str:
+    """The media type of an error response to the request of `scope`, as its Accept header asks."""
+    return response_media_type(next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept"), None))
+
+
+class _BodyReadTimeout(Exception):
+    """The request body did not arrive before the deadline."""
+
+
+class BodyReadDeadline:
+    """Gives each request `seconds` to deliver its whole body; a client that sends it slower (a byte a
+    second, say) gets a 408 and its connection closed, rather than holding it for as long as it likes.
+    uvicorn bounds the wait for a new request (`timeout_keep_alive`) but not the wait for a body."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.seconds
+        body_read = started = False
+
+        async def receive_by_deadline() -> Message:
+            nonlocal body_read
+            if body_read:  # later calls wait for the client to disconnect, for as long as the response takes
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise _BodyReadTimeout from None
+            body_read = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        async def send_started(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_by_deadline, send_started)
+        except _BodyReadTimeout:
+            if started:
+                raise
+            message = f"The request body did not arrive within {self.seconds:g} seconds."
+            body = {"errors": [error_body(message, "REQUEST_TIMEOUT")]}
+            headers = {"Connection": "close"}
+            await JSONResponse(body, status_code=408, headers=headers, media_type=_media_type(scope))(
+                scope, receive, send
+            )
 
 
 def error_body(message: str, code: str) -> dict[str, Any]:
@@ -110,7 +203,11 @@ def is_request_error(response: GraphQLHTTPResponse) -> bool:
 class GraphQLOverHTTP:
     """Strawberry's ASGI view, with the GraphQL over HTTP specification's media types and status
     codes: `application/graphql-response+json` when accepted (request errors then get 400 and no
-    `data`), 415 for a POST that is not JSON, 405 for a mutation over GET, JSON error bodies."""
+    `data`), 415 for a POST that is not JSON, 405 for a mutation over GET, 400 for a document of several
+    operations without `operationName`, JSON error bodies."""
+
+    # graphql-core's parse() limits (max_lexical_tokens, ...) for counting a document's operations
+    parse_limits: dict[str, int] = {}
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -143,6 +240,10 @@ class GraphQLOverHTTP:
         data = await super().parse_http_body(request)  # type: ignore[misc]
         for item in data if isinstance(data, list) else [data]:
             _refuse_lone_surrogates(item)
+        if isinstance(data, GraphQLRequestData) and data.operation_name is None and data.query:
+            # graphql-core's execute() would run the first operation; the specification says to fail
+            if _operation_count(data.query, self.parse_limits) > 1:
+                raise HTTPException(400, OPERATION_NAME_REQUIRED)
         return data
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -238,6 +339,15 @@ def _rendered(path: Any) -> str:
         path, segment = path
         segments.append(segment)
     return "".join(reversed(segments))
+
+
+def _operation_count(query: str, limits: dict[str, int]) -> int:
+    """How many operations `query` defines; 0 when it does not parse (GraphQL then reports why)."""
+    try:
+        document = parse(query, no_location=True, **limits)  # type: ignore[arg-type]
+    except GraphQLError:
+        return 0
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
 def _http_error(request: Request, error: HTTPException) -> Response:

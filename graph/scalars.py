@@ -1,13 +1,16 @@
 """The custom scalars (DateTime, Date, Decimal) as the schema describes them to clients.
 
-Parsing and serializing stay strawberry's own; only the descriptions are ours, so that GraphiQL's docs
-pane says what the values look like in JSON. `StrawberryConfig(scalar_map=SCALARS)` puts them in place.
+Serializing stays strawberry's own, and so does parsing but for Decimal's, which takes ASCII decimal notation
+only; the descriptions are ours, so that GraphiQL's docs pane says what the values look like in JSON.
+`StrawberryConfig(scalar_map=SCALARS)` puts them in place.
 """
 
 import datetime
 import decimal
+import re
 
 import strawberry
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition, DecimalDefinition
 from strawberry.types.scalar import ScalarDefinition
 
@@ -24,7 +27,9 @@ DECIMAL_DESCRIPTION = (
     "Output is a JSON string with a fixed number of decimal places, zero included: 2 for prices and money "
     'amounts (`unitPrice`, `unitCost`, valuation values), e.g. `"12.50"` and `"0.00"`; 4 for `averageCost`, '
     'e.g. `"7.1250"` and `"0.0000"`.\n\n'
-    'Input: a string such as `"12.50"` (a JSON number is read through its decimal text, `12.5` as `"12.5"`). '
+    'Input: a string such as `"12.50"` (a JSON number is read through its decimal text, `12.5` as `"12.5"`): '
+    "an optional sign, ASCII digits and an optional decimal point with more digits; no spaces, exponents, "
+    'underscores or other digits. `"-0"` is read as `"0"`. '
     "Prices and costs given to mutations take at most 2 decimal places, and must be at least 0 and below "
     "1,000,000,000,000."
 )
@@ -42,8 +47,30 @@ def _described(definition: ScalarDefinition, description: str) -> ScalarDefiniti
     )
 
 
+# Python's Decimal() also takes spaces, `_` between digits, exponents, NaN, Infinity and non-ASCII digits.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+
+
+def parse_decimal(value: object) -> decimal.Decimal:
+    """A Decimal input (a string, or a JSON number through its text) in plain ASCII decimal notation; a
+    negative zero is read as zero."""
+    text = value if isinstance(value, str) else None if isinstance(value, bool) else str(value)
+    if text is None or not isinstance(value, (str, int, float)) or not _DECIMAL_TEXT.fullmatch(text):
+        raise StrawberryInputCoercionError(
+            f"Value cannot represent a Decimal: {value!r}. Expected ASCII digits with an optional sign and decimal "
+            "point."
+        )
+    amount = decimal.Decimal(text)
+    return amount.copy_abs() if amount.is_zero() else amount
+
+
 SCALARS: dict[object, ScalarDefinition] = {
     datetime.datetime: _described(DateTimeDefinition, DATETIME_DESCRIPTION),
     datetime.date: _described(DateDefinition, DATE_DESCRIPTION),
-    decimal.Decimal: _described(DecimalDefinition, DECIMAL_DESCRIPTION),
+    decimal.Decimal: strawberry.scalar(
+        name=DecimalDefinition.name,
+        description=DECIMAL_DESCRIPTION,
+        serialize=DecimalDefinition.serialize,
+        parse_value=parse_decimal,
+    ),
 }

@@ -1,12 +1,14 @@
 """The HTTP layer: GraphQL over HTTP media types and status codes, request ids, masked errors and
 CORS."""
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import httpx
+import orjson
 import pytest
 from graphql import GraphQLError
 from sqlalchemy import event
@@ -19,6 +21,7 @@ from graph.app import create_app
 from graph.errors import translate_errors
 from graph.http import RequestIdMiddleware, current_request_id, response_media_type
 from tests.factories import build_catalog
+from tests.utils import GraphQLClient, serving
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 BOTH = f"{GRAPHQL_RESPONSE}, application/json;q=0.9"
@@ -279,3 +282,98 @@ def test_cors_origins_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) 
     assert Settings().cors_origins == [ORIGIN, "https://admin.example"]
     monkeypatch.delenv("INVENTORY_CORS_ORIGINS")
     assert Settings().cors_origins == []
+
+
+@pytest.mark.parametrize("accept", [None, BOTH])
+async def test_every_http_error_has_a_json_body(http: httpx.AsyncClient, accept: str | None) -> None:
+    headers = {} if accept is None else {"Accept": accept}
+    too_large = {"query": "{ __typename }", "variables": {"x": "x" * 300_000}}
+    responses = {
+        "PUT": await http.put("/graphql", json={"query": "{ __typename }"}, headers=headers),
+        "DELETE": await http.delete("/graphql", headers=headers),
+        "PATCH": await http.patch("/graphql", json={"query": "{ __typename }"}, headers=headers),
+        "too large": await http.post("/graphql", json=too_large, headers=headers),
+        "nowhere": await http.get("/nowhere", headers=headers),
+    }
+    expected = {"PUT": 405, "DELETE": 405, "PATCH": 405, "too large": 413, "nowhere": 404}
+    codes = {405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 404: "NOT_FOUND"}
+    for name, response in responses.items():
+        status = expected[name]
+        assert response.status_code == status, name
+        assert media_type(response) == (GRAPHQL_RESPONSE if accept else "application/json"), name
+        [error] = response.json()["errors"]
+        assert error["extensions"] == {"code": codes[status], "requestId": response.headers["x-request-id"]}, name
+        assert error["message"], name
+        assert int(response.headers["content-length"]) == len(response.content), name
+    assert set(responses["PUT"].headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+SEVERAL = "query A { __typename } query B { products { totalCount } }"
+
+
+@pytest.mark.parametrize(
+    ("method", "document"),
+    [
+        ("POST", SEVERAL),
+        ("GET", SEVERAL),
+        ("POST", 'mutation A { createCategory(input: {name: "a"}) { category { id } } } query B { __typename }'),
+        ("POST", 'query B { __typename } mutation A { createCategory(input: {name: "a"}) { category { id } } }'),
+    ],
+)
+async def test_several_operations_without_an_operation_name_are_refused(
+    gql: GraphQLClient, statements, method: str, document: str  # type: ignore[no-untyped-def]
+) -> None:
+    headers = {**gql.headers, "Accept": BOTH}
+    with statements.count() as seen:
+        if method == "GET":
+            response = await gql.http.get("/graphql", params={"query": document}, headers=headers)
+        else:
+            response = await gql.http.post("/graphql", json={"query": document}, headers=headers)
+    assert seen == []
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["message"] == "operationName is required when the document has several operations"
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert (await gql("{ categories { totalCount } }"))["categories"]["totalCount"] == 0
+
+    # with a name, the named operation runs, on either path
+    named = await gql.http.post("/graphql", json={"query": document, "operationName": "B"}, headers=headers)
+    assert named.status_code == 200 and "errors" not in named.json(), named.text
+
+
+async def test_a_body_sent_too_slowly_gets_408_and_the_connection_closed(
+    database: Database, settings: Settings
+) -> None:
+    impatient = settings.model_copy(update={"request_read_timeout_seconds": 0.5})
+    body = b'{"query": "{ __typename }"}'.ljust(60)
+    async with serving(create_app(impatient, database=database)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        head = "POST /graphql HTTP/1.1\r\nHost: inventory\r\nContent-Type: application/json\r\n"
+        writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode())
+        sent = 0
+
+        async def trickle() -> None:
+            nonlocal sent
+            for byte in body:  # a byte every 0.1 s: 6 s for the whole body
+                writer.write(bytes([byte]))
+                await writer.drain()
+                sent += 1
+                await asyncio.sleep(0.1)
+
+        trickling = asyncio.create_task(trickle())
+        try:
+            head_lines = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)).decode().split("\r\n")
+            status_line, *header_lines = head_lines
+            headers = dict(line.split(": ", 1) for line in header_lines if line)
+            answer = await reader.readexactly(int(headers["content-length"]))
+            assert sent < len(body)  # refused before the body was complete
+            assert status_line == "HTTP/1.1 408 Request Timeout"
+            assert headers["content-type"] == "application/json"
+            [error] = orjson.loads(answer)["errors"]
+            assert error["extensions"]["code"] == "REQUEST_TIMEOUT"
+            assert error["message"] == "The request body did not arrive within 0.5 seconds."
+            assert await asyncio.wait_for(reader.read(), 30) == b""  # the server closed the connection
+        finally:
+            trickling.cancel()
+            writer.close()

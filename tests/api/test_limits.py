@@ -210,7 +210,8 @@ async def test_a_body_too_large_is_refused(http: httpx.AsyncClient, statements: 
         response = await http.post("/graphql", json=big)
     assert seen == []
     assert response.status_code == 413
-    assert response.text == "Content Too Large"
+    [error] = response.json()["errors"]
+    assert (error["message"], error["extensions"]["code"]) == ("Content Too Large", "PAYLOAD_TOO_LARGE")
 
 
 async def test_a_streamed_body_too_large_is_refused(http: httpx.AsyncClient) -> None:
@@ -238,6 +239,32 @@ async def test_introspection_can_be_turned_off(limited_app: httpx.AsyncClient, g
     assert (await limited_app.post("/graphql", json={"query": "{ __typename }"})).json() == {
         "data": {"__typename": "Query"}
     }
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "refused", "suggestion"),
+    [
+        ("mutation { createUsr }", None, "Cannot query field 'createUsr' on type 'Mutation'.", " Did you mean"),
+        ("{ product(ide: 1) { id } }", None, "Unknown argument 'ide' on field 'Query.product'.", " Did you mean"),
+        ("{ prodcts { nodes { id } } }", None, "Cannot query field 'prodcts' on type 'Query'.", " Did you mean"),
+        ('mutation($r: Role!) { createUser(input: {username: "u", password: "p", role: $r}) { user { id } } }',
+         {"r": "ADMN"}, "Value 'ADMN' does not exist in 'Role' enum.", " Did you mean"),
+    ],
+)
+async def test_suggestions_are_left_out_when_introspection_is_off(
+    limited_app: httpx.AsyncClient,
+    http: httpx.AsyncClient,
+    document: str,
+    variables: Any,
+    refused: str,
+    suggestion: str,
+) -> None:
+    request = {"query": document, "variables": variables}
+    [suggested] = (await http.post("/graphql", json=request)).json()["errors"]
+    assert refused in suggested["message"] and suggestion in suggested["message"], suggested["message"]
+    [error] = (await limited_app.post("/graphql", json=request)).json()["errors"]
+    assert refused in error["message"] and "mean" not in error["message"], error["message"]
+    assert error["message"] == suggested["message"][: suggested["message"].index(suggestion)]
 
 
 async def test_graphiql_can_be_turned_off(limited_app: httpx.AsyncClient, http: httpx.AsyncClient) -> None:

@@ -145,3 +145,28 @@ async def test_costs_average_cost_and_valuation_keep_their_scale_at_zero_and_abo
         "FREE": ("0.00", "0.0000"),
         "PAID": ("20.00", "1.6667"),
     }
+
+
+@pytest.mark.parametrize("amount", ["-0", "-0.00", "+0", "-.0"])
+async def test_a_negative_zero_is_read_as_zero(gql: GraphQLClient, amount: str) -> None:
+    new = {"sku": "Z", "name": "Z", "unitPrice": amount}
+    created = await _mutate(gql, "createProduct", "product { unitPrice }", new)
+    assert created["product"]["unitPrice"] == "0.00"
+
+
+@pytest.mark.parametrize(
+    "amount", ["1_000", " 5 ", "5 ", "\u0665", "\u0661\u0660", "1e3", "1E-2", "NaN", "Infinity", "-", ".", "", "0x10"]
+)
+async def test_money_input_takes_only_ascii_decimal_notation(gql: GraphQLClient, amount: str) -> None:
+    mutation = "mutation($input: CreateProductInput!) { createProduct(input: $input) { product { id } } }"
+    body = await gql.post(mutation, {"input": {"sku": "N", "name": "N", "unitPrice": amount}})
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "unitPrice" in error["message"]
+    assert (await gql("{ products(first: 1) { nodes { id } } }"))["products"]["nodes"] == []
+
+    literal = f'{{ products(first: 1, filter: {{minPrice: "{amount}"}}) {{ nodes {{ id }} }} }}'
+    [error] = (await gql.post(literal))["errors"]
+    # a bad literal fails validation, as any literal of the wrong type does (its location says where)
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert error["message"].startswith("Value cannot represent a Decimal")
