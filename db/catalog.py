@@ -44,6 +44,8 @@ SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MONEY_LIMIT = Decimal(10) ** 12
 CENT = Decimal("0.01")
+# What a price or a cost may be (Validator.money), in words for descriptions and messages.
+MONEY_RULE = f"at least 0, below {MONEY_LIMIT:,}, with at most 2 decimal places"
 MAX_QUANTITY = 1_000_000_000
 MAX_LEAD_TIME_DAYS = 3650
 SLUG_LENGTH = 120

@@ -128,12 +128,17 @@ class HasRole(BasePermission):
         return (await current_user(info, recheck=True)).role.rank >= self.role.rank
 
 
+def is_self_or_admin(viewer: Any, user_id: int) -> bool:
+    """Whether `viewer` (a signed-in user, with `id` and `role`, or None) is the user `user_id` or an
+    administrator: who may see a user's email, or fetch a user by its ID."""
+    return viewer is not None and (viewer.id == user_id or viewer.role is models.Role.ADMIN)
+
+
 class IsSelfOrAdmin(BasePermission):
     """The user the source object is, or an administrator (for fields of User, which carries `pk`)."""
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        user = await info.context.user()
-        return user is not None and (user.id == source.pk or user.role is models.Role.ADMIN)
+        return is_self_or_admin(await info.context.user(), source.pk)
 
 
 def refusal(access: models.Role | Access, role: models.Role | None, *, token_sent: bool) -> GraphQLError | None:

@@ -115,7 +115,8 @@ def serve(
     async def prepare(database: Database) -> str | None:
         if apply_migrations:
             await migrate.upgrade(database.engine)
-        await migrate.require_head(database.engine)
+        else:
+            await migrate.require_head(database.engine)
         password = None
         if demo:
             _report_seed(await _seed_demo_once(database))
@@ -123,7 +124,7 @@ def serve(
         await migrate.measure_unmeasured_tables(database.engine)
         return password
 
-    demo_password = _run(settings, prepare, creates=apply_migrations)
+    demo_password = _run(settings, prepare, creates=apply_migrations, at_head=False)
     shown_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
     endpoint = f"http://{shown_host}:{port}/graphql"
     typer.echo(f"Database: {_shown_url(settings)}")
@@ -165,16 +166,11 @@ def seed(
         _run(settings, lambda database: _seed_bulk(database, spec))
         return
 
-    async def load(database: Database) -> SeedSummary | None:
-        await migrate.require_head(database.engine)
-        return await _seed_demo_once(database)
-
-    _report_seed(_run(settings, load))
+    _report_seed(_run(settings, _seed_demo_once))
 
 
 async def _seed_bulk(database: Database, spec: BulkSpec) -> None:
     """Generate and load a dataset into empty tables with a progress bar; report rows per second."""
-    await migrate.require_head(database.engine)
     expected: dict[str, int | None] = {
         "categories": spec.categories, "suppliers": spec.suppliers, "warehouses": spec.warehouses,
         "products": spec.products, "product_suppliers": None, "inventory_transactions": spec.transactions,
@@ -229,7 +225,6 @@ def audit() -> None:
     settings = Settings()
 
     async def check(database: Database) -> list[stock.AuditMismatch]:
-        await migrate.require_head(database.engine)
         async with database.read_session() as session:
             return await stock.audit(session)
 
@@ -252,7 +247,7 @@ def db_upgrade(
 ) -> None:
     """Apply migrations up to REVISION (the newest by default)."""
     settings = Settings()
-    _run(settings, lambda database: migrate.upgrade(database.engine, revision), creates=True)
+    _run(settings, lambda database: migrate.upgrade(database.engine, revision), creates=True, at_head=False)
     _report_current(settings)
 
 
@@ -262,7 +257,7 @@ def db_downgrade(
 ) -> None:
     """Undo migrations down to REVISION."""
     settings = Settings()
-    _run(settings, lambda database: migrate.downgrade(database.engine, revision))
+    _run(settings, lambda database: migrate.downgrade(database.engine, revision), at_head=False)
     _report_current(settings)
 
 
@@ -272,9 +267,12 @@ def db_current() -> None:
     _report_current(Settings())
 
 
-def _run(settings: Settings, work: Callable[[Database], Awaitable[T]], *, creates: bool = False) -> T:
-    """Run `work` on a Database for `settings`, closing its connections afterwards. Only with `creates` may a
-    SQLite file be made; a failure becomes a DatabaseProblem or CommandFailed naming its cause."""
+def _run(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], *, creates: bool = False, at_head: bool = True
+) -> T:
+    """Run `work` on a Database for `settings`, closing its connections afterwards. With `at_head`, the database
+    must be at the newest migration first. Only with `creates` may a SQLite file be made; a failure becomes a
+    DatabaseProblem or CommandFailed naming its cause."""
     url = problems.parse_url(settings.database_url)
     if settings.is_sqlite:
         problems.check_sqlite_file(url, create=creates)
@@ -283,6 +281,8 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]], *, create
         database: Database | None = None
         try:
             database = Database(settings)
+            if at_head:
+                await migrate.require_head(database.engine)
             return await work(database)
         except (typer.Exit, DatabaseProblem, CommandFailed):
             raise
@@ -349,7 +349,7 @@ def _report_seed(summary: SeedSummary | None) -> None:
 
 
 def _report_current(settings: Settings) -> None:
-    revisions = _run(settings, lambda database: migrate.current(database.engine))
+    revisions = _run(settings, lambda database: migrate.current(database.engine), at_head=False)
     heads, known = migrate.heads(), migrate.known_revisions()
     shown = ", ".join(
         f"{r} (head)" if r in heads else r if r in known else f"{r} (unknown to this version)" for r in revisions
@@ -439,7 +439,6 @@ def users_create(
     settings = Settings()
 
     async def create(database: Database) -> str:
-        await migrate.require_head(database.engine)
         security = users_db.Security.from_settings(settings)
         try:
             async with database.write_session() as session, session.begin():
@@ -459,7 +458,6 @@ def users_list() -> None:
     settings = Settings()
 
     async def load(database: Database) -> list[tuple[str, str, str, str]]:
-        await migrate.require_head(database.engine)
         async with database.read_session() as session:
             users = await users_db.list_users(session)
         return [(u.username, u.role.value, "active" if u.is_active else "inactive", u.email or "") for u in users]
@@ -477,7 +475,6 @@ async def _change_user(
     database: Database, username: str, change: Callable[[AsyncSession, User], Awaitable[object]]
 ) -> User:
     """Apply `change` to the user named `username` in one transaction; a one-line error if there is none."""
-    await migrate.require_head(database.engine)
     try:
         async with database.write_session() as session, session.begin():
             user = await users_db.user_by_username(session, username=username)
@@ -537,7 +534,6 @@ def users_set_password(
     settings = Settings()
 
     async def find(database: Database) -> None:
-        await migrate.require_head(database.engine)
         async with database.read_session() as session:
             if await users_db.user_by_username(session, username=username) is None:
                 raise CommandFailed(f"There is no user named {username} (`inventory users list` shows them).")

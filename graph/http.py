@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
+
+from graph.limits import parsed_document
 
 logger = logging.getLogger("inventory.http")
 
@@ -344,7 +346,7 @@ def _rendered(path: Any) -> str:
 def _operation_count(query: str, limits: dict[str, int]) -> int:
     """How many operations `query` defines; 0 when it does not parse (GraphQL then reports why)."""
     try:
-        document = parse(query, no_location=True, **limits)  # type: ignore[arg-type]
+        document = parsed_document(query, **limits)  # the tree strawberry's parse then finds cached
     except GraphQLError:
         return 0
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)

@@ -243,27 +243,29 @@ def _field_definition(parent: GraphQLNamedType | None, name: str) -> GraphQLFiel
     return fields.get(name)
 
 
-def _root_field_names(
-    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode], seen: set[str]
+def root_field_names(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> Iterator[str]:
-    """The names of an operation's root fields, looking into fragments (each fragment once)."""
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection.name.value
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _root_field_names(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            seen.add(selection.name.value)
-            if (definition := fragments.get(selection.name.value)) is not None:
-                yield from _root_field_names(definition.selection_set, fragments, seen)
+    """The name of each field the operation selects at its root, once per selection (directives aside),
+    looking into inline fragments and fragments (each fragment once)."""
+    pending = [operation.selection_set]
+    seen: set[str] = set()
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                yield selection.name.value
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                if (definition := fragments.get(selection.name.value)) is not None:
+                    pending.append(definition.selection_set)
 
 
 def _once_per_request(
     operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> GraphQLError | None:
-    counts = Counter(
-        name for name in _root_field_names(operation.selection_set, fragments, set()) if name in ONCE_PER_REQUEST
-    )
+    counts = Counter(name for name in root_field_names(operation, fragments) if name in ONCE_PER_REQUEST)
     for name, count in sorted(counts.items()):
         if count > 1:
             return GraphQLError(
@@ -423,7 +425,8 @@ class ValidDocuments:
 
 
 @lru_cache(maxsize=256)
-def _parse(text: str, **options: Any) -> DocumentNode:
+def parsed_document(text: str, **options: Any) -> DocumentNode:
+    """`text` parsed with graphql-core's `options`, once per process for the 256 latest texts and options."""
     return parse(text, **options)
 
 
@@ -436,7 +439,7 @@ class ParsedDocuments(SchemaExtension):
         context = self.execution_context
         if isinstance(context.query, str):
             with suppress(GraphQLError):
-                context.graphql_document = _parse(context.query, **context.parse_options)
+                context.graphql_document = parsed_document(context.query, **context.parse_options)
         yield
 
 

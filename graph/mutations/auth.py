@@ -15,8 +15,7 @@ from graph.auth import Role, client_address, current_user
 from graph.context import Context
 from graph.errors import UserError, user_errors, with_error_codes
 from graph.http import current_request_id
-from graph.mutations.base import INPUT, errors_field, result_field, write
-from graph.mutations.catalog import changed, optional
+from graph.mutations.base import INPUT, changed, errors_field, optional, result_field, write
 from graph.relay import decode_id, id_input
 from graph.types.users import User
 

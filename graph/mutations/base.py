@@ -6,6 +6,7 @@ from typing import Any, Protocol, Self, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from db.catalog import MONEY_LIMIT
 from db.errors import DomainError
 from graph.auth import acting_user_id
 from graph.context import Context
@@ -37,6 +38,22 @@ def errors_field() -> Any:
 def result_field(what: str) -> Any:
     """A payload's field for what the mutation made or changed (`what`: "The category as saved")."""
     return strawberry.field(default=None, description=f"{what}; null when the mutation was refused.")
+
+
+def optional(description: str, default: Any = None) -> Any:
+    """A field that may be left out, with `description` and the `default` it then takes (UNSET: in an update
+    input, the stored value stays)."""
+    return strawberry.field(default=default, description=description)
+
+
+def changed(description: str) -> Any:
+    """An update input's field: left out, the stored value stays."""
+    return optional(description, strawberry.UNSET)
+
+
+def money_refused(field: str) -> str:
+    """Why a money input (a price or a cost) is refused, for mutation descriptions."""
+    return f"`{field}` is negative, {MONEY_LIMIT:,} or more, or has more than 2 decimal places"
 
 
 async def write(

@@ -13,25 +13,15 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from db import catalog
+from db.catalog import MONEY_RULE
 from graph.context import Context
 from graph.errors import UserError, with_error_codes
-from graph.mutations.base import INPUT, errors_field, result_field
+from graph.mutations.base import INPUT, changed, errors_field, money_refused, optional, result_field
 from graph.mutations.base import write as _write
 from graph.relay import decode_id, id_input, to_global_id
 from graph.types.catalog import Category, Product, ProductSupplier, Supplier
 
 UNSET: Any = strawberry.UNSET
-
-
-def optional(description: str, default: Any = None) -> Any:
-    """A field that may be left out, with `description` and the `default` it then takes (UNSET: in an update
-    input, the stored value stays)."""
-    return strawberry.field(default=default, description=description)
-
-
-def changed(description: str) -> Any:
-    """An update input's field: left out, the stored value stays."""
-    return optional(description, UNSET)
 
 
 # Texts shared by the create and update inputs; each says the rule the value must keep.
@@ -51,14 +41,7 @@ SKU = (
     "Unique; up to 64 letters, digits, '.', '_' and '-', starting with a letter or digit; stored trimmed and in "
     "uppercase."
 )
-MONEY = "at least 0, below 1,000,000,000,000, with at most 2 decimal places"
-
-
-def money_refused(field: str) -> str:
-    """Why a money input (a price or a cost) is refused, for mutation descriptions."""
-    return f"`{field}` is negative, 1,000,000,000,000 or more, or has more than 2 decimal places"
-
-UNIT_PRICE = f"The price of one unit: {MONEY}."
+UNIT_PRICE = f"The price of one unit: {MONEY_RULE}."
 REORDER_POINT = "Units, 0 to 1,000,000,000: `lowStock` lists the product at or below it; 0 never does."
 REORDER_QUANTITY = "Units to order when restocking, 0 to 1,000,000,000."
 IS_ACTIVE = "False archives it (see the type's `isActive`); true brings it back."
@@ -146,7 +129,7 @@ class UpdateProductInput:
 class SetProductSupplierInput:
     product_id: strawberry.ID = strawberry.field(description=id_input("the product"))
     supplier_id: strawberry.ID = strawberry.field(description=id_input("the supplier"))
-    unit_cost: Decimal | None = changed(f"What one unit costs from this supplier: {MONEY}.")
+    unit_cost: Decimal | None = changed(f"What one unit costs from this supplier: {MONEY_RULE}.")
     supplier_sku: str | None = changed("The supplier's own code for the product, up to 64 characters; null clears it.")
     lead_time_days: int | None = changed("Days from order to delivery, 0 to 3,650; 0 for new terms without it.")
     is_preferred: bool | None = changed(

@@ -12,10 +12,10 @@ import strawberry
 from strawberry.types import Info
 
 from db import purchasing
+from db.catalog import MONEY_RULE
 from graph.context import Context
 from graph.errors import UserError, with_error_codes
-from graph.mutations.base import INPUT, errors_field, result_field, write
-from graph.mutations.catalog import MONEY, changed, money_refused, optional
+from graph.mutations.base import INPUT, changed, errors_field, money_refused, optional, result_field, write
 from graph.mutations.stock import KEY_DESCRIPTION, NOTE, QUANTITY
 from graph.relay import decode_id, decode_optional_id, id_input
 from graph.types.stock import InventoryTransaction, PurchaseOrder, StockLevel
@@ -34,7 +34,7 @@ class PurchaseOrderLineInput:
     product_id: strawberry.ID = strawberry.field(description=f"{id_input('the product')} Not an archived one.")
     quantity: int = strawberry.field(description=QUANTITY)
     unit_cost: Decimal | None = optional(
-        f"What one unit costs on this order: {MONEY}. Required when the supplier has no terms for the product."
+        f"What one unit costs on this order: {MONEY_RULE}. Required when the supplier has no terms for the product."
     )
 
 

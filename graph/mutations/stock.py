@@ -15,12 +15,12 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from db import idempotency, stock
+from db.catalog import MONEY_RULE
 from db.models import InventoryTransaction as LedgerEntry
 from db.stock import Level
 from graph.context import Context
 from graph.errors import UserError, with_error_codes
-from graph.mutations.base import INPUT, errors_field, write
-from graph.mutations.catalog import MONEY, money_refused, optional
+from graph.mutations.base import INPUT, errors_field, money_refused, optional, write
 from graph.relay import decode_id, id_input
 from graph.types.stock import InventoryTransaction, StockLevel
 
@@ -63,7 +63,7 @@ class ReceiveStockInput:
     warehouse_id: strawberry.ID = _warehouse("the warehouse receiving the goods", "Not an archived one.")
     quantity: int = _quantity()
     unit_cost: Decimal | None = optional(
-        f"What one unit cost: {MONEY}. Defaults to the preferred supplier's cost, or else the average cost."
+        f"What one unit cost: {MONEY_RULE}. Defaults to the preferred supplier's cost, or else the average cost."
     )
     reference: str | None = optional(REFERENCE)
     note: str | None = optional(NOTE)
@@ -110,7 +110,7 @@ class ReturnStockInput:
     warehouse_id: strawberry.ID = _warehouse("the warehouse taking the goods back", "Not an archived one.")
     quantity: int = _quantity()
     unit_cost: Decimal | None = optional(
-        f"Recorded on the entry: {MONEY}. Returns do not change the average cost."
+        f"Recorded on the entry: {MONEY_RULE}. Returns do not change the average cost."
     )
     reference: str | None = optional(REFERENCE)
     note: str | None = optional(NOTE)

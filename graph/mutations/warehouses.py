@@ -11,8 +11,8 @@ from strawberry.types import Info
 from db import warehouses
 from graph.context import Context
 from graph.errors import UserError, with_error_codes
-from graph.mutations.base import INPUT, errors_field, result_field, write
-from graph.mutations.catalog import ADDRESS, DeletePayload, _arguments, _id_argument, changed, optional
+from graph.mutations.base import INPUT, changed, errors_field, optional, result_field, write
+from graph.mutations.catalog import ADDRESS, DeletePayload, _arguments, _id_argument
 from graph.relay import id_input
 from graph.types.stock import Warehouse
 

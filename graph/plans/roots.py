@@ -20,12 +20,11 @@ from db.models import (
     Product,
     ProductSupplier,
     PurchaseOrder,
-    Role,
     Supplier,
     User,
     Warehouse,
 )
-from graph.auth import refusal
+from graph.auth import is_self_or_admin, refusal
 from graph.plans import arguments
 from graph.plans import writers as w
 from graph.plans.compiler import Compiler, Field, RootField, Viewer
@@ -260,9 +259,7 @@ class NodeRef:
 def readable(ref: NodeRef, viewer: users_db.SignedIn | None) -> bool:
     """Whether `viewer` may fetch what `ref` names by its ID: a user only itself, unless an administrator (as
     `users` is theirs alone); anything else anyone who may use `node`."""
-    if ref.type_name != "User":
-        return True
-    return viewer is not None and (viewer.id == ref.pk or viewer.role is Role.ADMIN)
+    return ref.type_name != "User" or is_self_or_admin(viewer, ref.pk)
 
 
 def node_ref(global_id: str) -> NodeRef | None:

@@ -16,13 +16,13 @@ from db.models import (
     ProductSupplier,
     PurchaseOrder,
     PurchaseOrderLine,
-    Role,
     StockLevel,
     Supplier,
     User,
     Warehouse,
 )
 from db.pagination import SortKey
+from graph.auth import is_self_or_admin
 from graph.plans import arguments
 from graph.plans.fields import Aggregate, Column, Computed, FieldSpec, GlobalId, Many, One, Page
 from graph.plans.rows import SqlContext
@@ -118,8 +118,7 @@ def _category_counts() -> Any:
 
 def _email(state: State, email: str | None, pk: int) -> str | None:
     """User.email: for the user itself and for administrators (graph.auth.IsSelfOrAdmin)."""
-    viewer = state.viewer
-    return email if viewer is not None and (viewer.id == pk or viewer.role is Role.ADMIN) else None
+    return email if is_self_or_admin(state.viewer, pk) else None
 
 
 def _on_hand(_context: SqlContext, product: Any, _spec: Any, _bind: Any, _listed: bool) -> Any:

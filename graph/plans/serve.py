@@ -18,11 +18,8 @@ from typing import Any, Generic, TypeVar
 import orjson
 from graphql import (
     DocumentNode,
-    FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
     OperationDefinitionNode,
     VariableNode,
     get_operation_ast,
@@ -46,7 +43,15 @@ from graph.auth import bearer_token
 from graph.context import Context
 from graph.errors import translate_errors
 from graph.http import JSON, response_media_type
-from graph.limits import Limits, check_document, check_literals, check_values, sizing_key, sizing_variables
+from graph.limits import (
+    Limits,
+    check_document,
+    check_literals,
+    check_values,
+    root_field_names,
+    sizing_key,
+    sizing_variables,
+)
 from graph.plans.compiler import Plan, RootField, Unplannable, Viewer, compile_plan
 from graph.plans.roots import ALL_TYPES, root_field, root_refusal
 from graph.plans.rows import NESTING, Split, SqlContext
@@ -141,24 +146,6 @@ def _prepare(schema: Any, text: str, settings: Settings) -> Prepared | None:
     )
 
 
-def _root_fields(operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]) -> set[str]:
-    """The names of every field the operation may select at its root (directives aside)."""
-    names: set[str] = set()
-    pending = [operation.selection_set]
-    seen: set[str] = set()
-    while pending:
-        for selection in pending.pop().selections:
-            if isinstance(selection, FieldNode):
-                names.add(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                pending.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-                seen.add(selection.name.value)
-                if selection.name.value in fragments:
-                    pending.append(fragments[selection.name.value].selection_set)
-    return names
-
-
 @dataclass(frozen=True)
 class _Request:
     query: str
@@ -213,7 +200,7 @@ class ReadPlans:
         operation = prepared.operation(asked.operation_name)
         if operation is None or operation.operation.value != "query":
             return None
-        roots = _root_fields(operation, prepared.fragments)
+        roots = set(root_field_names(operation, prepared.fragments))
         if roots & INTROSPECTION:
             return None
         if not prepared.allowed(self.schema, asked.variables, self.limits):

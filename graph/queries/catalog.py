@@ -9,9 +9,9 @@ from strawberry.types import Info
 from db import catalog_reads as reads
 from db.errors import Invalid
 from db.models import Category as CategoryModel
-from db.models import Role
 from db.models import Product as ProductModel
 from db.models import Supplier as SupplierModel
+from graph.auth import is_self_or_admin
 from graph.context import Context
 from graph.relay import (
     After,
@@ -69,10 +69,9 @@ async def _load_node(context: Context, global_id: str) -> Any:
     loader = context.loaders.by_type_name(type_name)
     if loader is None:
         return None
-    if type_name == "User":  # a user only itself, unless an administrator (as `users` is theirs alone)
-        viewer = await context.user()
-        if viewer is None or (viewer.id != pk and viewer.role is not Role.ADMIN):
-            return None
+    # a user only itself, unless an administrator (as `users` is theirs alone)
+    if type_name == "User" and not is_self_or_admin(await context.user(), pk):
+        return None
     return await loader.load(pk)
 
 

@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from db import catalog_reads as reads
 from db import models
-from db.catalog import CENT, MONEY_LIMIT
+from db.catalog import CENT, MONEY_LIMIT, MONEY_RULE
 from db.errors import Invalid
 from graph.relations import Relation
 from graph.relay import (
@@ -71,10 +71,6 @@ class ProductOrder:
         return reads.product_sort(reads.ProductSortField[self.field.name], self.direction is OrderDirection.DESC)
 
 
-# What a price filter takes: what a price can be (the mutations' rule).
-PRICE_BOUND = "at least 0, below 1,000,000,000,000, with at most 2 decimal places"
-
-
 @strawberry.input(description="Narrows a list of products; every condition given must hold.")
 class ProductFilter:
     search: str | None = strawberry.field(default=None, description="Part of the name or SKU, any case.")
@@ -90,10 +86,10 @@ class ProductFilter:
         default=None, description=f"{id_input('a supplier')} Only the products it has terms for are listed."
     )
     min_price: Decimal | None = strawberry.field(
-        default=None, description=f"Only products whose `unitPrice` is at least this: {PRICE_BOUND}."
+        default=None, description=f"Only products whose `unitPrice` is at least this: {MONEY_RULE}."
     )
     max_price: Decimal | None = strawberry.field(
-        default=None, description=f"Only products whose `unitPrice` is at most this: {PRICE_BOUND}."
+        default=None, description=f"Only products whose `unitPrice` is at most this: {MONEY_RULE}."
     )
     is_active: bool | None = strawberry.field(default=None, description=IS_ACTIVE_FILTER)
 
@@ -114,7 +110,7 @@ def _price_bound(value: Decimal | None, field: str) -> Decimal | None:
     if value is None:
         return None
     if not value.is_finite() or not 0 <= value < MONEY_LIMIT or value != value.quantize(CENT):
-        raise Invalid(f"`{field}` must be a price: {PRICE_BOUND}.", field=field)
+        raise Invalid(f"`{field}` must be a price: {MONEY_RULE}.", field=field)
     return value
 
 
