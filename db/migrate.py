@@ -100,25 +100,29 @@ async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-
         action(config)
 
     sqlite = engine.dialect.name == "sqlite"
-    async with engine.connect() as connection:
-        # SQLite checks foreign keys row by row when a table is dropped, which batch migrations
-        # (copy, drop, rename) and downgrades do; the check is switched off for the migration and
-        # done once for the whole database before committing. The pragma is a no-op inside a
-        # transaction, so it is set before BEGIN.
-        if sqlite:
-            await connection.run_sync(_set_sqlite_foreign_keys, False)
-            await connection.execution_options(**{BEGIN_IMMEDIATE: True})
-        try:
-            async with connection.begin():
-                await locks.serialize(connection, locks.MIGRATIONS)
-                await connection.run_sync(run)
-                if sqlite:
-                    violations = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
-                    if violations:
-                        raise RuntimeError(f"migration left rows with broken foreign keys: {violations[:10]}")
-        finally:
+
+    async def attempt() -> None:
+        async with engine.connect() as connection:
+            # SQLite checks foreign keys row by row when a table is dropped, which batch migrations
+            # (copy, drop, rename) and downgrades do; the check is switched off for the migration and
+            # done once for the whole database before committing. The pragma is a no-op inside a
+            # transaction, so it is set before BEGIN.
             if sqlite:
-                await connection.run_sync(_set_sqlite_foreign_keys, True)
+                await connection.run_sync(_set_sqlite_foreign_keys, False)
+                await connection.execution_options(**{BEGIN_IMMEDIATE: True})
+            try:
+                async with connection.begin():
+                    await locks.serialize(connection, locks.MIGRATIONS)
+                    await connection.run_sync(run)
+                    if sqlite:
+                        violations = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                        if violations:
+                            raise RuntimeError(f"migration left rows with broken foreign keys: {violations[:10]}")
+            finally:
+                if sqlite:
+                    await connection.run_sync(_set_sqlite_foreign_keys, True)
+
+    await locks.waiting_out_sqlite_busy(attempt)
 
 
 def _set_sqlite_foreign_keys(sync_connection, enabled: bool) -> None:  # type: ignore[no-untyped-def]
@@ -137,18 +141,24 @@ async def measure_unmeasured_tables(engine: AsyncEngine) -> list[str]:
     """
     if engine.dialect.name != "sqlite":
         return []
-    analyzed: list[str] = []
-    async with engine.begin() as connection:
-        has_statistics = await connection.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
-        )
-        measured: set[str] = set()
-        if has_statistics.first() is not None:
-            measured = {name for (name,) in await connection.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1")}
-        for table in Base.metadata.sorted_tables:
-            if table.name in measured:
-                continue
-            if (await connection.exec_driver_sql(f'SELECT 1 FROM "{table.name}" LIMIT 1')).first() is not None:
-                await connection.exec_driver_sql(f'ANALYZE "{table.name}"')
-                analyzed.append(table.name)
-    return analyzed
+
+    async def attempt() -> list[str]:
+        analyzed: list[str] = []
+        async with engine.begin() as connection:
+            has_statistics = await connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+            )
+            measured: set[str] = set()
+            if has_statistics.first() is not None:
+                measured_tables = await connection.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1")
+                measured = {name for (name,) in measured_tables}
+            for table in Base.metadata.sorted_tables:
+                if table.name in measured:
+                    continue
+                if (await connection.exec_driver_sql(f'SELECT 1 FROM "{table.name}" LIMIT 1')).first() is not None:
+                    await connection.exec_driver_sql(f'ANALYZE "{table.name}"')
+                    analyzed.append(table.name)
+        return analyzed
+
+    # ANALYZE writes: while another process loads the demo data it waits, as the migrations do.
+    return await locks.waiting_out_sqlite_busy(attempt)

@@ -328,13 +328,13 @@ def _check_port(host: str, port: int) -> None:
 
 async def _seed_demo_once(database: Database) -> SeedSummary | None:
     """Load the demo catalog unless products exist; None when there was nothing to do."""
+
     # Check and insert in one transaction that holds the demo data lock, so that of two processes starting
     # at once one loads the catalog and the other finds it loaded.
-    async with database.write_session() as session, session.begin():
-        await locks.serialize(session, locks.DEMO_DATA)
-        if await has_products(session):
-            return None
-        return await seed_demo(session)
+    async def load(session: AsyncSession) -> SeedSummary | None:
+        return None if await has_products(session) else await seed_demo(session)
+
+    return await locks.once_across_processes(database, locks.DEMO_DATA, load)
 
 
 def _report_seed(summary: SeedSummary | None) -> None:
@@ -394,13 +394,15 @@ async def _demo_admin_once(database: Database) -> str | None:
     """Add the demo administrator unless users exist; its generated password, or None when there was nothing to do."""
     password = secrets.token_urlsafe(12)
     security = users_db.Security.from_settings(database.settings)
+
     # Check and insert in one transaction, as for the demo catalog.
-    async with database.write_session() as session, session.begin():
-        await locks.serialize(session, locks.DEMO_DATA)
+    async def add(session: AsyncSession) -> str | None:
         if await users_db.has_users(session):
             return None
         await users_db.create_user(session, security=security, username=DEMO_ADMIN, password=password, role=Role.ADMIN)
-    return password
+        return password
+
+    return await locks.once_across_processes(database, locks.DEMO_DATA, add)
 
 
 def _report_demo_admin(password: str | None) -> None:
