@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.catalog_reads import product_sort
 from db.models import InventoryTransaction, Product, StockLevel, Warehouse
 from db.pagination import encode_cursor
 
@@ -109,7 +110,7 @@ async def read_facts(session: AsyncSession) -> Facts:
         .limit(200)
     )
     write_pairs = [(p, w) for p, w in (await session.execute(pairs)).all()]
-    return Facts(products, offset, encode_cursor((name, pk)), detail, write_pairs)
+    return Facts(products, offset, encode_cursor(product_sort().order, (name, pk)), detail, write_pairs)
 
 
 def build(facts: Facts, names: tuple[str, ...] = OPERATIONS) -> list[Operation]:

@@ -51,6 +51,12 @@ class SortKey:
     def key_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(getattr(row, c.key) for c in self.columns)  # type: ignore[attr-defined]
 
+    @property
+    def order(self) -> str:
+        """The order's columns by name: what a cursor says it was made for, so that a cursor of another
+        order is refused rather than read as a position in this one."""
+        return ",".join(c.key for c in self.columns)  # type: ignore[attr-defined]
+
     def __shape__(self) -> tuple[Any, ...]:
         """The order's columns and direction: what a statement's ORDER BY depends on (db/binds.py)."""
         return (*(c.key for c in self.columns), self.descending)  # type: ignore[attr-defined]
@@ -104,22 +110,27 @@ class Page(Generic[T]):
     keys: list[tuple[Any, ...]]
     has_next_page: bool
     has_previous_page: bool
+    order: str  # SortKey.order of the sort the keys are of
 
     @property
     def cursors(self) -> list[str]:
-        return [encode_cursor(k) for k in self.keys]
+        return [encode_cursor(self.order, k) for k in self.keys]
 
 
-def encode_cursor(key: tuple[Any, ...]) -> str:
+def encode_cursor(order: str, key: tuple[Any, ...]) -> str:
+    """The cursor of the row whose sort key is `key` in the order `order` (SortKey.order)."""
     values = [v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v for v in key]
-    return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
+    return base64.urlsafe_b64encode(orjson.dumps([order, *values])).decode()
 
 
 def decode_cursor(cursor: str, sort: SortKey, field: str) -> tuple[Any, ...]:
     """The key values a cursor holds, typed like the sort columns; Invalid if it is not one of ours."""
     try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(values, list) or len(values) != len(sort.columns):
+        decoded = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(decoded, list) or not decoded or decoded[0] != sort.order:
+            raise ValueError
+        values = decoded[1:]
+        if len(values) != len(sort.columns):
             raise ValueError
         return tuple(_typed(v, c) for v, c in zip(values, sort.columns, strict=True))
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError, ArithmeticError):
@@ -208,19 +219,19 @@ def cut_page(items: list[T], window: Window) -> tuple[list[T], bool, bool]:
 
 def _to_page(rows: Sequence[Any], sort: SortKey, window: Window) -> Page[Any]:
     rows, has_next, has_previous = cut_page(list(rows), window)
-    return Page(rows, [sort.key_of(r) for r in rows], has_next, has_previous)
+    return Page(rows, [sort.key_of(r) for r in rows], has_next, has_previous, sort.order)
 
 
-def empty_page(window: Window) -> "Page[Any]":
+def empty_page(sort: SortKey) -> "Page[Any]":
     """The page a window of no rows (`first: 0`) gives."""
-    return Page([], [], False, False)
+    return Page([], [], False, False, sort.order)
 
 
 async def fetch_page(session: Any, stmt: Select[Any], sort: SortKey, window: Window) -> Page[Any]:
     """One page of `stmt` (a select of one table's rows), with one extra row read to tell if more follow."""
     keyset = Keyset.of(sort, window)
     if window.limit == 0:
-        return empty_page(window)
+        return empty_page(sort)
     stmt = stmt.where(*keyset_conditions(sort, keyset)).order_by(*sort.order_by(reverse=window.backward))
     stmt = stmt.limit(window.limit + 1)
     rows = await fetch_rows(session, stmt)
@@ -249,7 +260,7 @@ async def fetch_pages(
     parent_ids = list(dict.fromkeys(parent_ids))  # each parent once: its page must not come twice
     keyset = Keyset.of(sort, window)
     if window.limit == 0:
-        return {pid: empty_page(window) for pid in parent_ids}
+        return {pid: empty_page(sort) for pid in parent_ids}
     pages: dict[Any, Page[Any]] = {pid: _to_page([], sort, window) for pid in parent_ids}
     if not parent_ids:
         return pages

@@ -94,7 +94,7 @@ async def low_stock_page(session: AsyncSession, *, warehouse_id: int | None, win
     stmt = select_rows(Product).where(*low_stock_conditions(LowStockFilter(warehouse_id)))
     page = await fetch_page(session, stmt, LOW_STOCK_SORT, window)
     if not page.rows:
-        return Page([], [], page.has_next_page, page.has_previous_page)
+        return Page([], [], page.has_next_page, page.has_previous_page, page.order)
     quantity = func.coalesce(func.sum(StockLevel.quantity), 0)
     stmt = (
         select(StockLevel.product_id, quantity)
@@ -105,7 +105,7 @@ async def low_stock_page(session: AsyncSession, *, warehouse_id: int | None, win
         stmt = stmt.where(StockLevel.warehouse_id == warehouse_id)
     quantities = {product_id: n for product_id, n in (await session.execute(stmt)).all()}
     rows = [LowStockRow(p, warehouse_id, quantities.get(p.id, 0)) for p in page.rows]
-    return Page(rows, page.keys, page.has_next_page, page.has_previous_page)
+    return Page(rows, page.keys, page.has_next_page, page.has_previous_page, page.order)
 
 
 async def low_stock_count(session: AsyncSession, *, warehouse_id: int | None) -> int:

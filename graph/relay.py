@@ -142,6 +142,7 @@ class PageInfo:
         "whether `after` was given."
     )
     # Cursors are encoded when asked for: most pages are read without them.
+    _order: strawberry.Private[str]
     _start_key: strawberry.Private[tuple[Any, ...] | None]
     _end_key: strawberry.Private[tuple[Any, ...] | None]
 
@@ -150,18 +151,18 @@ class PageInfo:
         "the page is empty."
     )
     def start_cursor(self) -> str | None:
-        return None if self._start_key is None else encode_cursor(self._start_key)
+        return None if self._start_key is None else encode_cursor(self._order, self._start_key)
 
     @strawberry.field(
         description="The cursor of the page's last item (pass it as `after` for the next page); null when the "
         "page is empty."
     )
     def end_cursor(self) -> str | None:
-        return None if self._end_key is None else encode_cursor(self._end_key)
+        return None if self._end_key is None else encode_cursor(self._order, self._end_key)
 
 
 def _edge_cursor(root: "Edge[Any]") -> str:
-    return encode_cursor(root._key)
+    return encode_cursor(root._order, root._key)
 
 
 @strawberry.type(description="An item of a page, with its cursor.")
@@ -172,6 +173,7 @@ class Edge(Generic[T]):
         "page from here. It stays valid while items are added or removed, for the same list in the same order.",
     )
     node: T = strawberry.field(description="The item.")
+    _order: strawberry.Private[str]
     _key: strawberry.Private[tuple[Any, ...]]
 
 
@@ -197,10 +199,13 @@ class Connection(Generic[T]):
     @classmethod
     def of(cls, page: Page[Any], convert: Callable[[Any], T], count: Callable[[], Any]) -> "Connection[T]":
         keys = page.keys
-        edges = [Edge(_key=key, node=convert(row)) for key, row in zip(keys, page.rows, strict=True)]
+        edges = [
+            Edge(_order=page.order, _key=key, node=convert(row)) for key, row in zip(keys, page.rows, strict=True)
+        ]
         info = PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
+            _order=page.order,
             _start_key=keys[0] if keys else None,
             _end_key=keys[-1] if keys else None,
         )

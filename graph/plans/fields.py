@@ -290,7 +290,7 @@ class Page(FieldSpec):
                 slot, decode = compiler.column_slot(page_row, self.model, column.key)  # type: ignore[attr-defined]
                 slots.append(slot)
                 decoders.append(decode)
-            by_sort[sort.__shape__()[:-1]] = w.Cursors(slots, decoders)
+            by_sort[sort.__shape__()[:-1]] = w.Cursors(sort.order, slots, decoders)
         return by_sort
 
     def _sql(self, arguments: Arguments, page_row: RowPlan, counted: bool) -> Callable[[SqlContext, Any], Any]:

@@ -460,12 +460,14 @@ class TotalCount(PageWriter):
 class Cursors:
     """How a row's cursor is made: its sort key's values, read as the columns give them to Python."""
 
-    def __init__(self, slots: list[int], decoders: list[Convert | None]) -> None:
+    def __init__(self, order: str, slots: list[int], decoders: list[Convert | None]) -> None:
+        self.order = order
         self.slots = slots
         self.decoders = decoders
 
     def cursor(self, row: list[Any]) -> str:
         return encode_cursor(
+            self.order,
             tuple(
                 row[slot] if decode is None or row[slot] is None else decode(row[slot])
                 for slot, decode in zip(self.slots, self.decoders, strict=True)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from db.catalog_reads import ProductSortField, product_sort
 from tests.factories import build_catalog
 from tests.utils import GraphQLClient
 
@@ -38,9 +39,15 @@ query ($after: String, $before: String) { transactions(first: 2, after: $after, 
 """
 
 
-def cursor(*key: Any) -> str:
-    """A cursor holding `key`, forged the way the API encodes its own (base64 of a JSON array)."""
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+def cursor(*key: Any, order: str = "name,id") -> str:
+    """A cursor holding `key` in the order `order` (db.pagination.SortKey.order), forged the way the API
+    encodes its own (base64 of a JSON array: the order's columns, then the key)."""
+    return base64.urlsafe_b64encode(json.dumps([order, *key]).encode()).decode()
+
+
+def product_order(order: dict[str, str] | None) -> str:
+    """SortKey.order of the products list in the ProductOrder `order`."""
+    return product_sort(ProductSortField[(order or {}).get("field", "NAME")]).order
 
 
 def only_error(body: dict[str, Any]) -> dict[str, Any]:
@@ -88,30 +95,38 @@ FORGED_KEYS = [
 @pytest.mark.parametrize(("order", "key"), FORGED_KEYS)
 @pytest.mark.parametrize("argument", ["after", "before"])
 async def test_a_forged_cursor_is_refused_naming_its_argument(gql: GraphQLClient, order, key, argument):
-    body = await gql.post(PRODUCTS, {argument: cursor(*key), "order": order})
+    body = await gql.post(PRODUCTS, {argument: cursor(*key, order=product_order(order)), "order": order})
     refused(body, argument)
 
 
 @pytest.mark.parametrize(("order", "key"), FORGED_KEYS[:3] + FORGED_KEYS[10:11] + FORGED_KEYS[20:21])
 async def test_a_forged_cursor_is_refused_in_a_nested_list(gql: GraphQLClient, database, order, key):
     await build_catalog(database, products=4, suppliers=3)
-    body = await gql.post(CATEGORY_PRODUCTS, {"after": cursor(*key), "order": order})
+    body = await gql.post(CATEGORY_PRODUCTS, {"after": cursor(*key, order=product_order(order)), "order": order})
     error = only_error(body)
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}, error
 
 
 @pytest.mark.parametrize(
     ("argument", "value"),
-    [("after", cursor(2**31)), ("before", cursor(2**31)), ("after", cursor(-(2**31) - 1)), ("after", cursor(1, 2))],
+    [
+        ("after", cursor(2**31, order="id")),
+        ("before", cursor(2**31, order="id")),
+        ("after", cursor(-(2**31) - 1, order="id")),
+        ("after", cursor(1, 2, order="id")),
+        ("after", "WzIxNDc0ODM2NDhd"),  # [2147483648], as cursors were before they named their order
+    ],
 )
 async def test_a_forged_id_cursor_is_refused(gql: GraphQLClient, argument, value):
-    # "WzIxNDc0ODM2NDhd", [2147483648]: out of range for PostgreSQL's integer ids
+    # 2147483648: out of range for PostgreSQL's integer ids
     refused(await gql.post(TRANSACTIONS, {argument: value}), argument)
 
 
-# not base64, `{}`, `[]`, bytes that are no UTF-8, `["\ud800"]`
+# not base64, `{}`, `[]`, a cursor of no order, bytes that are no UTF-8, `["\ud800"]`
 @pytest.mark.parametrize(
-    "value", ["", "!!!", "e30=", cursor(), base64.b64encode(b"\xff\xfe").decode(), "WyJcdWQ4MDAiXQ=="]
+    "value",
+    ["", "!!!", "e30=", "W10=", cursor(), cursor("a", 1, order=""), base64.b64encode(b"\xff\xfe").decode(),
+     "WyJcdWQ4MDAiXQ=="],
 )
 async def test_a_cursor_that_is_no_key_at_all_is_refused(gql: GraphQLClient, value):
     refused(await gql.post(PRODUCTS, {"after": value}), "after")
@@ -131,7 +146,7 @@ async def test_a_cursor_that_is_no_key_at_all_is_refused(gql: GraphQLClient, val
 async def test_a_cursor_at_the_limits_of_its_columns_is_accepted(gql: GraphQLClient, database, order, key):
     await build_catalog(database, products=4, suppliers=3)
     for argument in ("after", "before"):
-        body = await gql.post(PRODUCTS, {argument: cursor(*key), "order": order})
+        body = await gql.post(PRODUCTS, {argument: cursor(*key, order=product_order(order)), "order": order})
         assert "errors" not in body, body
 
 
@@ -142,6 +157,18 @@ async def test_the_api_s_own_cursors_are_accepted_in_every_order(gql: GraphQLCli
         first = (await gql(PRODUCTS, {"order": order}))["products"]["edges"]
         after = (await gql(PRODUCTS, {"order": order, "after": first[-1]["cursor"]}))["products"]["edges"]
         assert len(after) == 3 and not {e["node"]["sku"] for e in first} & {e["node"]["sku"] for e in after}
+
+
+@pytest.mark.parametrize(("made_in", "used_in"), [("NAME", "SKU"), ("SKU", "NAME"), ("PRICE", "CREATED_AT")])
+async def test_a_cursor_of_another_order_is_refused(gql: GraphQLClient, database, made_in, used_in):
+    # Both orders' keys are (text or decimal or time, id): read in the other order, the cursor would be taken
+    # for a position it never was, and the page would silently be the wrong one.
+    await build_catalog(database, products=7, suppliers=3)
+    edges = (await gql(PRODUCTS, {"order": {"field": made_in}}))["products"]["edges"]
+    for argument in ("after", "before"):
+        refused(await gql.post(PRODUCTS, {"order": {"field": used_in}, argument: edges[0]["cursor"]}), argument)
+    # and a product cursor is none of the ledger's
+    refused(await gql.post(TRANSACTIONS, {"after": edges[0]["cursor"]}), "after")
 
 
 @pytest.mark.parametrize(
@@ -259,6 +286,8 @@ JSON_SCALARS = st.one_of(
 FORGED_CURSORS = st.one_of(
     st.text(max_size=40),
     st.lists(JSON_SCALARS, max_size=3).map(lambda key: base64.urlsafe_b64encode(json.dumps(key).encode()).decode()),
+    st.tuples(st.sampled_from([product_sort(f).order for f in ProductSortField]), st.lists(JSON_SCALARS, max_size=3))
+    .map(lambda tagged: cursor(*tagged[1], order=tagged[0])),
     st.binary(max_size=40).map(lambda raw: base64.urlsafe_b64encode(raw).decode()),
 )
 PRICES = st.one_of(
