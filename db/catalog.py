@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import changes as change_log
 from db.catalog_reads import subtree_ids
 from db.errors import DomainError, Duplicate, FieldError, InUse, Invalid, InvalidInput, NotFound
 from db.models import (
@@ -284,6 +285,7 @@ async def create_category(
     )
     async with _guarded(session, _category_conflicts(name, slug)):
         session.add(category)
+    await change_log.created(session, category)
     return category
 
 
@@ -298,6 +300,7 @@ async def update_category(
 ) -> Category:
     """Change the given fields of a category; a None parent makes it a root, a None description clears it."""
     category = await _get(session, Category, category_id, "id")
+    before = change_log.snapshot(category)
     check = _Checks()
     changes = _given(
         {
@@ -322,6 +325,7 @@ async def update_category(
         await _check_slug_free(session, changes["slug"], exclude_id=category.id)
     async with _guarded(session, _category_conflicts(new_name, changes.get("slug", category.slug))):
         _assign(category, changes)
+    await change_log.record(session, category, before, change_log.snapshot(category))
     return category
 
 
@@ -340,6 +344,7 @@ async def delete_category(session: AsyncSession, *, category_id: int) -> Categor
             f"Category “{category.name}” still has {' and '.join(holds)}; move or delete them first.", field="id"
         )
     in_use = InUse(f"Category “{category.name}” was just given subcategories or products.", field="id")
+    await change_log.deleted(session, category)
     async with _guarded(session, {"foreign key": in_use}):
         await session.delete(category)
     return category
@@ -395,6 +400,7 @@ async def create_supplier(
     supplier = Supplier(**fields, created_by_id=created_by_id)
     async with _guarded(session, _supplier_conflicts(fields["name"])):
         session.add(supplier)
+    await change_log.created(session, supplier)
     return supplier
 
 
@@ -411,6 +417,7 @@ async def update_supplier(
 ) -> Supplier:
     """Change the given fields of a supplier; None clears the contact fields."""
     supplier = await _get(session, Supplier, supplier_id, "id")
+    before = change_log.snapshot(supplier)
     changes = _supplier_changes(
         name=name, email=email, phone=phone, website=website, address=address, is_active=is_active
     )
@@ -418,6 +425,7 @@ async def update_supplier(
         await _check_supplier_name_free(session, changes["name"], exclude_id=supplier.id)
     async with _guarded(session, _supplier_conflicts(changes.get("name", supplier.name))):
         _assign(supplier, changes)
+    await change_log.record(session, supplier, before, change_log.snapshot(supplier))
     return supplier
 
 
@@ -434,6 +442,7 @@ async def delete_supplier(session: AsyncSession, *, supplier_id: int) -> Supplie
         advice = "archive it instead" if orders else "remove those offers first"
         raise InUse(f"Supplier “{supplier.name}” still {' and '.join(holds)}; {advice}.", field="id")
     in_use = InUse(f"Supplier “{supplier.name}” was just given an offer or a purchase order.", field="id")
+    await change_log.deleted(session, supplier)
     async with _guarded(session, {"foreign key": in_use}):
         await session.delete(supplier)
     return supplier
@@ -509,6 +518,7 @@ async def create_product(
     product = Product(**fields, category_id=category_id, created_by_id=created_by_id)
     async with _guarded(session, _product_conflicts(fields["sku"])):
         session.add(product)
+    await change_log.created(session, product)
     return product
 
 
@@ -527,6 +537,7 @@ async def update_product(
 ) -> Product:
     """Change the given fields of a product; None clears its description or category."""
     product = await _get(session, Product, product_id, "id")
+    before = change_log.snapshot(product)
     changes = _product_changes(
         sku=sku,
         name=name,
@@ -544,6 +555,7 @@ async def update_product(
         await _check_sku_free(session, changes["sku"], exclude_id=product.id)
     async with _guarded(session, _product_conflicts(changes.get("sku", product.sku))):
         _assign(product, changes)
+    await change_log.record(session, product, before, change_log.snapshot(product))
     return product
 
 
@@ -566,6 +578,7 @@ async def delete_product(session: AsyncSession, *, product_id: int) -> Product:
         advice = "archive it instead" if entries or levels or lines else "remove them first"
         raise InUse(f"Product {product.sku} still has {' and '.join(holds)}; {advice}.", field="id")
     in_use = InUse(f"Product {product.sku} was just given supplier terms, stock or purchase order lines.", field="id")
+    await change_log.deleted(session, product)
     async with _guarded(session, {"foreign key": in_use}):
         await session.delete(product)
     return product
@@ -613,8 +626,21 @@ async def set_product_supplier(
         ),
         "foreign key": NotFound("The product or supplier no longer exists.", field="productId"),
     }
+    before = None if offer is None else change_log.snapshot(offer)
     async with _guarded(session, conflicts):
         if changes.get("is_preferred"):
+            # The offer that loses the flag is logged too (its own change, in this mutation).
+            others = await session.scalars(
+                select(ProductSupplier).where(
+                    ProductSupplier.product_id == product.id,
+                    ProductSupplier.supplier_id != supplier.id,
+                    ProductSupplier.is_preferred,
+                )
+            )
+            for other in others:
+                await change_log.record(
+                    session, other, {"is_preferred": True}, {"is_preferred": False}
+                )
             # Cleared before this offer is flagged: the partial unique index allows one preferred offer.
             await session.execute(
                 update(ProductSupplier)
@@ -631,6 +657,7 @@ async def set_product_supplier(
             session.add(offer)
         else:
             _assign(offer, changes)
+    await change_log.record(session, offer, before, change_log.snapshot(offer))
     return offer
 
 
@@ -645,6 +672,7 @@ async def remove_product_supplier(session: AsyncSession, *, product_id: int, sup
     )
     if offer is None:
         raise NotFound(f"Supplier “{supplier.name}” has no terms for {product.sku}.", field="supplierId")
+    await change_log.deleted(session, offer)
     await session.delete(offer)
     await session.flush()
     return offer

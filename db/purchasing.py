@@ -14,6 +14,7 @@ from typing import Required, TypedDict
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import changes as change_log
 from db import idempotency
 from db.catalog import KEEP, Keep, _exists, _get, _guarded
 from db.catalog_reads import by_ids
@@ -153,6 +154,14 @@ async def _order_lines(
     return rows
 
 
+def _logged_lines(rows: Sequence[PurchaseOrderLine]) -> list[dict[str, object]]:
+    """An order's lines as the change log keeps them (what was ordered; receipts are the ledger's)."""
+    return [
+        {"product_id": row.product_id, "quantity": row.quantity_ordered, "unit_cost": str(row.unit_cost)}
+        for row in rows
+    ]
+
+
 async def _add_lines(session: AsyncSession, order: PurchaseOrder, rows: list[PurchaseOrderLine]) -> None:
     for row in rows:
         row.purchase_order_id = order.id
@@ -223,6 +232,7 @@ async def create_purchase_order(
                 raise
             rows = [_copy(row) for row in rows]  # the rolled-back savepoint took the first ones with it
         else:
+            await change_log.created(session, order, lines=_logged_lines(rows))
             return order
 
 
@@ -242,6 +252,7 @@ async def update_purchase_order(
     """Change a draft; given `lines` replace all of its lines. A new supplier leaves the lines' costs as they are."""
     order = await _order(session, purchase_order_id, lock=True)
     _refuse_unless_draft(order, "changed")
+    before = change_log.snapshot(order)
     check = _StockChecks()
     if note is not KEEP:
         note = check.text("note", note, max_length=MAX_NOTE_LENGTH, required=False)
@@ -254,6 +265,10 @@ async def update_purchase_order(
         supplier = supplier or await _get(session, Supplier, order.supplier_id, "supplierId")
         rows = await _order_lines(session, check, supplier, lines)
         check.done()
+    after: dict[str, object] = {}
+    if rows is not None:
+        before["lines"] = _logged_lines(await _lines(session, order))
+        after["lines"] = _logged_lines(rows)
     async with _guarded(session, _conflicts(order.number)):
         if supplier is not None:
             order.supplier_id = supplier.id
@@ -269,6 +284,7 @@ async def update_purchase_order(
                 .execution_options(synchronize_session=False)
             )
             await _add_lines(session, order, rows)
+    await change_log.record(session, order, before, change_log.snapshot(order) | after)
     return order
 
 
@@ -283,9 +299,11 @@ async def submit_purchase_order(session: AsyncSession, *, purchase_order_id: int
         raise Invalid(
             f"Supplier “{supplier.name}” has been archived; choose another before submitting.", field="id"
         )
+    before = change_log.snapshot(order)
     order.status = Status.ORDERED
     order.ordered_at = utcnow()
     await session.flush()
+    await change_log.record(session, order, before, change_log.snapshot(order))
     return order
 
 
@@ -299,9 +317,11 @@ async def cancel_purchase_order(session: AsyncSession, *, purchase_order_id: int
     }
     if order.status in refusals:
         raise Invalid(f"Purchase order {order.number} {refusals[order.status]}.", field="id")
+    before = change_log.snapshot(order)
     order.status = Status.CANCELLED
     order.cancelled_at = utcnow()
     await session.flush()
+    await change_log.record(session, order, before, change_log.snapshot(order))
     return order
 
 
@@ -390,6 +410,7 @@ async def receive_purchase_order(
     ordered = {line.product_id: line for line in await _lines(session, order)}
     products = await by_ids(session, Product, list(ordered))
     positions = _check_receipt(order, ordered, products, lines)
+    before = change_log.snapshot(order)
 
     entries: dict[int, InventoryTransaction] = {}
     # In product order: receive_stock locks each product row (PostgreSQL), as every other transaction does.
@@ -417,6 +438,8 @@ async def receive_purchase_order(
         order.status = Status.PARTIALLY_RECEIVED
     order.updated_at = now
     await session.flush()
+    # The order's new status is logged; the RECEIPT entries are the ledger's own record.
+    await change_log.record(session, order, before, change_log.snapshot(order))
     transactions = [entries[product_id] for product_id, _ in lines]
     levels = levels_after(transactions)
     await idempotency.remember(

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import changes as change_log
 from db.catalog import KEEP, Keep, _Checks, _given, _guarded
 from db.binds import Bind, with_values
 from db.catalog_reads import contains_text, search_pattern
@@ -226,6 +227,7 @@ async def create_user(
     user = User(**fields, password_hash=password_hash, is_active=True, failed_login_count=0)
     async with _guarded(session, _conflicts(fields["username"])):
         session.add(user)
+    await change_log.created(session, user)
     return user
 
 
@@ -254,6 +256,7 @@ async def update_user(
     new_password = changes.pop("password", None)
     password_hash = None if new_password is None else await _hash(security, new_password)
     user = await get_user(session, user_id=user_id)
+    before = change_log.snapshot(user)
     if changes.get("role", Role.ADMIN) is not Role.ADMIN or changes.get("is_active") is False:
         await _check_not_last_admin(session, user, field="role" if "role" in changes else "isActive")
     for name, value in changes.items():
@@ -265,6 +268,7 @@ async def update_user(
     if new_password is not None or changes.get("is_active") is False:
         await session.flush()
         await revoke_all_tokens(session, user_id=user.id)
+    await change_log.record(session, user, before, change_log.snapshot(user))
     return user
 
 
@@ -272,17 +276,21 @@ async def deactivate_user(session: AsyncSession, *, user_id: int) -> User:
     """Stop a user from signing in and revoke all its tokens; its history keeps naming it."""
     user = await get_user(session, user_id=user_id)
     await _check_not_last_admin(session, user, field="id")
+    before = change_log.snapshot(user)
     user.is_active = False
     await session.flush()
     await revoke_all_tokens(session, user_id=user.id)
+    await change_log.record(session, user, before, change_log.snapshot(user))
     return user
 
 
 async def activate_user(session: AsyncSession, *, user_id: int) -> User:
     """Let a deactivated user sign in again with its password; the tokens it had stay revoked."""
     user = await get_user(session, user_id=user_id)
+    before = change_log.snapshot(user)
     user.is_active = True
     await session.flush()
+    await change_log.record(session, user, before, change_log.snapshot(user))
     return user
 
 

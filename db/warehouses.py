@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import changes as change_log
 from db.catalog import KEEP, Keep, _assign, _Checks, _given, _guarded, _plural
 from db.errors import DomainError, Duplicate, InUse, NotFound
 from db.models import InventoryTransaction, StockLevel, Warehouse
@@ -66,6 +67,7 @@ async def create_warehouse(
     warehouse = Warehouse(**fields)
     async with _guarded(session, _conflicts(fields["code"])):
         session.add(warehouse)
+    await change_log.created(session, warehouse)
     return warehouse
 
 
@@ -80,11 +82,13 @@ async def update_warehouse(
 ) -> Warehouse:
     """Change the given fields of a warehouse; None clears the address. Deactivating it is archiving."""
     warehouse = await _get(session, warehouse_id)
+    before = change_log.snapshot(warehouse)
     changes = _fields(code=code, name=name, address=address, is_active=is_active)
     if changes.get("code", warehouse.code) != warehouse.code:
         await _check_code_free(session, changes["code"], exclude_id=warehouse.id)
     async with _guarded(session, _conflicts(changes.get("code", warehouse.code))):
         _assign(warehouse, changes)
+    await change_log.record(session, warehouse, before, change_log.snapshot(warehouse))
     return warehouse
 
 
@@ -92,8 +96,10 @@ async def archive_warehouse(session: AsyncSession, *, warehouse_id: int) -> Ware
     """Mark a warehouse inactive; its stock levels and history stay. Archiving it again changes nothing."""
     warehouse = await _get(session, warehouse_id)
     if warehouse.is_active:
+        before = change_log.snapshot(warehouse)
         warehouse.is_active = False
         await session.flush()
+        await change_log.record(session, warehouse, before, change_log.snapshot(warehouse))
     return warehouse
 
 
@@ -114,6 +120,7 @@ async def delete_warehouse(session: AsyncSession, *, warehouse_id: int) -> Wareh
             f"Warehouse {warehouse.code} has {' and '.join(history)}; archive it instead.", field="id"
         )
     in_use = InUse(f"Warehouse {warehouse.code} was just given stock; archive it instead.", field="id")
+    await change_log.deleted(session, warehouse)
     async with _guarded(session, {"foreign key": in_use}):
         await session.delete(warehouse)
     return warehouse

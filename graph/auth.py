@@ -61,6 +61,8 @@ class Access(Enum):
 
 ANYONE = Access.ANYONE
 SIGNED_IN = Access.SIGNED_IN
+# Who may read the change log (`changes`, and a Change by its ID): it names who changed what.
+READS_CHANGES = models.Role.MANAGER
 
 
 @strawberry.schema_directive(
@@ -132,6 +134,18 @@ def is_self_or_admin(viewer: Any, user_id: int) -> bool:
     """Whether `viewer` (a signed-in user, with `id` and `role`, or None) is the user `user_id` or an
     administrator: who may see a user's email, or fetch a user by its ID."""
     return viewer is not None and (viewer.id == user_id or viewer.role is models.Role.ADMIN)
+
+
+def may_fetch(viewer: Any, type_name: str, pk: int) -> bool:
+    """Whether `viewer` (as for `is_self_or_admin`) may fetch the object of `type_name` with primary key
+    `pk` by its ID (`node`, `nodes`, on both read paths): a User only itself, unless an administrator (as
+    `users` is theirs alone); a Change only with READS_CHANGES or a higher role (as `changes`); anything else
+    anyone who may use `node`."""
+    if type_name == "User":
+        return is_self_or_admin(viewer, pk)
+    if type_name == "Change":
+        return viewer is not None and viewer.role.rank >= READS_CHANGES.rank
+    return True
 
 
 class IsSelfOrAdmin(BasePermission):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from typer.core import TyperGroup
 
 from db import bulk_seed, locks, migrate, problems, stock
+from db import changes as change_log
 from db import users as users_db
 from db.bulk_seed import BulkSpec
 from db.config import Settings
@@ -444,6 +445,7 @@ def users_create(
         security = users_db.Security.from_settings(settings)
         try:
             async with database.write_session() as session, session.begin():
+                change_log.act(session, operation="users create")
                 user = await users_db.create_user(
                     session, security=security, username=username, password=password, role=role, email=email
                 )
@@ -474,11 +476,13 @@ def users_list() -> None:
 
 
 async def _change_user(
-    database: Database, username: str, change: Callable[[AsyncSession, User], Awaitable[object]]
+    database: Database, username: str, command: str, change: Callable[[AsyncSession, User], Awaitable[object]]
 ) -> User:
-    """Apply `change` to the user named `username` in one transaction; a one-line error if there is none."""
+    """Apply `change` to the user named `username` in one transaction; a one-line error if there is none.
+    The change log names `command` (`users deactivate`), and no actor."""
     try:
         async with database.write_session() as session, session.begin():
+            change_log.act(session, operation=command)
             user = await users_db.user_by_username(session, username=username)
             if user is None:
                 raise CommandFailed(f"There is no user named {username} (`inventory users list` shows them).")
@@ -495,7 +499,7 @@ def users_deactivate(username: Annotated[str, typer.Argument(help="Whose sign-in
     async def deactivate(session: AsyncSession, user: User) -> None:
         await users_db.deactivate_user(session, user_id=user.id)
 
-    user = _run(Settings(), lambda database: _change_user(database, username, deactivate))
+    user = _run(Settings(), lambda database: _change_user(database, username, "users deactivate", deactivate))
     typer.echo(f"Deactivated {user.username} and revoked its tokens.")
 
 
@@ -506,7 +510,7 @@ def users_activate(username: Annotated[str, typer.Argument(help="Whose sign-in t
     async def activate(session: AsyncSession, user: User) -> None:
         await users_db.activate_user(session, user_id=user.id)
 
-    user = _run(Settings(), lambda database: _change_user(database, username, activate))
+    user = _run(Settings(), lambda database: _change_user(database, username, "users activate", activate))
     typer.echo(f"Activated {user.username}: it may sign in again.")
 
 
@@ -520,7 +524,7 @@ def users_unlock(username: Annotated[str, typer.Argument(help="Whose login delay
         failures = user.failed_login_count
         await users_db.unlock_user(session, user_id=user.id)
 
-    user = _run(Settings(), lambda database: _change_user(database, username, unlock))
+    user = _run(Settings(), lambda database: _change_user(database, username, "users unlock", unlock))
     typer.echo(f"Unlocked {user.username} ({failures} failed login(s) in a row forgotten).")
 
 
@@ -550,5 +554,5 @@ def users_set_password(
     async def set_password(session: AsyncSession, user: User) -> None:
         await users_db.update_user(session, security=security, user_id=user.id, password=password)
 
-    user = _run(settings, lambda database: _change_user(database, username, set_password))
+    user = _run(settings, lambda database: _change_user(database, username, "users set-password", set_password))
     typer.echo(f"Set a new password for {user.username} and revoked its tokens.")

@@ -12,9 +12,10 @@ from db import catalog_reads as reads
 from db import stock_reads
 from db.engine import Database
 from db.errors import DomainError
-from db.models import Category, InventoryTransaction, Product, ProductSupplier, PurchaseOrder, Supplier, Warehouse
+from db.models import Category, Change, InventoryTransaction, Product, ProductSupplier, PurchaseOrder, Supplier, Warehouse
 from db.pagination import Page, SortKey, Window
 from graph.types import catalog as types
+from graph.types import changes as change_types
 from graph.types import stock as stock_types
 from graph.types.users import UserByIdLoader
 
@@ -219,6 +220,11 @@ class TransactionPageByProductIdLoader(
         return await stock_reads.transaction_pages_by_product_ids(session, ids, spec, window)
 
 
+class ChangeByIdLoader(_ByIdLoader):
+    model = Change
+    convert = change_types.Change.from_model
+
+
 class TransactionCountByProductIdLoader(_GroupedLoader[tuple[int, stock_reads.TransactionFilter], int]):
     def default(self, key: Any) -> int:
         return 0
@@ -317,6 +323,10 @@ class Loaders:
     def user_by_id(self) -> UserByIdLoader:
         return UserByIdLoader(self.db)
 
+    @cached_property
+    def change_by_id(self) -> ChangeByIdLoader:
+        return ChangeByIdLoader(self.db)
+
     def by_type_name(self, type_name: str) -> "_ByIdLoader | None":
         """The loader that fetches nodes of a GraphQL type by primary key (for `node`/`nodes`)."""
         return {
@@ -328,5 +338,6 @@ class Loaders:
             "User": lambda: self.user_by_id,
             "InventoryTransaction": lambda: self.inventory_transaction_by_id,
             "PurchaseOrder": lambda: self.purchase_order_by_id,
+            "Change": lambda: self.change_by_id,
         }.get(type_name, lambda: None)()
 

@@ -7,7 +7,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from db.config import Settings
 from db.models import Role
-from graph.auth import ANYONE, SIGNED_IN, Access, guard
+from graph.auth import ANYONE, READS_CHANGES, SIGNED_IN, Access, guard
 from graph.errors import ErrorTranslation
 from graph.limits import limit_extensions
 from graph.mutations.auth import AuthMutations
@@ -17,6 +17,7 @@ from graph.mutations.stock import StockMutations
 from graph.mutations.warehouses import WarehouseMutations
 from graph.queries.auth import AuthQueries
 from graph.queries.catalog import CatalogQueries
+from graph.queries.changes import ChangeQueries
 from graph.queries.purchasing import PurchasingQueries
 from graph.queries.stock import StockQueries
 from graph.scalars import SCALARS
@@ -38,6 +39,7 @@ QUERY_ACCESS: dict[str, Role | Access] = {
         ],
         VIEWER,
     ),
+    "changes": READS_CHANGES,
     "users": ADMIN,
 }
 
@@ -76,7 +78,7 @@ _TOKEN = (
     description=f"What can be read. {_TOKEN} A field refused for its arguments fails with BAD_USER_INPUT (an "
     "argument breaks a rule) or NOT_FOUND (an ID of another type)."
 )
-class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries):
+class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries, ChangeQueries):
     pass
 
 

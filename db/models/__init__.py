@@ -2,6 +2,7 @@
 
 from db.models.base import Base
 from db.models.catalog import Category, Product, ProductSupplier, Supplier
+from db.models.changes import Change
 from db.models.stock import (
     IdempotencyKey,
     InventoryTransaction,
@@ -18,6 +19,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "Category",
+    "Change",
     "IdempotencyKey",
     "InventoryTransaction",
     "Product",

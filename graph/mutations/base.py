@@ -6,11 +6,13 @@ from typing import Any, Protocol, Self, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from db import changes as change_log
 from db.catalog import MONEY_LIMIT
 from db.errors import DomainError
 from graph.auth import acting_user_id
 from graph.context import Context
 from graph.errors import UserError, user_errors
+from graph.http import current_request_id
 
 
 class Payload(Protocol):
@@ -66,12 +68,17 @@ async def write(
 ) -> P:
     """Call `action(session, **arguments())` in one write transaction and return its result in `payload`;
     a domain error rolls the transaction back and is returned as the payload's `errors`. With
-    `records_user`, `action` also gets `created_by_id`: the signed-in user's id."""
+    `records_user`, `action` also gets `created_by_id`: the signed-in user's id. What `action` changes is
+    logged (db/changes.py) under the mutation's name, the signed-in user and the request's id."""
     try:
         kwargs = arguments()
+        actor_id = await acting_user_id(info)
         if records_user:
-            kwargs["created_by_id"] = await acting_user_id(info)
+            kwargs["created_by_id"] = actor_id
         async with info.context.db.write_session() as session, session.begin():
+            change_log.act(
+                session, operation=info.field_name, actor_id=actor_id, request_id=current_request_id()
+            )
             row = await action(session, **kwargs)
     except DomainError as error:
         return payload(errors=user_errors(error))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from db import catalog_reads, reports, stock_reads
+from db import changes as changes_db
 from db import purchasing_reads
 from db import users as users_db
 from db.config import Settings
@@ -14,6 +15,7 @@ from db.pagination import Keyset, SortKey
 from graph.auth import Role
 from graph.queries.auth import UserFilter
 from graph.queries.catalog import CategoryFilter, SupplierFilter
+from graph.queries.changes import ChangeFilter
 from graph.queries.purchasing import PurchaseOrderFilter
 from graph.queries.stock import WarehouseFilter
 from graph.relay import decode_id, decode_optional_id, id_or_key, window
@@ -134,6 +136,16 @@ def purchase_order_filter(value: Arguments | None) -> purchasing_reads.PurchaseO
         status=None if status is None else PurchaseOrderStatus(status),
         supplier_id=value.get("supplierId"),
         product_id=value.get("productId"),
+    ).spec()
+
+
+def change_filter(value: Arguments | None) -> changes_db.ChangeFilter:
+    value = value or {}
+    return ChangeFilter(
+        entity_id=value.get("entityId"),
+        actor_id=value.get("actorId"),
+        created_from=value.get("from"),
+        created_to=value.get("to"),
     ).spec()
 
 

@@ -13,9 +13,11 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from db import catalog_reads, purchasing_reads, reports, stock_reads
+from db import changes as changes_db
 from db import users as users_db
 from db.models import (
     Category,
+    Change,
     InventoryTransaction,
     Product,
     ProductSupplier,
@@ -24,7 +26,7 @@ from db.models import (
     User,
     Warehouse,
 )
-from graph.auth import is_self_or_admin, refusal
+from graph.auth import may_fetch, refusal
 from graph.plans import arguments
 from graph.plans import writers as w
 from graph.plans.compiler import Compiler, Field, RootField, Viewer
@@ -242,6 +244,7 @@ NODE_MODELS: dict[str, Any] = {
     "User": User,
     "InventoryTransaction": InventoryTransaction,
     "PurchaseOrder": PurchaseOrder,
+    "Change": Change,
 }
 
 
@@ -257,9 +260,8 @@ class NodeRef:
 
 
 def readable(ref: NodeRef, viewer: users_db.SignedIn | None) -> bool:
-    """Whether `viewer` may fetch what `ref` names by its ID: a user only itself, unless an administrator (as
-    `users` is theirs alone); anything else anyone who may use `node`."""
-    return ref.type_name != "User" or is_self_or_admin(viewer, ref.pk)
+    """Whether `viewer` may fetch what `ref` names by its ID (graph.auth.may_fetch, as the reference path)."""
+    return may_fetch(viewer, ref.type_name, ref.pk)
 
 
 def node_ref(global_id: str) -> NodeRef | None:
@@ -479,6 +481,12 @@ QUERY: dict[str, FieldSpec] = {
         arguments.page(purchasing_reads.PURCHASE_ORDER_SORT, arguments.purchase_order_filter),
         purchasing_reads.purchase_order_conditions,
         purchasing_reads.PURCHASE_ORDER_SORT,
+    ),
+    "changes": _page(
+        Change,
+        arguments.page(changes_db.CHANGE_SORT, arguments.change_filter),
+        changes_db.change_conditions,
+        changes_db.CHANGE_SORT,
     ),
     "users": _page(
         User, arguments.page(users_db.USER_SORT, arguments.user_filter), users_db.user_conditions, users_db.USER_SORT

@@ -5,12 +5,14 @@ from them. Root fields are in graph/plans/roots.py; connections' own fields in g
 
 from typing import Any
 
+from graphql import get_named_type
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import aliased
 
 from db import catalog_reads, reports, stock_reads
 from db.models import (
     Category,
+    Change,
     InventoryTransaction,
     Product,
     ProductSupplier,
@@ -25,8 +27,11 @@ from db.pagination import SortKey
 from graph.auth import is_self_or_admin
 from graph.plans import arguments
 from graph.plans.fields import Aggregate, Column, Computed, FieldSpec, GlobalId, Many, One, Page
-from graph.plans.rows import SqlContext
+from graph.plans import writers as w
+from graph.plans.rows import RowPlan, SqlContext
 from graph.plans.writers import State
+from graph.relay import to_global_id
+from graph.types.changes import present
 
 # GraphQL type name -> (the model its rows are read from, its fields).
 TypeMap = dict[str, tuple[Any, dict[str, FieldSpec]]]
@@ -136,6 +141,47 @@ def _in_category(category: Any, product: Any, spec: Any, bind: Any) -> list[Any]
 def _of_product(product: Any, entry: Any, spec: Any, bind: Any) -> list[Any]:
     conditions = stock_reads.transaction_conditions(spec.filter, bind, entry)
     return [entry.product_id == product.id, *conditions]
+
+
+class ChangedFields(FieldSpec):
+    """Change.fields: the JSON column's list, presented as the reference path does (graph.types.changes),
+    each FieldChange written with the fields the document selects."""
+
+    def compile(self, compiler: Any, field: Any, row: RowPlan) -> w.FieldWriter:
+        slot, decode = compiler.column_slot(row, field.parent_model, "fields")
+        item_type = get_named_type(field.definition.type)
+        selected = [(key, nodes[0].name.value) for key, nodes in compiler.collect(item_type, field.nodes).items()]
+        return _ChangedFieldsWriter(field.named, slot, decode, item_type.name, selected)
+
+
+class _ChangedFieldsWriter(w.FieldWriter):
+    def __init__(
+        self, named: w.Named, slot: int, decode: Any, type_name: str, selected: list[tuple[str, str]]
+    ) -> None:
+        self.__dict__.update(vars(named))
+        self.slot = slot
+        self.decode = decode
+        self.type_name = type_name
+        self.selected = selected
+
+    def _items(self, value: Any) -> list[dict[str, Any]]:
+        stored = value if self.decode is None else self.decode(value)
+        return [
+            {key: self.type_name if name == "__typename" else item[name] for key, name in self.selected}
+            for item in present(stored)
+        ]
+
+    def write(self, row: list[Any], path: w.Path, state: State) -> Any:
+        value = row[self.slot]
+        if value is None:
+            return self.null(path + (self.key,), state)
+        return self._items(value)
+
+    def fast(self, row: list[Any], state: State) -> Any:
+        value = row[self.slot]
+        if value is None:
+            return w.slow()
+        return self._items(value)
 
 
 PRODUCT_SORTS: tuple[SortKey, ...] = tuple(
@@ -279,6 +325,18 @@ TYPES: TypeMap = {
                 ("quantity_ordered", "quantity_received"), lambda _state, ordered, received: ordered - received
             ),
             "product": _to(Product, "product_id"),
+        },
+    ),
+    "Change": (
+        Change,
+        {
+            "id": GlobalId("Change"),
+            **_columns(operation="operation", entityType="entity_type", requestId="request_id", at="created_at"),
+            "entityId": Computed(
+                ("entity_type", "entity_id"), lambda _state, type_name, pk: to_global_id(type_name, pk)
+            ),
+            "fields": ChangedFields(),
+            "actor": _to(User, "actor_id"),
         },
     ),
     "User": (

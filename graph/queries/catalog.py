@@ -11,7 +11,7 @@ from db.errors import Invalid
 from db.models import Category as CategoryModel
 from db.models import Product as ProductModel
 from db.models import Supplier as SupplierModel
-from graph.auth import is_self_or_admin
+from graph.auth import may_fetch
 from graph.context import Context
 from graph.relay import (
     After,
@@ -69,8 +69,7 @@ async def _load_node(context: Context, global_id: str) -> Any:
     loader = context.loaders.by_type_name(type_name)
     if loader is None:
         return None
-    # a user only itself, unless an administrator (as `users` is theirs alone)
-    if type_name == "User" and not is_self_or_admin(await context.user(), pk):
+    if type_name in ("User", "Change") and not may_fetch(await context.user(), type_name, pk):
         return None
     return await loader.load(pk)
 
@@ -79,7 +78,8 @@ async def _load_node(context: Context, global_id: str) -> Any:
 class CatalogQueries:
     @strawberry.field(
         description="Fetch any object by its global ID; null if there is none (or the ID is not one). A User "
-        "only for itself and for administrators: null for anyone else. Ask for the type's fields with a "
+        "only for itself and for administrators, a Change only for managers and administrators: null for "
+        "anyone else. Ask for the type's fields with a "
         "fragment: `node(id: $id) { ... on Product { sku } }`."
     )
     async def node(
@@ -90,8 +90,9 @@ class CatalogQueries:
         return await _load_node(info.context, id)
 
     @strawberry.field(
-        description="Fetch objects by global ID, in the order asked; null where there is none, and for a User "
-        "other than the caller unless the caller is an administrator."
+        description="Fetch objects by global ID, in the order asked; null where there is none, for a User "
+        "other than the caller unless the caller is an administrator, and for a Change unless the caller is a "
+        "manager or an administrator."
     )
     async def nodes(
         self,

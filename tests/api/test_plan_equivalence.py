@@ -228,6 +228,16 @@ HARVEST = [
     """{ lowStock(first: 100) { edges { cursor } } }""",
     """{ purchaseOrders(first: 100) { edges { cursor node { number orderedAt } } } }""",
     """{ users(first: 100) { edges { cursor node { username } } } }""",
+    """{ changes(first: 100) { edges { cursor node { changedAt: at requestId operation } } } }""",
+]
+
+# Changes made through the API after the demo data is loaded (which writes none), so that the change log
+# has rows of several operations, entities and actors to read.
+CHANGES = [
+    """mutation { createCategory(input: {name: "Logged"}) { category { id } errors { code } } }""",
+    """mutation($id: ID!) { updateProduct(input: {id: $id, unitPrice: "12.34", description: null}) { errors { code } } }""",
+    """mutation($id: ID!) { updateWarehouse(input: {id: $id, name: "Renamed hall"}) { errors { code } } }""",
+    """mutation { createUser(input: {username: "logged", password: "correct horse battery", role: CLERK}) { errors { code } } }""",
 ]
 
 
@@ -264,6 +274,12 @@ async def sides(gql: GraphQLClient, database: Database, settings: Settings) -> A
     """The demo data loaded, the pool of its values filled, and both ways of answering."""
     async with database.write_session() as session, session.begin():
         await seed_demo(session)
+    variables = {"id": global_id("Product", 1)}
+    for mutation in CHANGES:
+        if "updateWarehouse" in mutation:
+            variables = {"id": global_id("Warehouse", 1)}
+        data = await gql(mutation, variables if "$id" in mutation else None)
+        assert all(not payload["errors"] for payload in data.values()), data
     reference_settings = settings.model_copy(update={"read_plans": False, "plan_compare": False})
     app = create_app(reference_settings, database=database)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60) as client:
@@ -356,6 +372,13 @@ def plan_records(plan_log: logging.Handler) -> Iterator[_Records]:
     document='{ a: supplier(id: "U3VwcGxpZXI6MQ==") { offers(after: "x") { totalCount } } '
     'b: supplier(id: "U3VwcGxpZXI6Mg==") { offers { totalCount } } }'
 )
+# The change log: a page with every field, one entity's changes, and a change by its ID.
+@example(
+    document="{ changes(first: 3) { totalCount edges { cursor node { id operation entityType entityId requestId "
+    "at actor { username } fields { field old new __typename } } } pageInfo { hasNextPage endCursor } } }"
+)
+@example(document='{ changes(filter: {entityId: "UHJvZHVjdDox"}) { nodes { operation fields { field old new } } } }')
+@example(document='{ node(id: "Q2hhbmdlOjE=") { ... on Change { operation entityId fields { new } actor { role } } } }')
 async def test_plans_answer_as_the_reference_path(
     sides: Sides, tally: Tally, plan_records: _Records, document: str
 ) -> None:

@@ -29,7 +29,8 @@ VIEWER, CLERK, MANAGER, ADMIN = Role.VIEWER, Role.CLERK, Role.MANAGER, Role.ADMI
 
 # Written from the issue, independently of graph/schema.py: VIEWER reads everything; CLERK also records
 # stock movements (receiving a purchase order is one); MANAGER also manages the catalog, suppliers,
-# warehouses and purchase orders; ADMIN also manages users. Anonymous clients may only log in.
+# warehouses and purchase orders, and reads the change log; ADMIN also manages users. Anonymous clients may
+# only log in.
 EXPECTED: dict[str, dict[str, Role | Anyone]] = {
     "query": {
         "me": ANYONE,
@@ -49,6 +50,7 @@ EXPECTED: dict[str, dict[str, Role | Anyone]] = {
         "stockMovements": VIEWER,
         "purchaseOrder": VIEWER,
         "purchaseOrders": VIEWER,
+        "changes": MANAGER,
         "users": ADMIN,
     },
     "mutation": {
@@ -189,6 +191,7 @@ def _query(field: str, rows: Rows) -> tuple[str, dict[str, Any]]:
         "stockMovements": ("{ stockMovements(groupBy: PRODUCT) { received } }", {}),
         "purchaseOrder": ("query($id: ID) { purchaseOrder(id: $id) { number } }", {"id": rows.ordered_order}),
         "purchaseOrders": (f"{{ purchaseOrders {page} }}", {}),
+        "changes": (f"{{ changes {page} }}", {}),
         "users": (f"{{ users {page} }}", {}),
     }
     return documents[field]
