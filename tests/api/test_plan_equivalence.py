@@ -32,7 +32,7 @@ from graphql import (
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import db.models
 from db.config import Settings
@@ -264,6 +264,17 @@ async def sides(gql: GraphQLClient, database: Database, settings: Settings) -> A
     """The demo data loaded, the pool of its values filled, and both ways of answering."""
     async with database.write_session() as session, session.begin():
         await seed_demo(session)
+        # The demo data names no user; some rows are said to be the administrator's, so that `createdBy`
+        # and `updatedBy` are users as well as nulls.
+        admin = await session.scalar(select(db.models.User.id).where(db.models.User.username == "admin"))
+        for model in (db.models.Category, db.models.Supplier, db.models.Product, db.models.ProductSupplier):
+            some = select(model.id).order_by(model.id).limit(3).scalar_subquery()
+            await session.execute(update(model).where(model.id.in_(some)).values(updated_by_id=admin))
+        warehouse = db.models.Warehouse
+        first = select(warehouse.id).order_by(warehouse.id).limit(1).scalar_subquery()
+        await session.execute(
+            update(warehouse).where(warehouse.id == first).values(created_by_id=admin, updated_by_id=admin)
+        )
     reference_settings = settings.model_copy(update={"read_plans": False, "plan_compare": False})
     app = create_app(reference_settings, database=database)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60) as client:
@@ -355,6 +366,12 @@ def plan_records(plan_log: logging.Handler) -> Iterator[_Records]:
 @example(
     document='{ a: supplier(id: "U3VwcGxpZXI6MQ==") { offers(after: "x") { totalCount } } '
     'b: supplier(id: "U3VwcGxpZXI6Mg==") { offers { totalCount } } }'
+)
+@example(
+    document="{ products(first: 4) { nodes { createdBy { username email } updatedBy { id username email role } "
+    "suppliers { updatedBy { username email } } } } warehouses(first: 2) { nodes { createdBy { username email } "
+    "updatedBy { id email } } } categories(first: 4) { nodes { createdBy { username } updatedBy { email } } } "
+    "suppliers(first: 4) { nodes { updatedBy { username } offers(first: 2) { nodes { updatedBy { email } } } } } }"
 )
 async def test_plans_answer_as_the_reference_path(
     sides: Sides, tally: Tally, plan_records: _Records, document: str
