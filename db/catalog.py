@@ -267,7 +267,8 @@ async def create_category(
     parent_id: int | None = None,
     created_by_id: int | None = None,
 ) -> Category:
-    """Add a category; without a slug, one is derived from the name and made unique with a -2, -3... suffix."""
+    """Add a category; without a slug, one is derived from the name and made unique with a -2, -3... suffix.
+    `created_by_id` is recorded as its creator and as the last to change it."""
     check = _Checks()
     name = check.text("name", name, max_length=100)
     slug = None if slug is None else check.slug("slug", slug)
@@ -281,7 +282,12 @@ async def create_category(
     else:
         await _check_slug_free(session, slug)
     category = Category(
-        name=name, slug=slug, description=description, parent_id=parent_id, created_by_id=created_by_id
+        name=name,
+        slug=slug,
+        description=description,
+        parent_id=parent_id,
+        created_by_id=created_by_id,
+        updated_by_id=created_by_id,
     )
     async with _guarded(session, _category_conflicts(name, slug)):
         session.add(category)
@@ -297,8 +303,10 @@ async def update_category(
     slug: str | Keep = KEEP,
     description: str | None | Keep = KEEP,
     parent_id: int | None | Keep = KEEP,
+    updated_by_id: int | None = None,
 ) -> Category:
-    """Change the given fields of a category; a None parent makes it a root, a None description clears it."""
+    """Change the given fields of a category; a None parent makes it a root, a None description clears it.
+    `updated_by_id` is recorded as the last to change it."""
     category = await _get(session, Category, category_id, "id")
     before = change_log.snapshot(category)
     check = _Checks()
@@ -323,6 +331,7 @@ async def update_category(
         await _check_sibling_name(session, new_name, new_parent, exclude_id=category.id)
     if changes.get("slug", category.slug) != category.slug:
         await _check_slug_free(session, changes["slug"], exclude_id=category.id)
+    changes["updated_by_id"] = updated_by_id
     async with _guarded(session, _category_conflicts(new_name, changes.get("slug", category.slug))):
         _assign(category, changes)
     await change_log.record(session, category, before, change_log.snapshot(category))
@@ -392,12 +401,13 @@ async def create_supplier(
     is_active: bool = True,
     created_by_id: int | None = None,
 ) -> Supplier:
-    """Add a supplier; its name must be unique, whatever the case."""
+    """Add a supplier; its name must be unique, whatever the case. `created_by_id` is recorded as its creator
+    and as the last to change it."""
     fields = _supplier_changes(
         name=name, email=email, phone=phone, website=website, address=address, is_active=is_active
     )
     await _check_supplier_name_free(session, fields["name"])
-    supplier = Supplier(**fields, created_by_id=created_by_id)
+    supplier = Supplier(**fields, created_by_id=created_by_id, updated_by_id=created_by_id)
     async with _guarded(session, _supplier_conflicts(fields["name"])):
         session.add(supplier)
     await change_log.created(session, supplier)
@@ -414,8 +424,10 @@ async def update_supplier(
     website: str | None | Keep = KEEP,
     address: str | None | Keep = KEEP,
     is_active: bool | Keep = KEEP,
+    updated_by_id: int | None = None,
 ) -> Supplier:
-    """Change the given fields of a supplier; None clears the contact fields."""
+    """Change the given fields of a supplier; None clears the contact fields. `updated_by_id` is recorded as
+    the last to change it."""
     supplier = await _get(session, Supplier, supplier_id, "id")
     before = change_log.snapshot(supplier)
     changes = _supplier_changes(
@@ -423,6 +435,7 @@ async def update_supplier(
     )
     if "name" in changes and changes["name"].lower() != supplier.name.lower():
         await _check_supplier_name_free(session, changes["name"], exclude_id=supplier.id)
+    changes["updated_by_id"] = updated_by_id
     async with _guarded(session, _supplier_conflicts(changes.get("name", supplier.name))):
         _assign(supplier, changes)
     await change_log.record(session, supplier, before, change_log.snapshot(supplier))
@@ -502,7 +515,8 @@ async def create_product(
     is_active: bool = True,
     created_by_id: int | None = None,
 ) -> Product:
-    """Add a product; the SKU is stored trimmed and uppercase and must be unique."""
+    """Add a product; the SKU is stored trimmed and uppercase and must be unique. `created_by_id` is recorded
+    as its creator and as the last to change it."""
     fields = _product_changes(
         sku=sku,
         name=name,
@@ -515,7 +529,7 @@ async def create_product(
     if category_id is not None:
         await _get(session, Category, category_id, "categoryId")
     await _check_sku_free(session, fields["sku"])
-    product = Product(**fields, category_id=category_id, created_by_id=created_by_id)
+    product = Product(**fields, category_id=category_id, created_by_id=created_by_id, updated_by_id=created_by_id)
     async with _guarded(session, _product_conflicts(fields["sku"])):
         session.add(product)
     await change_log.created(session, product)
@@ -534,8 +548,10 @@ async def update_product(
     reorder_point: int | Keep = KEEP,
     reorder_quantity: int | Keep = KEEP,
     is_active: bool | Keep = KEEP,
+    updated_by_id: int | None = None,
 ) -> Product:
-    """Change the given fields of a product; None clears its description or category."""
+    """Change the given fields of a product; None clears its description or category. `updated_by_id` is
+    recorded as the last to change it."""
     product = await _get(session, Product, product_id, "id")
     before = change_log.snapshot(product)
     changes = _product_changes(
@@ -553,6 +569,7 @@ async def update_product(
             await _get(session, Category, category_id, "categoryId")
     if changes.get("sku", product.sku) != product.sku:
         await _check_sku_free(session, changes["sku"], exclude_id=product.id)
+    changes["updated_by_id"] = updated_by_id
     async with _guarded(session, _product_conflicts(changes.get("sku", product.sku))):
         _assign(product, changes)
     await change_log.record(session, product, before, change_log.snapshot(product))
@@ -596,8 +613,10 @@ async def set_product_supplier(
     supplier_sku: str | None | Keep = KEEP,
     lead_time_days: int | Keep = KEEP,
     is_preferred: bool | Keep = KEEP,
+    updated_by_id: int | None = None,
 ) -> ProductSupplier:
-    """Create or change a supplier's terms for a product; making it preferred un-prefers the product's other offers."""
+    """Create or change a supplier's terms for a product; making it preferred un-prefers the product's other offers.
+    `updated_by_id` is recorded as the last to change the terms (and the offers it un-prefers)."""
     check = _Checks()
     changes = _given(
         {
@@ -608,6 +627,7 @@ async def set_product_supplier(
         }
     )
     check.done()
+    changes["updated_by_id"] = updated_by_id
     product = await _get(session, Product, product_id, "productId")
     supplier = await _get(session, Supplier, supplier_id, "supplierId")
     offer = await session.scalar(
@@ -649,7 +669,7 @@ async def set_product_supplier(
                     ProductSupplier.supplier_id != supplier.id,
                     ProductSupplier.is_preferred,
                 )
-                .values(is_preferred=False)
+                .values(is_preferred=False, updated_by_id=updated_by_id)
             )
         if offer is None:
             terms = {"supplier_sku": None, "lead_time_days": 0, "is_preferred": False} | changes

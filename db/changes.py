@@ -25,8 +25,8 @@ ACTING = "inventory.acting"
 PASSWORD = "password"
 REDACTED = "[redacted]"
 
-# Not logged: the row's id (the change names it), its own timestamps and creator (the change has its time
-# and actor), what the ledger moves (a product's average cost), login throttling, and the password hash
+# Not logged: the row's id (the change names it), its own timestamps, creator and last changer (the change
+# has its time and actor), what the ledger moves (a product's average cost), login throttling, and the password hash
 # (logged as `password`, redacted).
 _UNLOGGED = frozenset(
     {
@@ -34,6 +34,7 @@ _UNLOGGED = frozenset(
         "created_at",
         "updated_at",
         "created_by_id",
+        "updated_by_id",
         "average_cost",
         "failed_login_count",
         "last_failed_login_at",

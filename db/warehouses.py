@@ -59,12 +59,19 @@ def _conflicts(code: str) -> dict[str, DomainError]:
 
 
 async def create_warehouse(
-    session: AsyncSession, *, code: str, name: str, address: str | None = None, is_active: bool = True
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    address: str | None = None,
+    is_active: bool = True,
+    created_by_id: int | None = None,
 ) -> Warehouse:
-    """Add a warehouse; its code is stored trimmed and uppercase and must be unique."""
+    """Add a warehouse; its code is stored trimmed and uppercase and must be unique. `created_by_id` is
+    recorded as its creator and as the last to change it."""
     fields = _fields(code=code, name=name, address=address, is_active=is_active)
     await _check_code_free(session, fields["code"])
-    warehouse = Warehouse(**fields)
+    warehouse = Warehouse(**fields, created_by_id=created_by_id, updated_by_id=created_by_id)
     async with _guarded(session, _conflicts(fields["code"])):
         session.add(warehouse)
     await change_log.created(session, warehouse)
@@ -79,11 +86,14 @@ async def update_warehouse(
     name: str | Keep = KEEP,
     address: str | None | Keep = KEEP,
     is_active: bool | Keep = KEEP,
+    updated_by_id: int | None = None,
 ) -> Warehouse:
-    """Change the given fields of a warehouse; None clears the address. Deactivating it is archiving."""
+    """Change the given fields of a warehouse; None clears the address. Deactivating it is archiving.
+    `updated_by_id` is recorded as the last to change it."""
     warehouse = await _get(session, warehouse_id)
     before = change_log.snapshot(warehouse)
     changes = _fields(code=code, name=name, address=address, is_active=is_active)
+    changes["updated_by_id"] = updated_by_id
     if changes.get("code", warehouse.code) != warehouse.code:
         await _check_code_free(session, changes["code"], exclude_id=warehouse.id)
     async with _guarded(session, _conflicts(changes.get("code", warehouse.code))):
@@ -92,12 +102,16 @@ async def update_warehouse(
     return warehouse
 
 
-async def archive_warehouse(session: AsyncSession, *, warehouse_id: int) -> Warehouse:
-    """Mark a warehouse inactive; its stock levels and history stay. Archiving it again changes nothing."""
+async def archive_warehouse(
+    session: AsyncSession, *, warehouse_id: int, updated_by_id: int | None = None
+) -> Warehouse:
+    """Mark a warehouse inactive; its stock levels and history stay. Archiving it again changes nothing.
+    `updated_by_id` is recorded as the last to change it (when archiving changed it)."""
     warehouse = await _get(session, warehouse_id)
     if warehouse.is_active:
         before = change_log.snapshot(warehouse)
         warehouse.is_active = False
+        warehouse.updated_by_id = updated_by_id
         await session.flush()
         await change_log.record(session, warehouse, before, change_log.snapshot(warehouse))
     return warehouse

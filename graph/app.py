@@ -18,6 +18,7 @@ from strawberry.types import ExecutionResult
 from db.config import Settings
 from db.engine import Database
 from graph import health
+from graph.access import AccessLog
 from graph.auth import LoginLimiter, bearer_token
 from graph.context import Context
 from graph.errors import translate_errors, without_suggestions
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             *([assets_mount()] if settings.graphiql else []),
         ],
         middleware=[
+            Middleware(AccessLog),  # outermost: the whole request's time, and the status the client got
             Middleware(RequestIdMiddleware),
             Middleware(BodyReadDeadline, seconds=settings.request_read_timeout_seconds),
             cors,

@@ -96,7 +96,8 @@ async def current_user(info: Info, *, recheck: bool = False) -> models.User:
 
 
 async def acting_user_id(info: Info) -> int:
-    """The id to record as `created_by_id` of what the request writes."""
+    """The id to record as the creator (`created_by_id`) or last changer (`updated_by_id`) of what the
+    request writes."""
     return (await current_user(info)).id
 
 

@@ -1,8 +1,10 @@
 """The `inventory` command: serve the API, apply migrations, load demo data, audit stock and manage users."""
 
 import asyncio
+import copy
 import errno
 import json
+import logging
 import secrets
 import socket
 import sys
@@ -105,7 +107,16 @@ def serve(
         bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before serving.")
     ] = True,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    log_level: Annotated[LogLevel, typer.Option(help="uvicorn's log level.")] = LogLevel.info,
+    log_level: Annotated[
+        LogLevel, typer.Option(help="The log level of uvicorn and of the API's own logs.")
+    ] = LogLevel.info,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="One line per request on standard output (logger inventory.access, at the info level).",
+        ),
+    ] = True,
 ) -> None:
     """Serve the GraphQL API over HTTP (configured by INVENTORY_* environment variables).
 
@@ -133,7 +144,39 @@ def serve(
     if demo:
         _report_demo_admin(demo_password)
     # Factory mode: each worker builds its own app, which reads Settings() from the environment.
-    uvicorn.run("graph.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level.value)
+    # uvicorn's own access log is off: graph/access.py writes the one line per request, with the user and the
+    # operation that uvicorn cannot know.
+    uvicorn.run(
+        "graph.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level.value,
+        access_log=False,
+        log_config=log_config(log_level, access_log=access_log),
+    )
+
+
+def log_config(level: LogLevel, *, access_log: bool) -> dict[str, Any]:
+    """uvicorn's logging configuration, with the API's loggers (`inventory.*`) at `level` on standard error
+    as uvicorn's are, and the access log's lines (`inventory.access`) on standard output unless `access_log`
+    is off."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    level_number = uvicorn.config.LOG_LEVELS[level.value]
+    config["handlers"]["inventory_access"] = {
+        "formatter": "default",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["inventory"] = {"handlers": ["default"], "level": level_number, "propagate": False}
+    config["loggers"]["inventory.access"] = {
+        "handlers": ["inventory_access"],
+        # At `level` (info and below show its lines), or above its lines' level when turned off.
+        "level": level_number if access_log else logging.WARNING,
+        "propagate": False,
+    }
+    return config
 
 
 @app.command()

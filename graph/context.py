@@ -9,6 +9,7 @@ from starlette.requests import Request
 from db.config import Settings
 from db.engine import Database
 from db.models import User
+from graph.access import note_user
 from graph.auth import LoginLimiter, token_user
 from graph.loaders import Loaders
 
@@ -42,6 +43,7 @@ class Context:
                 self._user = await token_user(self.db, self.token)
                 self._user_known = True
                 self._user_stale = False
+                note_user(None if self._user is None else self._user.id)
         return self._user
 
     def users_changed(self) -> None:

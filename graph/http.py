@@ -19,6 +19,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
+from graph.access import note_operation
 from graph.limits import parsed_document
 
 logger = logging.getLogger("inventory.http")
@@ -242,10 +243,15 @@ class GraphQLOverHTTP:
         data = await super().parse_http_body(request)  # type: ignore[misc]
         for item in data if isinstance(data, list) else [data]:
             _refuse_lone_surrogates(item)
-        if isinstance(data, GraphQLRequestData) and data.operation_name is None and data.query:
-            # graphql-core's execute() would run the first operation; the specification says to fail
-            if _operation_count(data.query, self.parse_limits) > 1:
-                raise HTTPException(400, OPERATION_NAME_REQUIRED)
+        if isinstance(data, GraphQLRequestData):
+            note_operation(data.operation_name)
+            if data.operation_name is None and data.query:
+                operations = _operations(data.query, self.parse_limits)
+                if len(operations) > 1:
+                    # graphql-core's execute() would run the first operation; the specification says to fail
+                    raise HTTPException(400, OPERATION_NAME_REQUIRED)
+                if operations and operations[0].name is not None:
+                    note_operation(operations[0].name.value)
         return data
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -343,13 +349,13 @@ def _rendered(path: Any) -> str:
     return "".join(reversed(segments))
 
 
-def _operation_count(query: str, limits: dict[str, int]) -> int:
-    """How many operations `query` defines; 0 when it does not parse (GraphQL then reports why)."""
+def _operations(query: str, limits: dict[str, int]) -> list[OperationDefinitionNode]:
+    """The operations `query` defines; none when it does not parse (GraphQL then reports why)."""
     try:
         document = parsed_document(query, **limits)  # the tree strawberry's parse then finds cached
     except GraphQLError:
-        return 0
-    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        return []
+    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
 
 
 def _http_error(request: Request, error: HTTPException) -> Response:

@@ -32,6 +32,8 @@ class Category(Timestamped, Base):
     )
     # The user who created the row (null for rows written outside the API, such as the demo data).
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    # The user who created or last changed the row through the API (null as created_by_id is).
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     parent: Mapped["Category | None"] = relationship(remote_side=[id], lazy="raise")
 
@@ -59,6 +61,8 @@ class Supplier(Timestamped, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     # The user who created the row (null for rows written outside the API, such as the demo data).
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    # The user who created or last changed the row through the API (null as created_by_id is).
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     __table_args__ = (Index("uq_suppliers_lower_name", func.lower(name), unique=True),)
 
@@ -79,6 +83,8 @@ class Product(Timestamped, Base):
     average_cost: Mapped[Decimal] = mapped_column(Money(18, 4), default=Decimal("0.0000"), server_default="0")
     # The user who created the row (null for rows written outside the API, such as the demo data).
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    # The user who created or last changed the row through the API (null as created_by_id is).
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     category: Mapped[Category | None] = relationship(lazy="raise")
 
@@ -107,6 +113,9 @@ class ProductSupplier(Timestamped, Base):
     unit_cost: Mapped[Decimal] = mapped_column(Money(14, 2))
     lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
     is_preferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The user who created or last changed these terms through the API (null for rows written outside it,
+    # such as the demo data).
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     product: Mapped[Product] = relationship(lazy="raise")
     supplier: Mapped[Supplier] = relationship(lazy="raise")

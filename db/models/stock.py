@@ -53,6 +53,10 @@ class Warehouse(Timestamped, Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     address: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # The user who created the row, and the one who created or last changed it, through the API (null for
+    # rows written outside it, such as the demo data).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
 
 class StockLevel(Base):

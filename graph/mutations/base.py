@@ -64,17 +64,18 @@ async def write(
     action: Callable[..., Awaitable[Any]],
     arguments: Callable[[], dict[str, Any]],
     *,
-    records_user: bool = False,
+    records_user: str | None = None,
 ) -> P:
     """Call `action(session, **arguments())` in one write transaction and return its result in `payload`;
     a domain error rolls the transaction back and is returned as the payload's `errors`. With
-    `records_user`, `action` also gets `created_by_id`: the signed-in user's id. What `action` changes is
+    `records_user` (an argument name of `action`: "created_by_id" for what it creates, "updated_by_id" for
+    what it changes), `action` also gets the signed-in user's id under that name. What `action` changes is
     logged (db/changes.py) under the mutation's name, the signed-in user and the request's id."""
     try:
         kwargs = arguments()
         actor_id = await acting_user_id(info)
-        if records_user:
-            kwargs["created_by_id"] = actor_id
+        if records_user is not None:
+            kwargs[records_user] = actor_id
         async with info.context.db.write_session() as session, session.begin():
             change_log.act(
                 session, operation=info.field_name, actor_id=actor_id, request_id=current_request_id()

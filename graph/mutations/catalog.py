@@ -247,7 +247,7 @@ class CatalogMutations:
         self, info: Info[Context, None], input: Annotated[CreateCategoryInput, INPUT]
     ) -> CategoryPayload:
         return await _write(
-            info, CategoryPayload, catalog.create_category, lambda: _arguments(input), records_user=True
+            info, CategoryPayload, catalog.create_category, lambda: _arguments(input), records_user="created_by_id"
         )
 
     @strawberry.mutation(
@@ -262,7 +262,13 @@ class CatalogMutations:
     async def update_category(
         self, info: Info[Context, None], input: Annotated[UpdateCategoryInput, INPUT]
     ) -> CategoryPayload:
-        return await _write(info, CategoryPayload, catalog.update_category, lambda: _arguments(input, "Category"))
+        return await _write(
+            info,
+            CategoryPayload,
+            catalog.update_category,
+            lambda: _arguments(input, "Category"),
+            records_user="updated_by_id",
+        )
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -286,7 +292,7 @@ class CatalogMutations:
         self, info: Info[Context, None], input: Annotated[CreateSupplierInput, INPUT]
     ) -> SupplierPayload:
         return await _write(
-            info, SupplierPayload, catalog.create_supplier, lambda: _arguments(input), records_user=True
+            info, SupplierPayload, catalog.create_supplier, lambda: _arguments(input), records_user="created_by_id"
         )
 
     @strawberry.mutation(
@@ -300,7 +306,13 @@ class CatalogMutations:
     async def update_supplier(
         self, info: Info[Context, None], input: Annotated[UpdateSupplierInput, INPUT]
     ) -> SupplierPayload:
-        return await _write(info, SupplierPayload, catalog.update_supplier, lambda: _arguments(input, "Supplier"))
+        return await _write(
+            info,
+            SupplierPayload,
+            catalog.update_supplier,
+            lambda: _arguments(input, "Supplier"),
+            records_user="updated_by_id",
+        )
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -326,7 +338,7 @@ class CatalogMutations:
         self, info: Info[Context, None], input: Annotated[CreateProductInput, INPUT]
     ) -> ProductPayload:
         return await _write(
-            info, ProductPayload, catalog.create_product, lambda: _arguments(input), records_user=True
+            info, ProductPayload, catalog.create_product, lambda: _arguments(input), records_user="created_by_id"
         )
 
     @strawberry.mutation(
@@ -341,7 +353,13 @@ class CatalogMutations:
     async def update_product(
         self, info: Info[Context, None], input: Annotated[UpdateProductInput, INPUT]
     ) -> ProductPayload:
-        return await _write(info, ProductPayload, catalog.update_product, lambda: _arguments(input, "Product"))
+        return await _write(
+            info,
+            ProductPayload,
+            catalog.update_product,
+            lambda: _arguments(input, "Product"),
+            records_user="updated_by_id",
+        )
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -369,7 +387,13 @@ class CatalogMutations:
     async def set_product_supplier(
         self, info: Info[Context, None], input: Annotated[SetProductSupplierInput, INPUT]
     ) -> ProductSupplierPayload:
-        return await _write(info, ProductSupplierPayload, catalog.set_product_supplier, lambda: _arguments(input))
+        return await _write(
+            info,
+            ProductSupplierPayload,
+            catalog.set_product_supplier,
+            lambda: _arguments(input),
+            records_user="updated_by_id",
+        )
 
     @strawberry.mutation(
         description=with_error_codes(

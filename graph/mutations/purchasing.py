@@ -206,7 +206,11 @@ class PurchasingMutations:
         self, info: Info[Context, None], input: Annotated[CreatePurchaseOrderInput, INPUT]
     ) -> PurchaseOrderPayload:
         return await write(
-            info, PurchaseOrderPayload, purchasing.create_purchase_order, _create_arguments(input), records_user=True
+            info,
+            PurchaseOrderPayload,
+            purchasing.create_purchase_order,
+            _create_arguments(input),
+            records_user="created_by_id",
         )
 
     @strawberry.mutation(
@@ -255,7 +259,7 @@ class PurchasingMutations:
             ReceivePurchaseOrderPayload,
             purchasing.receive_purchase_order,
             _receive_arguments(input),
-            records_user=True,
+            records_user="created_by_id",
         )
 
     @strawberry.mutation(

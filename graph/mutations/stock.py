@@ -253,7 +253,7 @@ class StockMutations:
     async def receive_stock(
         self, info: Info[Context, None], input: Annotated[ReceiveStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _RECEIVE, _arguments(input), records_user=True)
+        return await write(info, StockMovementPayload, _RECEIVE, _arguments(input), records_user="created_by_id")
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -267,7 +267,7 @@ class StockMutations:
     async def ship_stock(
         self, info: Info[Context, None], input: Annotated[ShipStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _SHIP, _arguments(input), records_user=True)
+        return await write(info, StockMovementPayload, _SHIP, _arguments(input), records_user="created_by_id")
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -282,7 +282,7 @@ class StockMutations:
     async def adjust_stock(
         self, info: Info[Context, None], input: Annotated[AdjustStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _ADJUST, _arguments(input), records_user=True)
+        return await write(info, StockMovementPayload, _ADJUST, _arguments(input), records_user="created_by_id")
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -298,7 +298,7 @@ class StockMutations:
     async def transfer_stock(
         self, info: Info[Context, None], input: Annotated[TransferStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _TRANSFER, _arguments(input), records_user=True)
+        return await write(info, StockMovementPayload, _TRANSFER, _arguments(input), records_user="created_by_id")
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -312,4 +312,4 @@ class StockMutations:
     async def return_stock(
         self, info: Info[Context, None], input: Annotated[ReturnStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _RETURN, _arguments(input), records_user=True)
+        return await write(info, StockMovementPayload, _RETURN, _arguments(input), records_user="created_by_id")

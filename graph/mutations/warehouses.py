@@ -68,7 +68,9 @@ class WarehouseMutations:
     async def create_warehouse(
         self, info: Info[Context, None], input: Annotated[CreateWarehouseInput, INPUT]
     ) -> WarehousePayload:
-        return await write(info, WarehousePayload, warehouses.create_warehouse, lambda: _arguments(input))
+        return await write(
+            info, WarehousePayload, warehouses.create_warehouse, lambda: _arguments(input), records_user="created_by_id"
+        )
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -83,7 +85,11 @@ class WarehouseMutations:
         self, info: Info[Context, None], input: Annotated[UpdateWarehouseInput, INPUT]
     ) -> WarehousePayload:
         return await write(
-            info, WarehousePayload, warehouses.update_warehouse, lambda: _arguments(input, "Warehouse")
+            info,
+            WarehousePayload,
+            warehouses.update_warehouse,
+            lambda: _arguments(input, "Warehouse"),
+            records_user="updated_by_id",
         )
 
     @strawberry.mutation(
@@ -94,7 +100,13 @@ class WarehouseMutations:
         )
     )
     async def archive_warehouse(self, info: Info[Context, None], id: _WarehouseId) -> WarehousePayload:
-        return await write(info, WarehousePayload, warehouses.archive_warehouse, _id_argument(id, "Warehouse"))
+        return await write(
+            info,
+            WarehousePayload,
+            warehouses.archive_warehouse,
+            _id_argument(id, "Warehouse"),
+            records_user="updated_by_id",
+        )
 
     @strawberry.mutation(
         description=with_error_codes(

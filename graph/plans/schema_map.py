@@ -51,6 +51,10 @@ def _created_by() -> One:
     return _to(User, "created_by_id")
 
 
+def _updated_by() -> One:
+    return _to(User, "updated_by_id")
+
+
 TIMESTAMPS = _columns(createdAt="created_at", updatedAt="updated_at")
 
 
@@ -206,6 +210,7 @@ TYPES: TypeMap = {
             **TIMESTAMPS,
             "category": _to(Category, "category_id"),
             "createdBy": _created_by(),
+            "updatedBy": _updated_by(),
             "suppliers": Many(ProductSupplier, _suppliers),
             "quantityOnHand": Aggregate(_on_hand),
             "stock": Many(StockLevel, _stock),
@@ -222,6 +227,7 @@ TYPES: TypeMap = {
             **TIMESTAMPS,
             "parent": _to(Category, "parent_id"),
             "createdBy": _created_by(),
+            "updatedBy": _updated_by(),
             "children": Many(Category, _children),
             "ancestors": Many(Category, _ancestors, nesting=6),  # a recursive CTE
             "products": Page(Product, arguments.category_products, _in_category, PRODUCT_SORTS),
@@ -237,6 +243,7 @@ TYPES: TypeMap = {
             ),
             **TIMESTAMPS,
             "createdBy": _created_by(),
+            "updatedBy": _updated_by(),
             "offers": Page(
                 ProductSupplier,
                 arguments.page(catalog_reads.OFFER_SORT),
@@ -255,6 +262,7 @@ TYPES: TypeMap = {
             **TIMESTAMPS,
             "product": _to(Product, "product_id"),
             "supplier": _to(Supplier, "supplier_id"),
+            "updatedBy": _updated_by(),
         },
     ),
     "Warehouse": (
@@ -263,6 +271,8 @@ TYPES: TypeMap = {
             "id": GlobalId("Warehouse"),
             **_columns(code="code", name="name", address="address", isActive="is_active"),
             **TIMESTAMPS,
+            "createdBy": _created_by(),
+            "updatedBy": _updated_by(),
             "stock": Page(
                 StockLevel,
                 arguments.page(stock_reads.WAREHOUSE_STOCK_SORT),

@@ -39,6 +39,7 @@ from db.direct import CompiledRead, ReadConnection, compile_read, is_disconnect
 from db.engine import Database
 from db.json_rows import JsonRows
 from db.users import SignedIn, signed_in
+from graph.access import note_operation, note_user
 from graph.auth import bearer_token
 from graph.context import Context
 from graph.errors import translate_errors
@@ -194,12 +195,15 @@ class ReadPlans:
         asked = await _read_request(request)
         if asked is None:
             return None
+        note_operation(asked.operation_name)
         prepared = self.documents.get(asked.query, lambda: _prepare(self.schema, asked.query, self.settings))
         if prepared is None:
             return None
         operation = prepared.operation(asked.operation_name)
         if operation is None or operation.operation.value != "query":
             return None
+        if operation.name is not None:
+            note_operation(operation.name.value)
         roots = set(root_field_names(operation, prepared.fragments))
         if roots & INTROSPECTION:
             return None
@@ -214,6 +218,8 @@ class ReadPlans:
 
         async def run(connection: ReadConnection) -> Any:
             viewer = None if anonymous else await signed_in(connection, self.database.engine.dialect, token=token)  # type: ignore[arg-type]
+            if not anonymous:
+                note_user(None if viewer is None else viewer.id)
             who = Viewer(token_sent=token is not None and not anonymous, role=None if viewer is None else viewer.role)
             key = (asked.query, asked.operation_name, who, directives)
             plan = self.plans.get(key, lambda: self._compile(prepared, operation, who, variables, directives))

@@ -115,8 +115,15 @@ def _price_bound(value: Decimal | None, field: str) -> Decimal | None:
 
 
 CREATED_BY = "Who created it; null for what was written outside the API, such as demo data."
+UPDATED_BY = (
+    "Who changed it last, or created it if no one has changed it since; null when that was done outside the API, "
+    "such as by loading demo data. Visible to anyone who may read it; the user's `email` only to that user and "
+    "administrators."
+)
 # Any row's creator (`created_by_pk`), for every type that records one.
 CREATED_BY_USER = Relation(lambda loaders: loaders.user_by_id, lambda source, _settings: source.created_by_pk)
+# Any row's last changer (`updated_by_pk`), for every type that records one.
+UPDATED_BY_USER = Relation(lambda loaders: loaders.user_by_id, lambda source, _settings: source.updated_by_pk)
 
 
 # The key functions get the resolver's arguments; `page` is its first/after/last/before.
@@ -214,6 +221,7 @@ class Category(Node):
     pk: strawberry.Private[int]
     parent_pk: strawberry.Private[int | None]
     created_by_pk: strawberry.Private[int | None]
+    updated_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Category) -> "Category":
@@ -225,6 +233,7 @@ class Category(Node):
             description=row.description,
             parent_pk=row.parent_id,
             created_by_pk=row.created_by_id,
+            updated_by_pk=row.updated_by_id,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -236,6 +245,10 @@ class Category(Node):
     @strawberry.field(description=CREATED_BY)
     def created_by(self, info: Info) -> User | None:
         return CREATED_BY_USER.resolve(self, info)
+
+    @strawberry.field(description=UPDATED_BY)
+    def updated_by(self, info: Info) -> User | None:
+        return UPDATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="Direct subcategories, by name.")
     def children(self, info: Info) -> list["Category"]:
@@ -294,6 +307,7 @@ class Supplier(Node):
     updated_at: datetime = strawberry.field(description=UPDATED_AT)
     pk: strawberry.Private[int]
     created_by_pk: strawberry.Private[int | None]
+    updated_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Supplier) -> "Supplier":
@@ -307,6 +321,7 @@ class Supplier(Node):
             address=row.address,
             is_active=row.is_active,
             created_by_pk=row.created_by_id,
+            updated_by_pk=row.updated_by_id,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -314,6 +329,10 @@ class Supplier(Node):
     @strawberry.field(description=CREATED_BY)
     def created_by(self, info: Info) -> User | None:
         return CREATED_BY_USER.resolve(self, info)
+
+    @strawberry.field(description=UPDATED_BY)
+    def updated_by(self, info: Info) -> User | None:
+        return UPDATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="The products this supplier offers, with its terms, oldest first.")
     def offers(
@@ -341,6 +360,7 @@ class ProductSupplier(Node):
     pk: strawberry.Private[int]
     product_pk: strawberry.Private[int]
     supplier_pk: strawberry.Private[int]
+    updated_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.ProductSupplier) -> "ProductSupplier":
@@ -349,6 +369,7 @@ class ProductSupplier(Node):
             pk=row.id,
             product_pk=row.product_id,
             supplier_pk=row.supplier_id,
+            updated_by_pk=row.updated_by_id,
             supplier_sku=row.supplier_sku,
             unit_cost=row.unit_cost,
             lead_time_days=row.lead_time_days,
@@ -364,6 +385,13 @@ class ProductSupplier(Node):
     @strawberry.field(description="The supplier that offers them.")
     def supplier(self, info: Info) -> Supplier:
         return OFFER_SUPPLIER.resolve(self, info)
+
+    @strawberry.field(
+        description=f"{UPDATED_BY} Making another supplier preferred (`setProductSupplier`) changes these terms "
+        "too."
+    )
+    def updated_by(self, info: Info) -> User | None:
+        return UPDATED_BY_USER.resolve(self, info)
 
 
 @strawberry.type(
@@ -399,6 +427,7 @@ class Product(Node):
     pk: strawberry.Private[int]
     category_pk: strawberry.Private[int | None]
     created_by_pk: strawberry.Private[int | None]
+    updated_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Product) -> "Product":
@@ -415,6 +444,7 @@ class Product(Node):
             is_active=row.is_active,
             average_cost=row.average_cost,
             created_by_pk=row.created_by_id,
+            updated_by_pk=row.updated_by_id,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -426,6 +456,13 @@ class Product(Node):
     @strawberry.field(description=CREATED_BY)
     def created_by(self, info: Info) -> User | None:
         return CREATED_BY_USER.resolve(self, info)
+
+    @strawberry.field(
+        description=f"{UPDATED_BY} Receipts, which move `averageCost`, do not count: the ledger names who made "
+        "them (`transactions`)."
+    )
+    def updated_by(self, info: Info) -> User | None:
+        return UPDATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="Every supplier's terms for this product, the preferred supplier first.")
     def suppliers(self, info: Info) -> list[ProductSupplier]:

@@ -23,7 +23,16 @@ from graph.relay import (
     to_global_id,
     window,
 )
-from graph.types.catalog import CREATED_AT, CREATED_BY_USER, UPDATED_AT, Product, Supplier
+from graph.types.catalog import (
+    CREATED_AT,
+    CREATED_BY,
+    CREATED_BY_USER,
+    UPDATED_AT,
+    UPDATED_BY,
+    UPDATED_BY_USER,
+    Product,
+    Supplier,
+)
 from graph.types.users import User
 
 
@@ -160,6 +169,8 @@ class Warehouse(Node):
     created_at: datetime = strawberry.field(description=CREATED_AT)
     updated_at: datetime = strawberry.field(description=UPDATED_AT)
     pk: strawberry.Private[int]
+    created_by_pk: strawberry.Private[int | None]
+    updated_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Warehouse) -> "Warehouse":
@@ -170,9 +181,19 @@ class Warehouse(Node):
             name=row.name,
             address=row.address,
             is_active=row.is_active,
+            created_by_pk=row.created_by_id,
+            updated_by_pk=row.updated_by_id,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+    @strawberry.field(description=CREATED_BY)
+    def created_by(self, info: Info) -> User | None:
+        return CREATED_BY_USER.resolve(self, info)
+
+    @strawberry.field(description=f"{UPDATED_BY} Archiving it (`archiveWarehouse`) changes it.")
+    def updated_by(self, info: Info) -> User | None:
+        return UPDATED_BY_USER.resolve(self, info)
 
     @strawberry.field(description="This warehouse's stock level of each product it holds or has held, by product.")
     def stock(

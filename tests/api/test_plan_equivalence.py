@@ -32,7 +32,7 @@ from graphql import (
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import db.models
 from db.config import Settings
@@ -274,6 +274,17 @@ async def sides(gql: GraphQLClient, database: Database, settings: Settings) -> A
     """The demo data loaded, the pool of its values filled, and both ways of answering."""
     async with database.write_session() as session, session.begin():
         await seed_demo(session)
+        # The demo data names no user; some rows are said to be the administrator's, so that `createdBy`
+        # and `updatedBy` are users as well as nulls.
+        admin = await session.scalar(select(db.models.User.id).where(db.models.User.username == "admin"))
+        for model in (db.models.Category, db.models.Supplier, db.models.Product, db.models.ProductSupplier):
+            some = select(model.id).order_by(model.id).limit(3).scalar_subquery()
+            await session.execute(update(model).where(model.id.in_(some)).values(updated_by_id=admin))
+        warehouse = db.models.Warehouse
+        first = select(warehouse.id).order_by(warehouse.id).limit(1).scalar_subquery()
+        await session.execute(
+            update(warehouse).where(warehouse.id == first).values(created_by_id=admin, updated_by_id=admin)
+        )
     variables = {"id": global_id("Product", 1)}
     for mutation in CHANGES:
         if "updateWarehouse" in mutation:
@@ -379,6 +390,12 @@ def plan_records(plan_log: logging.Handler) -> Iterator[_Records]:
 )
 @example(document='{ changes(filter: {entityId: "UHJvZHVjdDox"}) { nodes { operation fields { field old new } } } }')
 @example(document='{ node(id: "Q2hhbmdlOjE=") { ... on Change { operation entityId fields { new } actor { role } } } }')
+@example(
+    document="{ products(first: 4) { nodes { createdBy { username email } updatedBy { id username email role } "
+    "suppliers { updatedBy { username email } } } } warehouses(first: 2) { nodes { createdBy { username email } "
+    "updatedBy { id email } } } categories(first: 4) { nodes { createdBy { username } updatedBy { email } } } "
+    "suppliers(first: 4) { nodes { updatedBy { username } offers(first: 2) { nodes { updatedBy { email } } } } } }"
+)
 async def test_plans_answer_as_the_reference_path(
     sides: Sides, tally: Tally, plan_records: _Records, document: str
 ) -> None:

@@ -5,7 +5,8 @@ from collections.abc import AsyncIterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, inspect
+from sqlalchemy import insert, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import migrate
@@ -85,3 +86,47 @@ async def test_sqlite_foreign_keys_stay_on_after_migrating(fresh_database: Datab
     await migrate.upgrade(fresh_database.engine)
     async with fresh_database.engine.connect() as conn:
         assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+
+
+async def test_sqlite_tables_copied_by_0007_keep_their_indexes_and_statistics(fresh_database: Database) -> None:
+    """0007 adds foreign keys, for which SQLite copies each table: the copies get back the expression and
+    partial indexes, and the planner statistics the originals had."""
+    if not fresh_database.settings.is_sqlite:
+        pytest.skip("SQLite only: PostgreSQL adds the columns in place")
+    engine = fresh_database.engine
+    tables = ("categories", "suppliers", "products", "product_suppliers", "warehouses")
+    await migrate.upgrade(engine, "0005")
+    now = utcnow().isoformat()
+    async with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO categories (id, name, slug, created_at, updated_at) VALUES (1, 'Tools', 'tools', :now, :now)",
+            "INSERT INTO suppliers (id, name, is_active, created_at, updated_at) VALUES (1, 'Acme', 1, :now, :now)",
+            "INSERT INTO products (id, sku, name, unit_price, category_id, reorder_point, reorder_quantity, "
+            "is_active, average_cost, created_at, updated_at) VALUES (1, 'A-1', 'Hammer', 1, 1, 0, 0, 1, 0, :now, :now)",
+            "INSERT INTO product_suppliers (id, product_id, supplier_id, unit_cost, lead_time_days, is_preferred, "
+            "created_at, updated_at) VALUES (1, 1, 1, 1, 0, 1, :now, :now)",
+            "INSERT INTO warehouses (id, code, name, is_active, created_at, updated_at) "
+            "VALUES (1, 'MAIN', 'Main', 1, :now, :now)",
+        ):
+            await conn.execute(text(sql), {"now": now})
+        await conn.exec_driver_sql("ANALYZE")
+
+    await migrate.upgrade(engine)
+
+    async with engine.connect() as conn:
+        measured = {name for (name,) in await conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1")}
+        indexes = dict((await conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'")).all())
+    assert set(tables) <= measured
+    assert "lower(name)" in indexes["uq_categories_sibling_name"]
+    assert "lower(name)" in indexes["uq_suppliers_lower_name"]
+    assert indexes["uq_product_suppliers_preferred"].endswith("WHERE is_preferred")
+    # A second preferred offer for the product is still refused by the partial unique index.
+    async with engine.connect() as conn:
+        with pytest.raises(IntegrityError):
+            await conn.exec_driver_sql(
+                "INSERT INTO suppliers (id, name, is_active, created_at, updated_at) VALUES (2, 'Bolt', 1, '', '')"
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO product_suppliers (id, product_id, supplier_id, unit_cost, lead_time_days, "
+                "is_preferred, created_at, updated_at) VALUES (2, 1, 2, 1, 0, 1, '', '')"
+            )
