@@ -54,8 +54,9 @@ class ErrorCode(Enum):
     )
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT",
-        description="The `idempotencyKey` was used before for a different request (another mutation, or other "
-        "input); send a new key for a new request.",
+        description="You sent the `idempotencyKey` before with a different request (another mutation, or other "
+        "input) and it has not expired; send a new key for a new request. Keys are each user's own: another "
+        "user's key never conflicts with yours.",
     )
     INVALID_CREDENTIALS = strawberry.enum_value(
         "INVALID_CREDENTIALS",

@@ -1,6 +1,7 @@
 """What every mutation module shares: one write transaction per mutation, domain errors as payload errors."""
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, Protocol, Self, TypeVar
 
 import strawberry
@@ -63,14 +64,18 @@ async def write(
     arguments: Callable[[], dict[str, Any]],
     *,
     records_user: bool = False,
+    idempotent: bool = False,
 ) -> P:
     """Call `action(session, **arguments())` in one write transaction and return its result in `payload`;
     a domain error rolls the transaction back and is returned as the payload's `errors`. With
-    `records_user`, `action` also gets `created_by_id`: the signed-in user's id."""
+    `records_user`, `action` also gets `created_by_id`: the signed-in user's id. With `idempotent` (an
+    action that takes an `idempotency_key`), it also gets `key_ttl`: how long the settings keep keys."""
     try:
         kwargs = arguments()
         if records_user:
             kwargs["created_by_id"] = await acting_user_id(info)
+        if idempotent:
+            kwargs["key_ttl"] = timedelta(hours=info.context.settings.idempotency_key_ttl_hours)
         async with info.context.db.write_session() as session, session.begin():
             row = await action(session, **kwargs)
     except DomainError as error:
