@@ -54,6 +54,10 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    # An idempotency key counts as absent this long after the request that first sent it; expired keys are
+    # deleted as new ones are claimed (db/idempotency.py).
+    idempotency_key_ttl_hours: int = Field(default=24, gt=0)
+
     # Bearer tokens issued by `login` stop working this long after they were issued.
     token_ttl_minutes: int = 720
     # After this many failed logins in a row a user's logins are refused for login_delay_seconds,

@@ -1,5 +1,6 @@
 """Async engine and session factories; SQLite pragmas and write locking; PostgreSQL pool settings; the
-driver-level reads of the read plans (db/direct.py) with their retry on a dead connection."""
+driver-level reads of the read plans (db/direct.py) with their retry on a dead connection; which errors say
+the database is unavailable for a moment (`is_unavailable`)."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -8,18 +9,38 @@ import time
 
 import orjson
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from db.config import Settings
 from db.direct import ReadConnection, StatementListener, is_disconnect
+from db.locks import is_sqlite_busy
 
 T = TypeVar("T")
 
 # Execution option that makes a SQLite transaction take the write lock at BEGIN.
 BEGIN_IMMEDIATE = "inventory_begin_immediate"
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` is a passing failure of the database rather than one of the request: SQLite's write lock
+    held by another connection past the busy timeout, or a lost connection (a terminated backend, a server
+    restarting or out of reach). The request's transaction did not commit, or its connection was lost at the
+    commit, so whether it did is unknown: the same request may be sent again (a stock mutation with the same
+    idempotency key takes effect once)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    # SQLAlchemy's errors hold the driver's (`orig`); SQLAlchemy's asyncpg adapter's hold asyncpg's (`__cause__`).
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        if is_sqlite_busy(cause) or is_disconnect(cause):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

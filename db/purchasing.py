@@ -7,7 +7,7 @@ are the API's input names (camelCase); a line's field is named by its position, 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Required, TypedDict
 
@@ -384,19 +384,27 @@ async def receive_purchase_order(
     warehouse_id: int,
     lines: Sequence[tuple[int, int]],
     idempotency_key: str | None = None,
+    key_ttl: timedelta | None = None,
     created_by_id: int | None = None,
 ) -> Receipt:
     """Receive goods of an ordered order into a warehouse: one RECEIPT entry per (product_id, quantity) line at
     the line's cost, referencing the order's number; the order moves to PARTIALLY_RECEIVED or RECEIVED.
 
-    With an `idempotency_key`, a retry of the same request returns the first receipt (with the order as it
-    is now) and changes nothing."""
+    With an `idempotency_key` (of the user `created_by_id`, kept for `key_ttl`), a retry of the same request
+    returns the first receipt (with the order as it is now) and changes nothing."""
     request = {
         "purchase_order_id": purchase_order_id,
         "warehouse_id": warehouse_id,
         "lines": [list(line) for line in lines],
     }
-    replay = await idempotency.claim(session, key=idempotency_key, operation=RECEIVE_OPERATION, payload=request)
+    replay = await idempotency.claim(
+        session,
+        key=idempotency_key,
+        user_id=created_by_id,
+        operation=RECEIVE_OPERATION,
+        payload=request,
+        ttl=key_ttl,
+    )
     if replay is not None:
         entries = await idempotency.replayed_transactions(session, replay)
         order = await _order(session, purchase_order_id)
@@ -443,7 +451,11 @@ async def receive_purchase_order(
     transactions = [entries[product_id] for product_id, _ in lines]
     levels = levels_after(transactions)
     await idempotency.remember(
-        session, key=idempotency_key, transaction_ids=[entry.id for entry in transactions], levels=levels
+        session,
+        key=idempotency_key,
+        user_id=created_by_id,
+        transaction_ids=[entry.id for entry in transactions],
+        levels=levels,
     )
     return Receipt(order, transactions, levels)
 

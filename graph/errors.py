@@ -1,5 +1,6 @@
 """The one place where domain exceptions become GraphQL errors: payload `errors` for mutations,
-`extensions.code` for queries; anything unexpected is masked and logged."""
+`extensions.code` for queries; a database that is unavailable for a moment is DATABASE_UNAVAILABLE (with
+HTTP 503 when nothing else succeeded, graph/http.py); anything unexpected is masked and logged."""
 
 import logging
 import re
@@ -10,8 +11,9 @@ import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
+from db.engine import is_unavailable
 from db.errors import DomainError
-from graph.http import current_request_id
+from graph.http import DATABASE_UNAVAILABLE, current_request_id, error_body
 
 logger = logging.getLogger("inventory.graphql")
 
@@ -19,7 +21,8 @@ logger = logging.getLogger("inventory.graphql")
 @strawberry.enum(
     description="Why a mutation was refused: the `code` of each entry of its payload's `errors`. Each mutation's "
     "description lists the codes it can give. Queries report the same problems as GraphQL errors, with "
-    "`extensions.code` BAD_USER_INPUT for INVALID and the code itself for the others."
+    "`extensions.code` BAD_USER_INPUT for INVALID and the code itself for the others. DATABASE_UNAVAILABLE is "
+    "never in a payload: it is a GraphQL error's `extensions.code`, for queries and mutations alike."
 )
 class ErrorCode(Enum):
     INVALID = strawberry.enum_value(
@@ -54,8 +57,18 @@ class ErrorCode(Enum):
     )
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT",
-        description="The `idempotencyKey` was used before for a different request (another mutation, or other "
-        "input); send a new key for a new request.",
+        description="You sent the `idempotencyKey` before with a different request (another mutation, or other "
+        "input) and it has not expired; send a new key for a new request. Keys are each user's own: another "
+        "user's key never conflicts with yours.",
+    )
+    DATABASE_UNAVAILABLE = strawberry.enum_value(
+        "DATABASE_UNAVAILABLE",
+        description="Not a refusal: the database was unavailable for a moment (busy past its timeout, or the "
+        "connection to it was lost), so the field failed. Given as a GraphQL error's `extensions.code`, never "
+        "in a payload's `errors`; when nothing else in the response succeeded, the HTTP status is 503 with "
+        "`Retry-After`. Retrying is safe: a query as it is, a stock mutation with the same `idempotencyKey` "
+        "(it takes effect once, even if the first attempt did). Other mutations may have taken effect when "
+        "the connection was lost as they committed: read before retrying them.",
     )
     INVALID_CREDENTIALS = strawberry.enum_value(
         "INVALID_CREDENTIALS",
@@ -87,6 +100,12 @@ def user_errors(error: DomainError) -> list[UserError]:
     return [UserError(field=e.field, message=e.message, code=ErrorCode(e.code)) for e in error.errors]
 
 
+UNAVAILABLE_MESSAGE = (
+    "The database is unavailable for the moment. Retry shortly; retry a stock mutation with the same "
+    "`idempotencyKey`."
+)
+
+
 def _graphql_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
@@ -103,6 +122,12 @@ def _graphql_error(error: GraphQLError) -> GraphQLError:
             extensions["field"] = first.field
         return GraphQLError(str(original), nodes=error.nodes, path=error.path, extensions=extensions)
     request_id = current_request_id()
+    if is_unavailable(original):
+        logger.warning(
+            "database unavailable in %s (request %s): %s", ".".join(map(str, error.path or [])), request_id, original
+        )
+        extensions = error_body(UNAVAILABLE_MESSAGE, DATABASE_UNAVAILABLE)["extensions"]
+        return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path, extensions=extensions)
     logger.error(
         "unexpected error in %s (request %s)", ".".join(map(str, error.path or [])), request_id, exc_info=original
     )

@@ -1,5 +1,6 @@
-"""HTTP around /graphql: request ids, the GraphQL-over-HTTP media types and status codes, a deadline for
-reading request bodies, and JSON error bodies for requests that never reach GraphQL."""
+"""HTTP around /graphql: request ids, the GraphQL-over-HTTP media types and status codes (503 for a response
+that is only a database being unavailable), a deadline for reading request bodies, and JSON error bodies for
+requests that never reach GraphQL."""
 
 import asyncio
 import logging
@@ -40,6 +41,11 @@ _HTTP_ERROR_CODES = {
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
 OPERATION_NAME_REQUIRED = "operationName is required when the document has several operations"
+# The `extensions.code` of a field that failed because the database was unavailable for a moment (graph/errors.py).
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+# What a response that is only that says: 503, and when to try again.
+UNAVAILABLE_STATUS = 503
+RETRY_AFTER = {"Retry-After": "1"}
 
 
 def current_request_id() -> str | None:
@@ -196,6 +202,17 @@ def response_media_type(accept: str | None) -> str:
     return GRAPHQL_RESPONSE if graphql_q > 0 and graphql_q >= json_q else JSON
 
 
+def is_unavailable_response(response: GraphQLHTTPResponse | dict[str, Any]) -> bool:
+    """Whether the database's being unavailable is all the response says: an error is DATABASE_UNAVAILABLE
+    and no root field has a value (`data` is null, or each of its fields is). It is then answered with 503
+    and `Retry-After`, whatever the media type: the client has nothing to show and should try again."""
+    errors = response.get("errors") or []
+    if not any((e.get("extensions") or {}).get("code") == DATABASE_UNAVAILABLE for e in errors):  # type: ignore[union-attr]
+        return False
+    data = response.get("data")
+    return data is None or all(value is None for value in data.values())  # type: ignore[union-attr]
+
+
 def is_request_error(response: GraphQLHTTPResponse) -> bool:
     """Whether the request failed before execution (parse, validation, limits, variables), when
     no field was resolved: such errors carry no path."""
@@ -279,7 +296,12 @@ class GraphQLOverHTTP:
             response_data = {key: value for key, value in response_data.items() if key != "data"}  # type: ignore[assignment]
             codes = {(e.get("extensions") or {}).get("code") for e in response_data["errors"]}  # type: ignore[index,union-attr]
             status = 500 if "INTERNAL_SERVER_ERROR" in codes else 400
+        unavailable = isinstance(response_data, dict) and is_unavailable_response(response_data)
+        if unavailable:
+            status = UNAVAILABLE_STATUS
         response = Response(self.encode_json(response_data), status_code=status, media_type=media_type)
+        if unavailable:
+            response.headers.update(RETRY_AFTER)
         response.headers.raw.extend(
             (k, v) for k, v in sub_response.headers.raw if k not in (b"content-type", b"content-length")
         )

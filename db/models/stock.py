@@ -150,13 +150,19 @@ class InventoryTransaction(Base):
 
 
 class IdempotencyKey(Base):
-    """The outcome of a stock mutation sent with an idempotency key, so a retry can return it unchanged."""
+    """The outcome of a stock mutation sent with an idempotency key, so a retry can return it unchanged.
+
+    A key is its sender's own: the same key sent by another user is another key. It is kept for
+    `Settings.idempotency_key_ttl_hours`; after that it counts as absent and is deleted (db/idempotency.py).
+    """
 
     __tablename__ = "idempotency_keys"
 
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     operation: Mapped[str] = mapped_column(String(50))
     request_hash: Mapped[str] = mapped_column(String(64))
     # JSON of the outcome: the ids of the ledger entries (and the order) the request produced.
     response: Mapped[str] = mapped_column(Text)
+    # Expired keys are found by it (db/idempotency.py deletes them).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

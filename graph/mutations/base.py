@@ -1,6 +1,7 @@
 """What every mutation module shares: one write transaction per mutation, domain errors as payload errors."""
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, Protocol, Self, TypeVar
 
 import strawberry
@@ -65,17 +66,22 @@ async def write(
     arguments: Callable[[], dict[str, Any]],
     *,
     records_user: str | None = None,
+    idempotent: bool = False,
 ) -> P:
     """Call `action(session, **arguments())` in one write transaction and return its result in `payload`;
     a domain error rolls the transaction back and is returned as the payload's `errors`. With
     `records_user` (an argument name of `action`: "created_by_id" for what it creates, "updated_by_id" for
-    what it changes), `action` also gets the signed-in user's id under that name. What `action` changes is
-    logged (db/changes.py) under the mutation's name, the signed-in user and the request's id."""
+    what it changes), `action` also gets the signed-in user's id under that name. With `idempotent` (an
+    action that takes an `idempotency_key`), it also gets `key_ttl`: how long the settings keep keys. What
+    `action` changes is logged (db/changes.py) under the mutation's name, the signed-in user and the
+    request's id."""
     try:
         kwargs = arguments()
         actor_id = await acting_user_id(info)
         if records_user is not None:
             kwargs[records_user] = actor_id
+        if idempotent:
+            kwargs["key_ttl"] = timedelta(hours=info.context.settings.idempotency_key_ttl_hours)
         async with info.context.db.write_session() as session, session.begin():
             change_log.act(
                 session, operation=info.field_name, actor_id=actor_id, request_id=current_request_id()

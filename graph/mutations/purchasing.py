@@ -248,7 +248,7 @@ class PurchasingMutations:
             "2,147,483,647; `idempotencyKey` is blank or over 200 characters; or an ID is malformed.",
             NOT_FOUND="`id` names no purchase order or `warehouseId` no warehouse, or a line's `productId` is the "
             "ID of something else than a product.",
-            IDEMPOTENCY_CONFLICT="`idempotencyKey` was used before for a different request.",
+            IDEMPOTENCY_CONFLICT="you sent `idempotencyKey` before with a different request.",
         )
     )
     async def receive_purchase_order(
@@ -260,6 +260,7 @@ class PurchasingMutations:
             purchasing.receive_purchase_order,
             _receive_arguments(input),
             records_user="created_by_id",
+            idempotent=True,
         )
 
     @strawberry.mutation(

@@ -6,6 +6,7 @@ With an `idempotencyKey`, a retry returns the first request's result (`replayed:
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
@@ -16,6 +17,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from db import idempotency, stock
 from db.catalog import MONEY_RULE
+from db.config import Settings
 from db.models import InventoryTransaction as LedgerEntry
 from db.stock import Level
 from graph.context import Context
@@ -24,10 +26,13 @@ from graph.mutations.base import INPUT, errors_field, money_refused, optional, w
 from graph.relay import decode_id, id_input
 from graph.types.stock import InventoryTransaction, StockLevel
 
+KEY_TTL_HOURS = Settings.model_fields["idempotency_key_ttl_hours"].default
 KEY_DESCRIPTION = (
     "Send the same key to retry safely: a retry returns the first result and changes nothing. Up to 200 "
-    "characters, not blank; keys are kept for good and shared by every user, so make each new request's key "
-    "unique (a UUID, say)."
+    "characters, not blank. A key is the sending user's own (another user's same key is another key) and "
+    f"lasts {KEY_TTL_HOURS} hours from the first request (the default; the server's settings may change it); "
+    "after that it is forgotten and a request with it runs afresh. Make each new request's key unique (a "
+    "UUID, say)."
 )
 PRODUCT = id_input("the product")
 QUANTITY = "Units, 1 to 1,000,000,000."
@@ -185,17 +190,32 @@ def _idempotent(operation: str, move: Move) -> Callable[..., Awaitable[_Movement
     """`move` behind the request's idempotency key: claimed first, the outcome remembered last."""
 
     async def action(
-        session: AsyncSession, *, idempotency_key: str | None, created_by_id: int | None, **arguments: Any
+        session: AsyncSession,
+        *,
+        idempotency_key: str | None,
+        key_ttl: timedelta,
+        created_by_id: int,
+        **arguments: Any,
     ) -> _Movement:
-        # Who sends the request is not part of it: a retry by another user replays the first result, whose
-        # entries name the user who made them.
-        replay = await idempotency.claim(session, key=idempotency_key, operation=operation, payload=arguments)
+        # The key is the sender's own: another user's request with the same key is a request of its own.
+        replay = await idempotency.claim(
+            session,
+            key=idempotency_key,
+            user_id=created_by_id,
+            operation=operation,
+            payload=arguments,
+            ttl=key_ttl,
+        )
         if replay is not None:
             entries = await idempotency.replayed_transactions(session, replay)
             return _Movement(entries, idempotency.replayed_levels(replay, entries), replayed=True)
         entries, levels = await move(session, created_by_id=created_by_id, **arguments)
         await idempotency.remember(
-            session, key=idempotency_key, transaction_ids=[entry.id for entry in entries], levels=levels
+            session,
+            key=idempotency_key,
+            user_id=created_by_id,
+            transaction_ids=[entry.id for entry in entries],
+            levels=levels,
         )
         return _Movement(entries, levels, replayed=False)
 
@@ -233,7 +253,7 @@ _RETURN = _idempotent("returnStock", _entries(stock.return_stock))
 # What every stock mutation may be refused for, besides its own rules.
 _MALFORMED = "`idempotencyKey` is blank or over 200 characters; or an ID is malformed"
 _NOT_FOUND = "`productId` names no product, or a warehouse ID no warehouse."
-_CONFLICT = "`idempotencyKey` was used before for a different request."
+_CONFLICT = "you sent `idempotencyKey` before with a different request."
 _REMARKS = "`reference` is over 100 or `note` over 2,000 characters"
 _LEVEL_LIMIT = "the stock level would pass 2,147,483,647"
 
@@ -253,7 +273,7 @@ class StockMutations:
     async def receive_stock(
         self, info: Info[Context, None], input: Annotated[ReceiveStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _RECEIVE, _arguments(input), records_user="created_by_id")
+        return await write(info, StockMovementPayload, _RECEIVE, _arguments(input), records_user="created_by_id", idempotent=True)
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -267,7 +287,7 @@ class StockMutations:
     async def ship_stock(
         self, info: Info[Context, None], input: Annotated[ShipStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _SHIP, _arguments(input), records_user="created_by_id")
+        return await write(info, StockMovementPayload, _SHIP, _arguments(input), records_user="created_by_id", idempotent=True)
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -282,7 +302,7 @@ class StockMutations:
     async def adjust_stock(
         self, info: Info[Context, None], input: Annotated[AdjustStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _ADJUST, _arguments(input), records_user="created_by_id")
+        return await write(info, StockMovementPayload, _ADJUST, _arguments(input), records_user="created_by_id", idempotent=True)
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -298,7 +318,7 @@ class StockMutations:
     async def transfer_stock(
         self, info: Info[Context, None], input: Annotated[TransferStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _TRANSFER, _arguments(input), records_user="created_by_id")
+        return await write(info, StockMovementPayload, _TRANSFER, _arguments(input), records_user="created_by_id", idempotent=True)
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -312,4 +332,4 @@ class StockMutations:
     async def return_stock(
         self, info: Info[Context, None], input: Annotated[ReturnStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _RETURN, _arguments(input), records_user="created_by_id")
+        return await write(info, StockMovementPayload, _RETURN, _arguments(input), records_user="created_by_id", idempotent=True)

@@ -36,14 +36,23 @@ from starlette.responses import Response
 
 from db.config import Settings
 from db.direct import CompiledRead, ReadConnection, compile_read, is_disconnect
-from db.engine import Database
+from db.engine import Database, is_unavailable
 from db.json_rows import JsonRows
 from db.users import SignedIn, signed_in
 from graph.access import note_operation, note_user
 from graph.auth import bearer_token
 from graph.context import Context
-from graph.errors import translate_errors
-from graph.http import JSON, response_media_type
+from graph.errors import UNAVAILABLE_MESSAGE, translate_errors
+from graph.http import (
+    DATABASE_UNAVAILABLE,
+    JSON,
+    RETRY_AFTER,
+    UNAVAILABLE_STATUS,
+    current_request_id,
+    error_body,
+    is_unavailable_response,
+    response_media_type,
+)
 from graph.limits import (
     Limits,
     check_document,
@@ -228,16 +237,27 @@ class ReadPlans:
                 return _DECLINED
             return await self._execute(plan, connection, variables, viewer)
 
-        result = await self.database.run_read(run)
+        media_type = response_media_type(request.headers.get("accept"))
+        try:
+            result = await self.database.run_read(run)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            # Both connections tried were lost (or SQLite stayed busy): the reference path would fail as well.
+            logger.warning("database unavailable for a planned read (request %s): %s", current_request_id(), error)
+            body: dict[str, Any] = {"data": None, "errors": [error_body(UNAVAILABLE_MESSAGE, DATABASE_UNAVAILABLE)]}
+            return Response(orjson.dumps(body), UNAVAILABLE_STATUS, RETRY_AFTER, media_type=media_type)
         if result is _DECLINED:
             return None
         data, errors = result
         if self.reference is not None:
             await self._compare(request, asked, token, data, errors)
-        body: dict[str, Any] = {"data": data}
+        body = {"data": data}
         if errors:
             body["errors"] = errors
-        return Response(orjson.dumps(body), media_type=response_media_type(request.headers.get("accept")))
+        if is_unavailable_response(body):
+            return Response(orjson.dumps(body), UNAVAILABLE_STATUS, RETRY_AFTER, media_type=media_type)
+        return Response(orjson.dumps(body), media_type=media_type)
 
     def _compile(
         self,

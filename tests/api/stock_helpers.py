@@ -93,7 +93,7 @@ async def count(database: Database, table: str) -> int:
 
 async def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the stock tables and the products, read with plain SQL."""
-    orders = {"stock_levels": "product_id, warehouse_id", "idempotency_keys": "key"}
+    orders = {"stock_levels": "product_id, warehouse_id", "idempotency_keys": "user_id, key"}
     tables = {table: orders.get(table, "id") for table in (*STOCK_TABLES, "products")}
     async with database.engine.connect() as conn:
         return {

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from db import catalog, purchasing, stock, users, warehouses
 from db.engine import Database
-from db.models import ApiToken, Base, Role
+from db.models import ApiToken, Base, IdempotencyKey, Role, User
 from graph.schema import schema
 from tests.utils import TEST_PASSWORD, GraphQLClient, global_id
 
@@ -416,17 +416,37 @@ async def test_what_the_api_writes_names_the_user_who_wrote_it(gql_as: SignIn, r
     }
 
 
-async def test_a_retry_by_another_user_replays_the_first_users_entry(gql_as: SignIn, rows: Rows) -> None:
+async def test_an_idempotency_key_is_its_senders_own_and_replays_only_their_entry(
+    gql_as: SignIn, database: Database, rows: Rows
+) -> None:
     mutation = f"""mutation($input: ReceiveStockInput!) {{ receiveStock(input: $input) {{
-      replayed transactions {{ id {CREATED_BY} }} errors {{ code }} }} }}"""
+      replayed transactions {{ id {CREATED_BY} }} errors {{ code message }} }} }}"""
     input = {"productId": rows.product, "warehouseId": rows.warehouse, "quantity": 3, "idempotencyKey": "delivery-7"}
+    clerk, manager = await gql_as(CLERK), await gql_as(MANAGER)
 
-    first = (await (await gql_as(CLERK))(mutation, {"input": input}))["receiveStock"]
-    retry = (await (await gql_as(MANAGER))(mutation, {"input": input}))["receiveStock"]
+    first = (await clerk(mutation, {"input": input}))["receiveStock"]
+    by_manager = (await manager(mutation, {"input": input}))["receiveStock"]
+    retry = (await clerk(mutation, {"input": input}))["receiveStock"]
+    manager_retry = (await manager(mutation, {"input": input}))["receiveStock"]
 
-    assert (first["replayed"], retry["replayed"]) == (False, True)
-    assert retry["transactions"] == first["transactions"]
+    # The manager's request with the clerk's key is a request of its own: a second receipt, in their name.
+    assert (first["replayed"], by_manager["replayed"]) == (False, False)
     assert first["transactions"][0]["createdBy"] == {"username": "clerk", "role": "CLERK"}
+    assert by_manager["transactions"][0]["createdBy"] == {"username": "manager", "role": "MANAGER"}
+    assert by_manager["transactions"][0]["id"] != first["transactions"][0]["id"]
+    # Each one's retry replays their own entry.
+    assert (retry["replayed"], retry["transactions"]) == (True, first["transactions"])
+    assert (manager_retry["replayed"], manager_retry["transactions"]) == (True, by_manager["transactions"])
+    async with database.engine.connect() as conn:
+        keys = (await conn.execute(select(IdempotencyKey.key, User.username).join(User))).all()
+    assert sorted(map(tuple, keys)) == [("delivery-7", "clerk"), ("delivery-7", "manager")]
+
+    # Nor does another user's key conflict with a different request: the administrator's shipment just ships.
+    shipped = (await (await gql_as(ADMIN))(
+        "mutation($input: ShipStockInput!) { shipStock(input: $input) { replayed errors { code message } } }",
+        {"input": {**input, "quantity": 1}},
+    ))["shipStock"]
+    assert shipped == {"replayed": False, "errors": []}
 
 
 async def test_a_viewer_sees_who_made_an_entry_but_not_their_email(

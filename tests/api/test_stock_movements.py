@@ -2,17 +2,24 @@
 idempotent retries, the weighted average cost, and that a failure half-way leaves nothing behind."""
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import event, text
+from pydantic import ValidationError
+from sqlalchemy import event, select, text, update
 from typer.testing import CliRunner
 
 from db import stock
+from db.config import Settings
 from db.engine import Database
+from db.models import IdempotencyKey, Role
+from db.types import utcnow
+from graph.app import create_app
 from graph.cli import app
 from tests.api.stock_helpers import (
     ADJUST,
@@ -30,7 +37,7 @@ from tests.api.stock_helpers import (
     refused,
     snapshot,
 )
-from tests.utils import GraphQLClient, global_id
+from tests.utils import GraphQLClient, global_id, serving, sign_in
 
 MISSING_PRODUCT = global_id("Product", 999_999)
 MISSING_WAREHOUSE = global_id("Warehouse", 999_999)
@@ -363,6 +370,86 @@ async def test_a_key_reused_for_another_request_is_refused(
     message = await refused(gql, database, SHIP, "IDEMPOTENCY_CONFLICT", "idempotencyKey", productId=place["pid"],
                             warehouseId=place["nid"], quantity=5, idempotencyKey="k1")
     assert "receiveStock" in message
+
+
+async def test_a_key_is_its_senders_own(
+    gql: GraphQLClient, gql_as: Callable[..., Awaitable[GraphQLClient]], database: Database, place: dict
+) -> None:
+    await move(gql, RECEIVE, productId=place["pid"], warehouseId=place["nid"], quantity=5, idempotencyKey="k1")
+    clerk = await gql_as(Role.CLERK)
+    # The administrator's key is no key of the clerk's: the clerk's shipment with it runs.
+    shipped = await move(clerk, SHIP, productId=place["pid"], warehouseId=place["nid"], quantity=2, idempotencyKey="k1")
+    assert shipped["replayed"] is False and entry_of(shipped)["balanceAfter"] == 3
+    again = await move(clerk, SHIP, productId=place["pid"], warehouseId=place["nid"], quantity=2, idempotencyKey="k1")
+    assert again == shipped | {"replayed": True}
+    # A conflict names the sender's own earlier request, never another user's.
+    message = await refused(clerk, database, ADJUST, "IDEMPOTENCY_CONFLICT", "idempotencyKey",
+                            productId=place["pid"], warehouseId=place["nid"], countedQuantity=1, idempotencyKey="k1")
+    assert "shipStock" in message and "receiveStock" not in message
+    assert await level(database, place["p"], place["n"]) == 3
+    assert await count(database, "idempotency_keys") == 2
+
+
+async def age_key(database: Database, key: str, hours: float) -> None:
+    """Make every stored `key` as old as if first sent `hours` ago."""
+    async with database.engine.begin() as conn:
+        await conn.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == key)
+            .values(created_at=utcnow() - timedelta(hours=hours))
+        )
+
+
+async def stored_keys(database: Database) -> list[str]:
+    async with database.engine.connect() as conn:
+        return list((await conn.execute(select(IdempotencyKey.key).order_by(IdempotencyKey.key))).scalars())
+
+
+async def test_a_key_expires_after_the_ttl(gql: GraphQLClient, database: Database, place: dict) -> None:
+    input = {"productId": place["pid"], "warehouseId": place["nid"], "quantity": 4, "idempotencyKey": "daily"}
+    first = await move(gql, RECEIVE, **input)
+    await age_key(database, "daily", 23.9)  # the default TTL is 24 hours
+    assert await move(gql, RECEIVE, **input) == first | {"replayed": True}
+
+    await age_key(database, "daily", 24.1)
+    afresh = await move(gql, RECEIVE, **input)
+    assert afresh["replayed"] is False and entry_of(afresh)["id"] != entry_of(first)["id"]
+    assert await level(database, place["p"], place["n"]) == 8
+    # The key now dates from the new request: its retry replays the new result.
+    assert await move(gql, RECEIVE, **input) == afresh | {"replayed": True}
+
+    # An expired key is deleted by the claim of any new key; one that has not expired is kept.
+    await move(gql, RECEIVE, productId=place["pid"], warehouseId=place["nid"], quantity=1, idempotencyKey="young")
+    await age_key(database, "daily", 30)
+    await age_key(database, "young", 1)
+    await move(gql, SHIP, productId=place["pid"], warehouseId=place["nid"], quantity=1, idempotencyKey="new")
+    assert await stored_keys(database) == ["new", "young"]
+
+
+async def test_the_key_ttl_is_a_setting(
+    settings: Settings, database: Database, place: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INVENTORY_IDEMPOTENCY_KEY_TTL_HOURS", "2")
+    assert Settings().idempotency_key_ttl_hours == 2
+    for refused_value in ("0", "-1"):
+        monkeypatch.setenv("INVENTORY_IDEMPOTENCY_KEY_TTL_HOURS", refused_value)
+        with pytest.raises(ValidationError):
+            Settings()
+
+    _user, token = await sign_in(database, Role.CLERK)
+    input = {"productId": place["pid"], "warehouseId": place["nid"], "quantity": 1, "idempotencyKey": "hourly"}
+    async with (
+        serving(create_app(settings.model_copy(update={"idempotency_key_ttl_hours": 1}), database=database)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        client = GraphQLClient(http, token)
+        first = await move(client, RECEIVE, **input)
+        await age_key(database, "hourly", 0.9)
+        assert (await move(client, RECEIVE, **input))["replayed"] is True
+        await age_key(database, "hourly", 1.1)  # well within the default 24 hours, past this server's one
+        assert (await move(client, RECEIVE, **input))["replayed"] is False
+    assert entry_of(first)["balanceAfter"] == 1
+    assert await level(database, place["p"], place["n"]) == 2
 
 
 async def test_a_refused_request_keeps_no_key(gql: GraphQLClient, database: Database, place: dict) -> None:

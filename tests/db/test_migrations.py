@@ -1,6 +1,8 @@
 """The migrations build exactly the schema the models declare, and undo it cleanly."""
 
+import json
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import migrate
 from db.config import Settings
 from db.engine import Database
-from db.models import Base, Category
+from db.models import Base, Category, InventoryTransaction, Product, Role, User, Warehouse
 from db.types import utcnow
 
 # SQLite cannot reflect expression indexes (the case-insensitive unique names); SQLAlchemy and alembic
@@ -130,3 +132,65 @@ async def test_sqlite_tables_copied_by_0007_keep_their_indexes_and_statistics(fr
                 "INSERT INTO product_suppliers (id, product_id, supplier_id, unit_cost, lead_time_days, "
                 "is_preferred, created_at, updated_at) VALUES (2, 1, 2, 1, 0, 1, '', '')"
             )
+
+
+async def test_scoping_idempotency_keys_gives_each_stored_key_to_the_user_who_made_its_entries(
+    fresh_database: Database,
+) -> None:
+    """0008: a key stored before keys were per user goes to the user who made the ledger entries it points to;
+    one that points to none made by a user is dropped; going back keeps each key's newest row."""
+    engine = fresh_database.engine
+    before = migrate._scripts().get_revision("0008").down_revision
+    await migrate.upgrade(engine, before)
+    now = utcnow()
+    async with engine.begin() as conn:
+        for id_, name in ((1, "clerk"), (2, "manager")):
+            await conn.execute(
+                insert(User).values(id=id_, username=name, password_hash="x", role=Role.CLERK, created_at=now,
+                                    updated_at=now)
+            )
+        await conn.execute(insert(Product).values(id=1, sku="P-1", name="P", unit_price=Decimal("1.00"),
+                                                  created_at=now, updated_at=now))
+        await conn.execute(insert(Warehouse).values(id=1, code="W", name="W", created_at=now, updated_at=now))
+        for id_, made_by in ((1, 1), (2, 2), (3, 2), (4, None)):
+            await conn.execute(
+                insert(InventoryTransaction).values(
+                    id=id_, product_id=1, warehouse_id=1, kind="RECEIPT", quantity=1, balance_after=id_,
+                    created_at=now, created_by_id=made_by,
+                )
+            )
+        keys = {
+            "by-clerk": [1],
+            "by-manager": [2, 3],
+            "outside-the-api": [4],  # an entry no user made
+            "matched-count": [],  # a count that matched records no entry
+        }
+        for key, ids in keys.items():
+            await conn.execute(
+                text(
+                    "INSERT INTO idempotency_keys (key, operation, request_hash, response, created_at) "
+                    "VALUES (:key, 'receiveStock', :hash, :response, :created_at)"
+                ),
+                {"key": key, "hash": "0" * 64, "response": json.dumps({"transaction_ids": ids}),
+                 "created_at": now.replace(tzinfo=None) if fresh_database.settings.is_sqlite else now},
+            )
+
+    await migrate.upgrade(engine, "0008")
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT key, user_id FROM idempotency_keys ORDER BY key"))).all()
+    assert [tuple(row) for row in rows] == [("by-clerk", 1), ("by-manager", 2)]
+
+    # Per user now: the manager may send the clerk's key as a key of their own.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO idempotency_keys (user_id, key, operation, request_hash, response, created_at) "
+                "SELECT 2, key, operation, request_hash, response, created_at FROM idempotency_keys "
+                "WHERE key = 'by-clerk'"
+            )
+        )
+    await migrate.downgrade(engine, before)
+    async with engine.connect() as conn:
+        keys_left = (await conn.execute(text("SELECT key FROM idempotency_keys ORDER BY key"))).scalars().all()
+    # The two by-clerk rows were equally new: the one of the higher user id stays, one row per key.
+    assert keys_left == ["by-clerk", "by-manager"]
