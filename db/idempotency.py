@@ -30,11 +30,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import IdempotencyConflict, Invalid
+from db.lengths import MAX_IDEMPOTENCY_KEY_LENGTH
 from db.models import IdempotencyKey, InventoryTransaction
 from db.stock import Level, levels_after
 
 FIELD = "idempotencyKey"
-MAX_KEY_LENGTH = 200
+MAX_KEY_LENGTH = MAX_IDEMPOTENCY_KEY_LENGTH
 # Stored until `remember` writes the outcome in the same transaction; never visible once committed.
 _PENDING = ""
 

@@ -15,6 +15,7 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from db import idempotency, stock
+from db.lengths import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NOTE_LENGTH, MAX_REFERENCE_LENGTH
 from db.catalog import MONEY_RULE
 from db.models import InventoryTransaction as LedgerEntry
 from db.stock import Level
@@ -25,17 +26,17 @@ from graph.relay import decode_id, id_input
 from graph.types.stock import InventoryTransaction, StockLevel
 
 KEY_DESCRIPTION = (
-    "Send the same key to retry safely: a retry returns the first result and changes nothing. Up to 200 "
-    "characters, not blank; keys are kept for good and shared by every user, so make each new request's key "
-    "unique (a UUID, say)."
+    "Send the same key to retry safely: a retry returns the first result and changes nothing. Up to "
+    f"{MAX_IDEMPOTENCY_KEY_LENGTH} characters, not blank; keys are kept for good and shared by every user, so make "
+    "each new request's key unique (a UUID, say)."
 )
 PRODUCT = id_input("the product")
 QUANTITY = "Units, 1 to 1,000,000,000."
 REFERENCE = (
-    "Up to 100 characters naming a document, such as a delivery note or a sales order; stored trimmed, blank "
-    "as null."
+    f"Up to {MAX_REFERENCE_LENGTH} characters naming a document, such as a delivery note or a sales order; stored "
+    "trimmed, blank as null."
 )
-NOTE = "Free text, up to 2,000 characters; stored trimmed, blank as null."
+NOTE = f"Free text, up to {MAX_NOTE_LENGTH:,} characters; stored trimmed, blank as null."
 
 
 def _key() -> Any:
@@ -231,10 +232,10 @@ _RETURN = _idempotent("returnStock", _entries(stock.return_stock))
 
 
 # What every stock mutation may be refused for, besides its own rules.
-_MALFORMED = "`idempotencyKey` is blank or over 200 characters; or an ID is malformed"
+_MALFORMED = f"`idempotencyKey` is blank or over {MAX_IDEMPOTENCY_KEY_LENGTH} characters; or an ID is malformed"
 _NOT_FOUND = "`productId` names no product, or a warehouse ID no warehouse."
 _CONFLICT = "`idempotencyKey` was used before for a different request."
-_REMARKS = "`reference` is over 100 or `note` over 2,000 characters"
+_REMARKS = f"`reference` is over {MAX_REFERENCE_LENGTH} or `note` over {MAX_NOTE_LENGTH:,} characters"
 _LEVEL_LIMIT = "the stock level would pass 2,147,483,647"
 
 
@@ -273,7 +274,7 @@ class StockMutations:
         description=with_error_codes(
             "Record a physical count: an ADJUSTMENT entry by the difference, or no entry when the count matches. "
             "Archived products and warehouses may be counted.",
-            INVALID=f"`countedQuantity` is outside 0 to 1,000,000,000; `note` is over 2,000 characters; "
+            INVALID=f"`countedQuantity` is outside 0 to 1,000,000,000; `note` is over {MAX_NOTE_LENGTH:,} characters; "
             f"{_MALFORMED}.",
             NOT_FOUND=_NOT_FOUND,
             IDEMPOTENCY_CONFLICT=_CONFLICT,
