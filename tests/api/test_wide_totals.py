@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import insert
+from strawberry.exceptions import StrawberryInputCoercionError
 
 from db.config import Settings
 from db.engine import Database
@@ -17,7 +18,6 @@ from db.stock import MAX_LEVEL
 from db.types import utcnow
 from graph.app import create_app
 from graph.scalars import parse_long
-from strawberry.exceptions import StrawberryInputCoercionError
 from tests.factories import advance_sequences
 from tests.utils import GraphQLClient
 
