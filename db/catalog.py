@@ -18,6 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import changes as change_log
 from db.catalog_reads import subtree_ids
 from db.errors import DomainError, Duplicate, FieldError, InUse, Invalid, InvalidInput, NotFound
+from db.lengths import (
+    MAX_ADDRESS_LENGTH,
+    MAX_CATEGORY_NAME_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PHONE_LENGTH,
+    MAX_SKU_LENGTH,
+    MAX_SLUG_LENGTH,
+    MAX_WEBSITE_LENGTH,
+)
 from db.models import (
     Category,
     InventoryTransaction,
@@ -49,7 +60,7 @@ CENT = Decimal("0.01")
 MONEY_RULE = f"at least 0, below {MONEY_LIMIT:,}, with at most 2 decimal places"
 MAX_QUANTITY = 1_000_000_000
 MAX_LEAD_TIME_DAYS = 3650
-SLUG_LENGTH = 120
+SLUG_LENGTH = MAX_SLUG_LENGTH
 # A generated slug leaves room for a "-N" suffix that makes it unique.
 SLUG_BASE_LENGTH = SLUG_LENGTH - 10
 
@@ -79,15 +90,15 @@ class _Checks:
                 self.fail(field, f"`{field}` is required." if value is None else f"`{field}` must not be blank.")
             return None
         if max_length is not None and len(cleaned) > max_length:
-            self.fail(field, f"`{field}` must be at most {max_length} characters.")
+            self.fail(field, f"`{field}` must be at most {max_length:,} characters.")
         return cleaned
 
     def sku(self, field: str, value: Any) -> Any:
-        cleaned = self.text(field, value, max_length=64)
+        cleaned = self.text(field, value, max_length=MAX_SKU_LENGTH)
         if cleaned is KEEP or cleaned is None:
             return cleaned
         cleaned = cleaned.upper()
-        if len(cleaned) <= 64 and not SKU_PATTERN.fullmatch(cleaned):
+        if len(cleaned) <= MAX_SKU_LENGTH and not SKU_PATTERN.fullmatch(cleaned):
             self.fail(
                 field,
                 f"`{field}` may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit.",
@@ -104,7 +115,7 @@ class _Checks:
         return cleaned
 
     def email(self, field: str, value: Any) -> Any:
-        cleaned = self.text(field, value, max_length=254, required=False)
+        cleaned = self.text(field, value, max_length=MAX_EMAIL_LENGTH, required=False)
         if isinstance(cleaned, str) and not EMAIL_PATTERN.fullmatch(cleaned):
             self.fail(field, f"`{field}` is not an email address.")
         return cleaned
@@ -270,9 +281,9 @@ async def create_category(
     """Add a category; without a slug, one is derived from the name and made unique with a -2, -3... suffix.
     `created_by_id` is recorded as its creator and as the last to change it."""
     check = _Checks()
-    name = check.text("name", name, max_length=100)
+    name = check.text("name", name, max_length=MAX_CATEGORY_NAME_LENGTH)
     slug = None if slug is None else check.slug("slug", slug)
-    description = check.text("description", description, required=False)
+    description = check.text("description", description, max_length=MAX_DESCRIPTION_LENGTH, required=False)
     check.done()
     if parent_id is not None:
         await _get(session, Category, parent_id, "parentId")
@@ -312,9 +323,9 @@ async def update_category(
     check = _Checks()
     changes = _given(
         {
-            "name": check.text("name", name, max_length=100),
+            "name": check.text("name", name, max_length=MAX_CATEGORY_NAME_LENGTH),
             "slug": check.slug("slug", slug),
-            "description": check.text("description", description, required=False),
+            "description": check.text("description", description, max_length=MAX_DESCRIPTION_LENGTH, required=False),
         }
     )
     check.done()
@@ -368,11 +379,11 @@ def _supplier_changes(
     check = _Checks()
     changes = _given(
         {
-            "name": check.text("name", name, max_length=200),
+            "name": check.text("name", name, max_length=MAX_NAME_LENGTH),
             "email": check.email("email", email),
-            "phone": check.text("phone", phone, max_length=50, required=False),
-            "website": check.text("website", website, max_length=500, required=False),
-            "address": check.text("address", address, required=False),
+            "phone": check.text("phone", phone, max_length=MAX_PHONE_LENGTH, required=False),
+            "website": check.text("website", website, max_length=MAX_WEBSITE_LENGTH, required=False),
+            "address": check.text("address", address, max_length=MAX_ADDRESS_LENGTH, required=False),
             "is_active": check.flag("isActive", is_active),
         }
     )
@@ -478,8 +489,8 @@ def _product_changes(
     changes = _given(
         {
             "sku": check.sku("sku", sku),
-            "name": check.text("name", name, max_length=200),
-            "description": check.text("description", description, required=False),
+            "name": check.text("name", name, max_length=MAX_NAME_LENGTH),
+            "description": check.text("description", description, max_length=MAX_DESCRIPTION_LENGTH, required=False),
             "unit_price": check.money("unitPrice", unit_price),
             "reorder_point": check.count("reorderPoint", reorder_point, maximum=MAX_QUANTITY),
             "reorder_quantity": check.count("reorderQuantity", reorder_quantity, maximum=MAX_QUANTITY),
@@ -621,7 +632,7 @@ async def set_product_supplier(
     changes = _given(
         {
             "unit_cost": check.money("unitCost", unit_cost),
-            "supplier_sku": check.text("supplierSku", supplier_sku, max_length=64, required=False),
+            "supplier_sku": check.text("supplierSku", supplier_sku, max_length=MAX_SKU_LENGTH, required=False),
             "lead_time_days": check.count("leadTimeDays", lead_time_days, maximum=MAX_LEAD_TIME_DAYS),
             "is_preferred": check.flag("isPreferred", is_preferred),
         }

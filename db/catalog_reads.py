@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import CTE, ColumnElement, Select, String, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import lengths
 from db.binds import Bind, with_values
 from db.models import Category, Product, ProductSupplier, Supplier
 from db.pagination import Page, SortKey, Window, fetch_pages
@@ -58,7 +59,7 @@ class SupplierFilter:
 
 # Longer than any searchable column holds, so it can match nothing (and SQLite refuses LIKE patterns
 # over 50,000 bytes).
-MAX_SEARCH_LENGTH = 1000
+MAX_SEARCH_LENGTH = lengths.MAX_SEARCH_LENGTH
 
 
 def like_pattern(text: str | None) -> str | None:

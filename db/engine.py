@@ -2,10 +2,10 @@
 driver-level reads of the read plans (db/direct.py) with their retry on a dead connection; which errors say
 the database is unavailable for a moment (`is_unavailable`)."""
 
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-
-import time
 
 import orjson
 from sqlalchemy import event
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from db.config import Settings
 from db.direct import ReadConnection, StatementListener, is_disconnect
 from db.locks import is_sqlite_busy
+from db.types import register_sqlite_functions
 
 T = TypeVar("T")
 
@@ -54,7 +55,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             echo=settings.echo_sql,
-            connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+            connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000, "factory": SQLiteConnection},
             # Sessions end their own transactions; the read plans' connections run in autocommit. A reset
             # would be one more trip to aiosqlite's thread per checkout, for nothing.
             pool_reset_on_return=None,
@@ -73,6 +74,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.pool_max_overflow,
         pool_timeout=settings.pool_timeout,
     )
+
+
+class SQLiteConnection(sqlite3.Connection):
+    """A SQLite connection with the application's SQL functions (db.types.money_sum's exact aggregate).
+
+    Registered as the connection is made (sqlite3.connect's `factory`, which aiosqlite passes on), in the
+    thread that owns it: aiosqlite's connection offers create_function but no create_aggregate.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        register_sqlite_functions(self)
 
 
 def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:

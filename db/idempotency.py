@@ -34,12 +34,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import IdempotencyConflict, Invalid
+from db.lengths import MAX_IDEMPOTENCY_KEY_LENGTH
 from db.models import IdempotencyKey, InventoryTransaction
 from db.stock import Level, levels_after
 from db.types import utcnow
 
 FIELD = "idempotencyKey"
-MAX_KEY_LENGTH = 200
+MAX_KEY_LENGTH = MAX_IDEMPOTENCY_KEY_LENGTH
 # Stored until `remember` writes the outcome in the same transaction; never visible once committed.
 _PENDING = ""
 # The most expired keys one claim deletes: a claim stays cheap after a quiet spell that left many, and

@@ -28,7 +28,8 @@ from db.models import (
     PurchaseOrderStatus,
     Supplier,
 )
-from db.stock import MAX_NOTE_LENGTH, Level, _StockChecks, levels_after, receive_stock
+from db.lengths import MAX_NOTE_LENGTH, MAX_ORDER_NUMBER_LENGTH
+from db.stock import Level, _StockChecks, levels_after, receive_stock
 from db.types import utcnow
 
 Status = PurchaseOrderStatus
@@ -100,11 +101,11 @@ def _refuse_unless_draft(order: PurchaseOrder, action: str) -> None:
 
 
 def _number(check: _StockChecks, number: str | None) -> str | None:
-    cleaned = check.text("number", number, max_length=32, required=False)
+    cleaned = check.text("number", number, max_length=MAX_ORDER_NUMBER_LENGTH, required=False)
     if cleaned is None:
         return None
     cleaned = cleaned.upper()
-    if len(cleaned) <= 32 and not NUMBER_PATTERN.fullmatch(cleaned):
+    if len(cleaned) <= MAX_ORDER_NUMBER_LENGTH and not NUMBER_PATTERN.fullmatch(cleaned):
         check.fail("number", "`number` may hold only letters, digits, '.', '/', '_' and '-', and must start with a "
                    "letter or digit.")
     return cleaned

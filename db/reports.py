@@ -3,11 +3,11 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.binds import Bind, with_values
@@ -22,10 +22,11 @@ from db.models import (
 )
 from db.pagination import Page, Window, count_where, fetch_page
 from db.rows import one_of, select_rows
-from db.types import Money
+from db.types import EXACT, Money, money_sum
 
 CENT = Decimal("0.01")
-# quantity × average cost: exact at four places (the scale of average_cost) on both databases.
+# quantity × average cost, summed: exact at four places (the scale of average_cost) on both databases
+# (`money_sum`); the precision is only what PostgreSQL is told, no limit on what the sum may reach.
 _VALUE = Money(38, 4)
 LOW_STOCK_SORT = product_sort()
 
@@ -130,7 +131,8 @@ class Valuation:
 
 
 def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, ROUND_HALF_UP)
+    with localcontext(EXACT):  # however many digits the amount has
+        return amount.quantize(CENT, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def valuation_groups(spec: ValuationFilter, bind: Bind | None = None) -> Select[
         select(
             Category.id.label("category_id"),
             func.sum(StockLevel.quantity).label("quantity"),
-            type_coerce(func.sum(StockLevel.quantity * Product.average_cost), _VALUE).label("value"),
+            money_sum(StockLevel.quantity, Product.average_cost, type_=_VALUE).label("value"),
             func.row_number().over(order_by=order).label("ordinal"),
         )
         .join(Product, Product.id == StockLevel.product_id)
@@ -168,7 +170,8 @@ def valuation_groups(spec: ValuationFilter, bind: Bind | None = None) -> Select[
 
 def valuation_of(groups: Sequence[tuple[int | None, int, Decimal]]) -> Valuation:
     """The valuation from its rows (`valuation_groups`): totals, and every value rounded to cents."""
-    total_value = sum((value for _, _, value in groups), Decimal(0))
+    with localcontext(EXACT):  # Python's default context would round the sum to 28 significant digits
+        total_value = sum((value for _, _, value in groups), Decimal(0))
     return Valuation(
         total_quantity=sum(quantity for _, quantity, _ in groups),
         total_value=cents(total_value),

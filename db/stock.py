@@ -17,13 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import CENT, MAX_QUANTITY, _Checks
 from db.errors import InsufficientStock, Invalid, NotFound
+from db.lengths import MAX_NOTE_LENGTH, MAX_REFERENCE_LENGTH
 from db.models import InventoryTransaction, Product, ProductSupplier, StockLevel, TransactionKind, Warehouse
 from db.types import utcnow
 
 # The stock_levels.quantity column is a 32-bit integer on PostgreSQL.
 MAX_LEVEL = 2**31 - 1
-MAX_REFERENCE_LENGTH = 100
-MAX_NOTE_LENGTH = 2000
 COST_PLACES = Decimal("0.0001")
 
 _levels = StockLevel.__table__

@@ -31,13 +31,12 @@ from db.catalog_reads import contains_text, search_pattern
 from db.config import Settings
 from db.direct import CompiledRead, ReadConnection, compile_read
 from db.errors import AuthenticationFailed, Duplicate, Invalid, NotFound
+from db.lengths import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, MIN_PASSWORD_LENGTH
 from db.models import ApiToken, Role, User
 from db.pagination import SortKey
 from db.types import utcnow
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 256
 # Tokens we issue are 43 characters; anything much longer is not worth hashing and looking up.
 MAX_TOKEN_LENGTH = 256
 # A token's last use is written at most this often, so that reads stay reads.
@@ -103,11 +102,11 @@ def token_digest(token: str) -> str:
 
 class _UserChecks(_Checks):
     def username(self, field: str, value: Any) -> Any:
-        cleaned = self.text(field, value, max_length=64)
+        cleaned = self.text(field, value, max_length=MAX_USERNAME_LENGTH)
         if not isinstance(cleaned, str):
             return cleaned
         cleaned = cleaned.lower()
-        if len(cleaned) <= 64 and not USERNAME_PATTERN.fullmatch(cleaned):
+        if len(cleaned) <= MAX_USERNAME_LENGTH and not USERNAME_PATTERN.fullmatch(cleaned):
             self.fail(
                 field,
                 f"`{field}` must be 3 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import changes as change_log
 from db.catalog import KEEP, Keep, _assign, _Checks, _given, _guarded, _plural
 from db.errors import DomainError, Duplicate, InUse, NotFound
+from db.lengths import MAX_ADDRESS_LENGTH, MAX_NAME_LENGTH, MAX_WAREHOUSE_CODE_LENGTH
 from db.models import InventoryTransaction, StockLevel, Warehouse
 
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
@@ -20,18 +21,18 @@ CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
 
 def _fields(*, code: Any, name: Any, address: Any, is_active: Any) -> dict[str, Any]:
     check = _Checks()
-    cleaned_code = check.text("code", code, max_length=32)
+    cleaned_code = check.text("code", code, max_length=MAX_WAREHOUSE_CODE_LENGTH)
     if isinstance(cleaned_code, str):
         cleaned_code = cleaned_code.upper()
-        if len(cleaned_code) <= 32 and not CODE_PATTERN.fullmatch(cleaned_code):
+        if len(cleaned_code) <= MAX_WAREHOUSE_CODE_LENGTH and not CODE_PATTERN.fullmatch(cleaned_code):
             check.fail(
                 "code", "`code` may hold only letters, digits, '_' and '-', and must start with a letter or digit."
             )
     fields = _given(
         {
             "code": cleaned_code,
-            "name": check.text("name", name, max_length=200),
-            "address": check.text("address", address, required=False),
+            "name": check.text("name", name, max_length=MAX_NAME_LENGTH),
+            "address": check.text("address", address, max_length=MAX_ADDRESS_LENGTH, required=False),
             "is_active": check.flag("isActive", is_active),
         }
     )

@@ -1,15 +1,19 @@
-"""The custom scalars (DateTime, Date, Decimal) as the schema describes them to clients.
+"""The custom scalars (DateTime, Date, Decimal, Long) as the schema describes them to clients.
 
 Serializing stays strawberry's own, and so does parsing but for Decimal's, which takes ASCII decimal notation
-only; the descriptions are ours, so that GraphiQL's docs pane says what the values look like in JSON.
+only; the descriptions are ours, so that GraphiQL's docs pane says what the values look like in JSON. Long,
+a 64-bit integer for totals of quantities that may pass Int's 32 bits, is ours throughout.
 `StrawberryConfig(scalar_map=SCALARS)` puts them in place.
 """
 
 import datetime
 import decimal
 import re
+from typing import Any, NewType
 
 import strawberry
+from graphql import GraphQLError
+from graphql.pyutils import inspect
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition, DecimalDefinition
 from strawberry.types.scalar import ScalarDefinition
@@ -33,6 +37,36 @@ DECIMAL_DESCRIPTION = (
     "Prices and costs given to mutations take at most 2 decimal places, and must be at least 0 and below "
     "1,000,000,000,000."
 )
+
+LONG_DESCRIPTION = (
+    "A 64-bit signed integer, -9,223,372,036,854,775,808 to 9,223,372,036,854,775,807, written as a JSON "
+    "number: totals of quantities, which may pass the 2,147,483,647 an `Int` holds (a stock level holds up to "
+    "that, and a total adds up many of them). JavaScript's `number` is exact only up to 2^53 - 1 "
+    "(9,007,199,254,740,991); a client that may see larger totals should read the JSON with a parser that keeps "
+    "big integers (such as `BigInt`).\n\n"
+    "Input: a JSON number or GraphQL literal that is a whole number within that range; anything else (a "
+    "fraction, a string, a boolean) is refused (BAD_USER_INPUT)."
+)
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+# A total of quantities: an integer of up to 64 bits (the `Long` scalar).
+Long = NewType("Long", int)
+
+
+def serialize_long(value: Any) -> int:
+    """A Long's value in JSON: an integer (a bool is no integer) within 64 bits, else an error at the field."""
+    if type(value) is int and LONG_MIN <= value <= LONG_MAX:
+        return value
+    raise GraphQLError(f"Long cannot represent non 64-bit signed integer value: {inspect(value)}")
+
+
+def parse_long(value: object) -> int:
+    """A Long input: a whole number within 64 bits; no float, string or boolean, even one that looks whole."""
+    if type(value) is int and LONG_MIN <= value <= LONG_MAX:
+        return value
+    raise StrawberryInputCoercionError(
+        f"Value cannot represent a Long: {value!r}. Expected a whole number from {LONG_MIN} to {LONG_MAX}."
+    )
 
 
 def _described(definition: ScalarDefinition, description: str) -> ScalarDefinition:
@@ -72,5 +106,8 @@ SCALARS: dict[object, ScalarDefinition] = {
         description=DECIMAL_DESCRIPTION,
         serialize=DecimalDefinition.serialize,
         parse_value=parse_decimal,
+    ),
+    Long: strawberry.scalar(
+        name="Long", description=LONG_DESCRIPTION, serialize=serialize_long, parse_value=parse_long
     ),
 }

@@ -16,6 +16,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from db.lengths import (
+    MAX_CATEGORY_NAME_LENGTH,
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PHONE_LENGTH,
+    MAX_SKU_LENGTH,
+    MAX_SLUG_LENGTH,
+    MAX_WEBSITE_LENGTH,
+)
 from db.models.base import Base, Timestamped
 from db.types import Money
 
@@ -24,8 +33,8 @@ class Category(Timestamped, Base):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_CATEGORY_NAME_LENGTH))
+    slug: Mapped[str] = mapped_column(String(MAX_SLUG_LENGTH), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True
@@ -53,10 +62,10 @@ class Supplier(Timestamped, Base):
     __tablename__ = "suppliers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
-    email: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(50))
-    website: Mapped[str | None] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), index=True)
+    email: Mapped[str | None] = mapped_column(String(MAX_EMAIL_LENGTH))
+    phone: Mapped[str | None] = mapped_column(String(MAX_PHONE_LENGTH))
+    website: Mapped[str | None] = mapped_column(String(MAX_WEBSITE_LENGTH))
     address: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     # The user who created the row (null for rows written outside the API, such as the demo data).
@@ -71,8 +80,8 @@ class Product(Timestamped, Base):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sku: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str] = mapped_column(String(MAX_SKU_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
     description: Mapped[str | None] = mapped_column(Text)
     unit_price: Mapped[Decimal] = mapped_column(Money(14, 2), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
@@ -109,7 +118,7 @@ class ProductSupplier(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"), index=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"))
-    supplier_sku: Mapped[str | None] = mapped_column(String(64))
+    supplier_sku: Mapped[str | None] = mapped_column(String(MAX_SKU_LENGTH))
     unit_cost: Mapped[Decimal] = mapped_column(Money(14, 2))
     lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
     is_preferred: Mapped[bool] = mapped_column(Boolean, default=False)

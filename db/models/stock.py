@@ -18,6 +18,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from db.lengths import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_ORDER_NUMBER_LENGTH,
+    MAX_REFERENCE_LENGTH,
+    MAX_WAREHOUSE_CODE_LENGTH,
+)
 from db.models.base import Base, Timestamped
 from db.types import Money, UTCDateTime, utcnow
 
@@ -49,8 +56,8 @@ class Warehouse(Timestamped, Base):
     __tablename__ = "warehouses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
+    code: Mapped[str] = mapped_column(String(MAX_WAREHOUSE_CODE_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), index=True)
     address: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     # The user who created the row, and the one who created or last changed it, through the API (null for
@@ -83,7 +90,7 @@ class PurchaseOrder(Timestamped, Base):
     __tablename__ = "purchase_orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
+    number: Mapped[str] = mapped_column(String(MAX_ORDER_NUMBER_LENGTH), unique=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"), index=True)
     status: Mapped[PurchaseOrderStatus] = mapped_column(
         _enum(PurchaseOrderStatus), default=PurchaseOrderStatus.DRAFT, index=True
@@ -131,7 +138,7 @@ class InventoryTransaction(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     balance_after: Mapped[int] = mapped_column(Integer)
     unit_cost: Mapped[Decimal | None] = mapped_column(Money(14, 2))
-    reference: Mapped[str | None] = mapped_column(String(100), index=True)
+    reference: Mapped[str | None] = mapped_column(String(MAX_REFERENCE_LENGTH), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     purchase_order_id: Mapped[int | None] = mapped_column(
         ForeignKey("purchase_orders.id", ondelete="RESTRICT"), index=True
@@ -159,7 +166,7 @@ class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_IDEMPOTENCY_KEY_LENGTH), primary_key=True)
     operation: Mapped[str] = mapped_column(String(50))
     request_hash: Mapped[str] = mapped_column(String(64))
     # JSON of the outcome: the ids of the ledger entries (and the order) the request produced.

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from db.lengths import MAX_EMAIL_LENGTH, MAX_USERNAME_LENGTH
 from db.models.base import Base, Timestamped
 from db.types import UTCDateTime, utcnow
 
@@ -31,8 +32,8 @@ class User(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lowercase; the unique index on lower(username) holds even for rows written around db/users.py.
-    username: Mapped[str] = mapped_column(String(64))
-    email: Mapped[str | None] = mapped_column(String(254))
+    username: Mapped[str] = mapped_column(String(MAX_USERNAME_LENGTH))
+    email: Mapped[str | None] = mapped_column(String(MAX_EMAIL_LENGTH))
     password_hash: Mapped[str] = mapped_column(String(255))
     # Text with a CHECK constraint, like the enums of db/models/stock.py.
     role: Mapped[Role] = mapped_column(

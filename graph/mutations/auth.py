@@ -11,6 +11,7 @@ from db import models
 from db import users as users_db
 from db.config import Settings
 from db.errors import AuthenticationFailed
+from db.lengths import MAX_EMAIL_LENGTH, MAX_USERNAME_LENGTH
 from graph.auth import Role, client_address, current_user
 from graph.context import Context
 from graph.errors import UserError, user_errors, with_error_codes
@@ -37,8 +38,8 @@ def _duration(seconds: int) -> str:
 
 
 USERNAME = (
-    "3 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit; stored trimmed and in lowercase, "
-    "and unique whatever the case."
+    f"3 to {MAX_USERNAME_LENGTH} letters, digits, '.', '_' and '-', starting with a letter or digit; stored trimmed "
+    "and in lowercase, and unique whatever the case."
 )
 PASSWORD_RULES = (
     f"{users_db.MIN_PASSWORD_LENGTH} to {users_db.MAX_PASSWORD_LENGTH} characters, any characters (spaces count, "
@@ -53,7 +54,7 @@ LOCKOUT = (
     "A successful login, or a new password set with `updateUser`, starts the count again. (These are the "
     "defaults; the server's settings may change them.)"
 )
-EMAIL = "An email address, up to 254 characters; only the user and administrators see it."
+EMAIL = f"An email address, up to {MAX_EMAIL_LENGTH} characters; only the user and administrators see it."
 
 
 @strawberry.input(description="A new user, active from the start.")
@@ -174,7 +175,7 @@ class AuthMutations:
         description=with_error_codes(
             f"Add a user. Usernames are {USERNAME[0].lower()}{USERNAME[1:-1]}. Passwords are {PASSWORD_RULES}.",
             INVALID=f"`username` breaks its rule, `password` is under {users_db.MIN_PASSWORD_LENGTH} or over "
-            f"{users_db.MAX_PASSWORD_LENGTH} characters, or `email` is not an email address or over 254 "
+            f"{users_db.MAX_PASSWORD_LENGTH} characters, or `email` is not an email address or over {MAX_EMAIL_LENGTH} "
             "characters.",
             DUPLICATE="another user has the username, whatever the case.",
         )
@@ -200,8 +201,8 @@ class AuthMutations:
         description=with_error_codes(
             "Change a user's role, email, password or status.",
             INVALID=f"`password` is null, under {users_db.MIN_PASSWORD_LENGTH} or over "
-            f"{users_db.MAX_PASSWORD_LENGTH} characters; `email` is not an email address or over 254 characters; "
-            "`role` or `isActive` is null; the change would leave no active ADMIN; or `id` is malformed.",
+            f"{users_db.MAX_PASSWORD_LENGTH} characters; `email` is not an email address or over {MAX_EMAIL_LENGTH} "
+            "characters; `role` or `isActive` is null; the change would leave no active ADMIN; or `id` is malformed.",
             NOT_FOUND="`id` names no user.",
         )
     )

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from db import catalog
+from db import lengths as L
 from db.catalog import MONEY_RULE
 from graph.context import Context
 from graph.errors import UserError, with_error_codes
@@ -25,21 +26,24 @@ UNSET: Any = strawberry.UNSET
 
 
 # Texts shared by the create and update inputs; each says the rule the value must keep.
-CATEGORY_NAME = "Up to 100 characters, trimmed; unique among the categories of the same parent, whatever the case."
-CATEGORY_SLUG = (
-    "Unique name for URLs: letters and digits in words joined by single hyphens, up to 120 characters; stored in "
-    "lowercase."
+CATEGORY_NAME = (
+    f"Up to {L.MAX_CATEGORY_NAME_LENGTH:,} characters, trimmed; unique among the categories of the same parent, "
+    "whatever the case."
 )
-DESCRIPTION = "Free text, trimmed; blank is stored as null."
-SUPPLIER_NAME = "Up to 200 characters, trimmed; unique whatever the case."
-EMAIL = "An email address, up to 254 characters."
-PHONE = "A phone number as free text, up to 50 characters."
-WEBSITE = "A web address as free text, up to 500 characters."
-ADDRESS = "A postal address, free text."
-PRODUCT_NAME = "Up to 200 characters, trimmed."
+CATEGORY_SLUG = (
+    "Unique name for URLs: letters and digits in words joined by single hyphens, "
+    f"{L.at_most(L.MAX_SLUG_LENGTH)}; stored in lowercase."
+)
+DESCRIPTION = f"Free text, {L.at_most(L.MAX_DESCRIPTION_LENGTH)}, trimmed; blank is stored as null."
+SUPPLIER_NAME = f"Up to {L.MAX_NAME_LENGTH:,} characters, trimmed; unique whatever the case."
+EMAIL = f"An email address, {L.at_most(L.MAX_EMAIL_LENGTH)}."
+PHONE = f"A phone number as free text, {L.at_most(L.MAX_PHONE_LENGTH)}."
+WEBSITE = f"A web address as free text, {L.at_most(L.MAX_WEBSITE_LENGTH)}."
+ADDRESS = f"A postal address, free text, {L.at_most(L.MAX_ADDRESS_LENGTH)}, trimmed; blank is stored as null."
+PRODUCT_NAME = f"Up to {L.MAX_NAME_LENGTH:,} characters, trimmed."
 SKU = (
-    "Unique; up to 64 letters, digits, '.', '_' and '-', starting with a letter or digit; stored trimmed and in "
-    "uppercase."
+    f"Unique; up to {L.MAX_SKU_LENGTH} letters, digits, '.', '_' and '-', starting with a letter or digit; stored "
+    "trimmed and in uppercase."
 )
 UNIT_PRICE = f"The price of one unit: {MONEY_RULE}."
 REORDER_POINT = "Units, 0 to 1,000,000,000: `lowStock` lists the product at or below it; 0 never does."
@@ -130,7 +134,9 @@ class SetProductSupplierInput:
     product_id: strawberry.ID = strawberry.field(description=id_input("the product"))
     supplier_id: strawberry.ID = strawberry.field(description=id_input("the supplier"))
     unit_cost: Decimal | None = changed(f"What one unit costs from this supplier: {MONEY_RULE}.")
-    supplier_sku: str | None = changed("The supplier's own code for the product, up to 64 characters; null clears it.")
+    supplier_sku: str | None = changed(
+        f"The supplier's own code for the product, {L.at_most(L.MAX_SKU_LENGTH)}; null clears it."
+    )
     lead_time_days: int | None = changed("Days from order to delivery, 0 to 3,650; 0 for new terms without it.")
     is_preferred: bool | None = changed(
         "True makes this the product's preferred supplier (and no other); false for new terms without it."
@@ -222,14 +228,18 @@ _CategoryId = Annotated[strawberry.ID, strawberry.argument(description=id_input(
 _SupplierId = Annotated[strawberry.ID, strawberry.argument(description=id_input("the supplier"))]
 _ProductId = Annotated[strawberry.ID, strawberry.argument(description=id_input("the product"))]
 
+_CATEGORY_NAME_RULE = f"blank or over {L.MAX_CATEGORY_NAME_LENGTH:,} characters"
+_DESCRIPTION_RULE = f"`description` is over {L.MAX_DESCRIPTION_LENGTH:,} characters"
 _SUPPLIER_RULES = (
-    "`name` is blank or over 200 characters; `email` is not an email address or over 254 characters; `phone` is "
-    "over 50 or `website` over 500 characters"
+    f"`name` is blank or over {L.MAX_NAME_LENGTH:,} characters; `email` is not an email address or over "
+    f"{L.MAX_EMAIL_LENGTH:,} characters; `phone` is over {L.MAX_PHONE_LENGTH:,}, `website` over "
+    f"{L.MAX_WEBSITE_LENGTH:,} or `address` over {L.MAX_ADDRESS_LENGTH:,} characters"
 )
 _PRODUCT_RULES = (
-    "`sku` is blank, over 64 characters or holds other characters than letters, digits, '.', '_' and '-'; `name` "
-    f"is blank or over 200 characters; {money_refused('unitPrice')}; `reorderPoint` or `reorderQuantity` is "
-    "outside 0 to 1,000,000,000"
+    f"`sku` is blank, over {L.MAX_SKU_LENGTH} characters or holds other characters than letters, digits, '.', '_' "
+    f"and '-'; `name` is blank or over {L.MAX_NAME_LENGTH:,} characters; {_DESCRIPTION_RULE}; "
+    f"{money_refused('unitPrice')}; `reorderPoint` or `reorderQuantity` "
+    "is outside 0 to 1,000,000,000"
 )
 
 
@@ -238,7 +248,8 @@ class CatalogMutations:
     @strawberry.mutation(
         description=with_error_codes(
             "Add a category.",
-            INVALID="`name` is blank or over 100 characters, `slug` is badly formed, or `parentId` is malformed.",
+            INVALID=f"`name` is {_CATEGORY_NAME_RULE}; {_DESCRIPTION_RULE}; `slug` is badly formed; or `parentId` is "
+            "malformed.",
             NOT_FOUND="`parentId` names no category.",
             DUPLICATE="another category of the same parent has the name, or another category has the slug.",
         )
@@ -253,7 +264,8 @@ class CatalogMutations:
     @strawberry.mutation(
         description=with_error_codes(
             "Rename, move or describe a category.",
-            INVALID="`name` is null, blank or over 100 characters; `slug` is null or badly formed; the new parent is "
+            INVALID=f"`name` is null, {_CATEGORY_NAME_RULE}; {_DESCRIPTION_RULE}; `slug` is null or badly formed; "
+            "the new parent is "
             "the category itself or one of its subcategories; or an ID is malformed.",
             NOT_FOUND="`id` or `parentId` names no category.",
             DUPLICATE="another category of the (new) parent has the name, or another category has the slug.",
@@ -377,8 +389,8 @@ class CatalogMutations:
         description=with_error_codes(
             "Create or change a supplier's terms for a product.",
             INVALID="`unitCost` is missing for new terms or null; "
-            f"{money_refused('unitCost')}; `supplierSku` is over 64 characters; `leadTimeDays` is null or outside "
-            "0 to 3,650; `isPreferred` is null; or an ID is malformed.",
+            f"{money_refused('unitCost')}; `supplierSku` is over {L.MAX_SKU_LENGTH} characters; `leadTimeDays` is null "
+            "or outside 0 to 3,650; `isPreferred` is null; or an ID is malformed.",
             NOT_FOUND="`productId` names no product, or `supplierId` no supplier.",
             DUPLICATE="a concurrent request created the same terms, or made another supplier preferred, first; "
             "send it again.",

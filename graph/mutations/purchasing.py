@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from db import purchasing
 from db.catalog import MONEY_RULE
+from db.lengths import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NOTE_LENGTH, MAX_ORDER_NUMBER_LENGTH
 from graph.context import Context
 from graph.errors import UserError, with_error_codes
 from graph.mutations.base import INPUT, changed, errors_field, money_refused, optional, result_field, write
@@ -42,8 +43,8 @@ class PurchaseOrderLineInput:
 class CreatePurchaseOrderInput:
     supplier_id: strawberry.ID = strawberry.field(description=f"{id_input('the supplier')} An active one.")
     number: str | None = optional(
-        "Unique; up to 32 letters, digits, '.', '/', '_' and '-', starting with a letter or digit; stored trimmed "
-        "and uppercase. The next free PO-000001-style number when not given."
+        f"Unique; up to {MAX_ORDER_NUMBER_LENGTH} letters, digits, '.', '/', '_' and '-', starting with a letter or "
+        "digit; stored trimmed and uppercase. The next free PO-000001-style number when not given."
     )
     expected_date: date | None = optional(EXPECTED_DATE)
     note: str | None = optional(NOTE)
@@ -196,7 +197,8 @@ class PurchasingMutations:
     @strawberry.mutation(
         description=with_error_codes(
             "Draft a purchase order from an active supplier.",
-            INVALID="`number` is badly formed or over 32 characters; `note` is over 2,000 characters; the supplier "
+            INVALID=f"`number` is badly formed or over {MAX_ORDER_NUMBER_LENGTH} characters; `note` is over "
+            f"{MAX_NOTE_LENGTH:,} characters; the supplier "
             f"is archived; {_LINE_RULES}; or an ID is malformed.",
             NOT_FOUND="`supplierId` names no supplier, or a line's `productId` no product.",
             DUPLICATE="another order has the `number`.",
@@ -216,8 +218,8 @@ class PurchasingMutations:
     @strawberry.mutation(
         description=with_error_codes(
             "Change a draft purchase order: supplier, expected date, note or lines.",
-            INVALID="the order is not a draft; `note` is over 2,000 characters; `supplierId` is null or an "
-            f"archived supplier; `lines` is null; {_LINE_RULES}; or an ID is malformed.",
+            INVALID=f"the order is not a draft; `note` is over {MAX_NOTE_LENGTH:,} characters; `supplierId` is null or "
+            f"an archived supplier; `lines` is null; {_LINE_RULES}; or an ID is malformed.",
             NOT_FOUND="`id` names no purchase order, `supplierId` no supplier, or a line's `productId` no product.",
         )
     )
@@ -245,7 +247,8 @@ class PurchasingMutations:
             INVALID="the order is a draft, cancelled or received in full; no lines are given; a line's `quantity` "
             "is outside 1 to 1,000,000,000 or more than is outstanding; two lines name one product; a product is "
             "not on the order or is archived; the warehouse is archived; the stock level would pass "
-            "2,147,483,647; `idempotencyKey` is blank or over 200 characters; or an ID is malformed.",
+            f"2,147,483,647; `idempotencyKey` is blank or over {MAX_IDEMPOTENCY_KEY_LENGTH} characters; or an ID is "
+            "malformed.",
             NOT_FOUND="`id` names no purchase order or `warehouseId` no warehouse, or a line's `productId` is the "
             "ID of something else than a product.",
             IDEMPOTENCY_CONFLICT="you sent `idempotencyKey` before with a different request.",

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from db import idempotency, stock
+from db.lengths import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NOTE_LENGTH, MAX_REFERENCE_LENGTH
 from db.catalog import MONEY_RULE
 from db.config import Settings
 from db.models import InventoryTransaction as LedgerEntry
@@ -28,19 +29,19 @@ from graph.types.stock import InventoryTransaction, StockLevel
 
 KEY_TTL_HOURS = Settings.model_fields["idempotency_key_ttl_hours"].default
 KEY_DESCRIPTION = (
-    "Send the same key to retry safely: a retry returns the first result and changes nothing. Up to 200 "
-    "characters, not blank. A key is the sending user's own (another user's same key is another key) and "
-    f"lasts {KEY_TTL_HOURS} hours from the first request (the default; the server's settings may change it); "
-    "after that it is forgotten and a request with it runs afresh. Make each new request's key unique (a "
-    "UUID, say)."
+    "Send the same key to retry safely: a retry returns the first result and changes nothing. Up to "
+    f"{MAX_IDEMPOTENCY_KEY_LENGTH} characters, not blank. A key is the sending user's own (another user's same "
+    f"key is another key) and lasts {KEY_TTL_HOURS} hours from the first request (the default; the server's "
+    "settings may change it); after that it is forgotten and a request with it runs afresh. Make each new "
+    "request's key unique (a UUID, say)."
 )
 PRODUCT = id_input("the product")
 QUANTITY = "Units, 1 to 1,000,000,000."
 REFERENCE = (
-    "Up to 100 characters naming a document, such as a delivery note or a sales order; stored trimmed, blank "
-    "as null."
+    f"Up to {MAX_REFERENCE_LENGTH} characters naming a document, such as a delivery note or a sales order; stored "
+    "trimmed, blank as null."
 )
-NOTE = "Free text, up to 2,000 characters; stored trimmed, blank as null."
+NOTE = f"Free text, up to {MAX_NOTE_LENGTH:,} characters; stored trimmed, blank as null."
 
 
 def _key() -> Any:
@@ -251,10 +252,10 @@ _RETURN = _idempotent("returnStock", _entries(stock.return_stock))
 
 
 # What every stock mutation may be refused for, besides its own rules.
-_MALFORMED = "`idempotencyKey` is blank or over 200 characters; or an ID is malformed"
+_MALFORMED = f"`idempotencyKey` is blank or over {MAX_IDEMPOTENCY_KEY_LENGTH} characters; or an ID is malformed"
 _NOT_FOUND = "`productId` names no product, or a warehouse ID no warehouse."
 _CONFLICT = "you sent `idempotencyKey` before with a different request."
-_REMARKS = "`reference` is over 100 or `note` over 2,000 characters"
+_REMARKS = f"`reference` is over {MAX_REFERENCE_LENGTH} or `note` over {MAX_NOTE_LENGTH:,} characters"
 _LEVEL_LIMIT = "the stock level would pass 2,147,483,647"
 
 
@@ -293,7 +294,7 @@ class StockMutations:
         description=with_error_codes(
             "Record a physical count: an ADJUSTMENT entry by the difference, or no entry when the count matches. "
             "Archived products and warehouses may be counted.",
-            INVALID=f"`countedQuantity` is outside 0 to 1,000,000,000; `note` is over 2,000 characters; "
+            INVALID=f"`countedQuantity` is outside 0 to 1,000,000,000; `note` is over {MAX_NOTE_LENGTH:,} characters; "
             f"{_MALFORMED}.",
             NOT_FOUND=_NOT_FOUND,
             IDEMPOTENCY_CONFLICT=_CONFLICT,

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from db import warehouses
+from db.lengths import MAX_ADDRESS_LENGTH, MAX_NAME_LENGTH, MAX_WAREHOUSE_CODE_LENGTH
 from graph.context import Context
 from graph.errors import UserError, with_error_codes
 from graph.mutations.base import INPUT, changed, errors_field, optional, result_field, write
@@ -17,11 +18,17 @@ from graph.relay import id_input
 from graph.types.stock import Warehouse
 
 CODE = (
-    "Unique; up to 32 letters, digits, '_' and '-', starting with a letter or digit; stored trimmed and in "
-    "uppercase."
+    f"Unique; up to {MAX_WAREHOUSE_CODE_LENGTH} letters, digits, '_' and '-', starting with a letter or digit; "
+    "stored trimmed and in uppercase."
 )
-NAME = "Up to 200 characters, trimmed."
-_CODE_RULES = "`code` is blank, over 32 characters or holds other characters than letters, digits, '_' and '-'"
+NAME = f"Up to {MAX_NAME_LENGTH:,} characters, trimmed."
+_CODE_RULES = (
+    f"`code` is blank, over {MAX_WAREHOUSE_CODE_LENGTH} characters or holds other characters than letters, "
+    "digits, '_' and '-'"
+)
+_TEXT_RULES = (
+    f"`name` is blank or over {MAX_NAME_LENGTH:,} characters; `address` is over {MAX_ADDRESS_LENGTH:,} characters"
+)
 
 
 @strawberry.input(description="A new warehouse.")
@@ -61,7 +68,7 @@ class WarehouseMutations:
     @strawberry.mutation(
         description=with_error_codes(
             "Add a warehouse.",
-            INVALID=f"{_CODE_RULES}; or `name` is blank or over 200 characters.",
+            INVALID=f"{_CODE_RULES}; {_TEXT_RULES}.",
             DUPLICATE="another warehouse has the code.",
         )
     )
@@ -75,7 +82,7 @@ class WarehouseMutations:
     @strawberry.mutation(
         description=with_error_codes(
             "Change a warehouse's code, name, address or status.",
-            INVALID=f"{_CODE_RULES}; `name` is blank or over 200 characters; `code`, `name` or `isActive` is null; "
+            INVALID=f"{_CODE_RULES}; {_TEXT_RULES}; `code`, `name` or `isActive` is null; "
             "or `id` is malformed.",
             NOT_FOUND="`id` names no warehouse.",
             DUPLICATE="another warehouse has the code.",

@@ -40,6 +40,7 @@ from db.models import Role
 from graph.plans import writers as w
 from graph.plans.rows import Arguments, RowPlan
 from graph.plans.writers import Convert, serialize_int
+from graph.scalars import serialize_long
 
 # Scalars whose values pass as they are: JSON has them already as GraphQL serializes them.
 PLAIN_SCALARS = frozenset({"String", "Boolean", "ID"})
@@ -243,6 +244,8 @@ class Compiler:
             serialize = None
         elif type_ is GraphQLInt:
             serialize = serialize_int
+        elif type_.name == "Long":
+            serialize = serialize_long
         elif isinstance(type_, GraphQLEnumType):
             serialize = _enum_names(type_)
         elif isinstance(type_, GraphQLScalarType):

@@ -19,6 +19,7 @@ from graphql import FieldNode, GraphQLError, located_error
 from db.pagination import Window, cut_page, encode_cursor
 from db.users import SignedIn
 from graph.plans.rows import RowPlan
+from graph.scalars import LONG_MAX, LONG_MIN, serialize_long
 
 Path = tuple[str | int, ...]
 Convert = Callable[[Any], Any]
@@ -56,7 +57,7 @@ class Source:
     _names = count()
 
     def __init__(self) -> None:
-        self.globals: dict[str, Any] = {"slow": slow, "Slow": Slow, "INT_MIN": INT_MIN, "INT_MAX": INT_MAX}
+        self.globals: dict[str, Any] = {"slow": slow, "Slow": Slow}
 
     def name(self, value: Any) -> str:
         name = f"g{next(self._names)}"
@@ -175,6 +176,13 @@ def serialize_int(value: Any) -> int:
     return GraphQLInt.serialize(value)  # type: ignore[no-any-return]
 
 
+# Integer scalars whose range check is inlined in the generated writers: Int and Long.
+INTEGER_RANGES: dict[Convert, tuple[int, int]] = {
+    serialize_int: (INT_MIN, INT_MAX),
+    serialize_long: (LONG_MIN, LONG_MAX),
+}
+
+
 class Scalar(FieldWriter):
     """A value of the row, converted to what the field's scalar or enum serializes it to."""
 
@@ -191,14 +199,15 @@ class Scalar(FieldWriter):
             return value
         try:
             return self.convert(value)
-        except GraphQLError as error:  # a value the scalar cannot represent (an Int above 2^31)
+        except GraphQLError as error:  # a value the scalar cannot represent (an Int above 2^31, a Long above 2^63)
             return self.failed(error, path + (self.key,), state)
 
     def expression(self, source: Source) -> str:
         value = f"row[{self.slot}]"
-        if self.convert is serialize_int:
-            # Inlined: an integer within 32 bits, else the careful way.
-            fits = "(type(x) is int and INT_MIN <= x <= INT_MAX)"
+        bounds = INTEGER_RANGES.get(self.convert) if self.convert is not None else None
+        if bounds is not None:
+            # Inlined: an integer within the scalar's range (32 bits, or 64), else the careful way.
+            fits = f"(type(x) is int and {bounds[0]} <= x <= {bounds[1]})"
             if self.nullable:
                 return f"(x if (x := {value}) is None or {fits} else slow())"
             return f"(x if (x := {value}) is not None and {fits} else slow())"

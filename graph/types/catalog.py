@@ -19,6 +19,7 @@ from db import models
 from db.catalog import CENT, MONEY_LIMIT, MONEY_RULE
 from db.errors import Invalid
 from graph.relations import Relation
+from graph.scalars import Long
 from graph.relay import (
     After,
     Before,
@@ -469,7 +470,7 @@ class Product(Node):
         return PRODUCT_SUPPLIERS.resolve(self, info)
 
     @strawberry.field(description="Units on hand over all warehouses.")
-    def quantity_on_hand(self, info: Info) -> int:
+    def quantity_on_hand(self, info: Info) -> Long:
         return PRODUCT_QUANTITY_ON_HAND.resolve(self, info)
 
     @strawberry.field(description="Stock in each warehouse that holds or has held this product, by warehouse name.")

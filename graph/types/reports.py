@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from db import reports
 from graph.relations import Relation
+from graph.scalars import Long
 from graph.types.catalog import Category, Product, ProductSupplier
 from graph.types.stock import WAREHOUSE_OF_ROW, Warehouse
 
@@ -27,7 +28,7 @@ CATEGORY_OF_VALUATION = Relation(lambda loaders: loaders.category_by_id, lambda 
 @strawberry.type(description="A product at or below its reorder point, and how many to order.")
 class LowStockItem:
     product: Product = strawberry.field(description="The product to reorder.")
-    quantity_on_hand: int = strawberry.field(
+    quantity_on_hand: Long = strawberry.field(
         description="Units on hand in the warehouse asked for, or over all warehouses."
     )
     reorder_point: int = strawberry.field(description="The product's `reorderPoint`.")
@@ -60,7 +61,7 @@ class LowStockItem:
 
 @strawberry.type(description="Stock of one category's products (its own, not its subcategories').")
 class CategoryValuation:
-    quantity: int = strawberry.field(description="Units on hand of the category's products.")
+    quantity: Long = strawberry.field(description="Units on hand of the category's products.")
     value: Decimal = strawberry.field(description="Their value at average cost, rounded to 2 decimal places.")
     category_pk: strawberry.Private[int | None]
 
@@ -74,7 +75,7 @@ class CategoryValuation:
     "cents at the end, so the categories' values may differ from the total by rounding."
 )
 class InventoryValuation:
-    total_quantity: int = strawberry.field(description="Units on hand of every product counted.")
+    total_quantity: Long = strawberry.field(description="Units on hand of every product counted.")
     total_value: Decimal = strawberry.field(
         description="Their value at average cost, rounded to 2 decimal places."
     )
@@ -118,13 +119,13 @@ MOVEMENT_WAREHOUSE = Relation(lambda loaders: loaders.warehouse_by_id, _group(Mo
     "grouping asked for is set). Outgoing columns count units, so they are not negative."
 )
 class StockMovementSummary:
-    received: int = strawberry.field(description="Units received (RECEIPT entries).")
-    returned: int = strawberry.field(description="Units returned into stock (RETURN entries, signed).")
-    shipped: int = strawberry.field(description="Units shipped (SHIPMENT entries).")
-    adjusted: int = strawberry.field(description="Net change by stock counts (ADJUSTMENT entries, signed).")
-    transferred_in: int = strawberry.field(description="Units transferred in (TRANSFER_IN entries).")
-    transferred_out: int = strawberry.field(description="Units transferred out (TRANSFER_OUT entries).")
-    net: int = strawberry.field(
+    received: Long = strawberry.field(description="Units received (RECEIPT entries).")
+    returned: Long = strawberry.field(description="Units returned into stock (RETURN entries, signed).")
+    shipped: Long = strawberry.field(description="Units shipped (SHIPMENT entries).")
+    adjusted: Long = strawberry.field(description="Net change by stock counts (ADJUSTMENT entries, signed).")
+    transferred_in: Long = strawberry.field(description="Units transferred in (TRANSFER_IN entries).")
+    transferred_out: Long = strawberry.field(description="Units transferred out (TRANSFER_OUT entries).")
+    net: Long = strawberry.field(
         description="Change in stock: received + returned - shipped + adjusted + transferredIn - transferredOut."
     )
     group_by: strawberry.Private[MovementGroupBy]
