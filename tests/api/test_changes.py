@@ -428,8 +428,8 @@ async def test_filters_by_object_actor_and_time(gql, gql_as, database):
 async def test_only_managers_and_administrators_read_the_log(gql, gql_as, anonymous_gql):
     refs = await _catalog(gql)
     [change] = await _nodes(gql, filter={"entityId": refs["product"]})
-    node = f"query($id: ID!) {{ node(id: $id) {{ id ... on Change {{ operation entityId }} }} }}"
-    nodes = f"query($ids: [ID!]!) {{ nodes(ids: $ids) {{ id ... on Change {{ operation }} }} }}"
+    node = "query($id: ID!) { node(id: $id) { id ... on Change { operation entityId } } }"
+    nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Change { operation } } }"
     for role in (Role.VIEWER, Role.CLERK):
         client = await gql_as(role)
         body = await client.post(CHANGES, {"first": 5})
