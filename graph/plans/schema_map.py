@@ -31,7 +31,7 @@ from graph.plans import writers as w
 from graph.plans.rows import RowPlan, SqlContext
 from graph.plans.writers import State
 from graph.relay import to_global_id
-from graph.types.changes import present
+from graph.types.changes import present, shows_email
 
 # GraphQL type name -> (the model its rows are read from, its fields).
 TypeMap = dict[str, tuple[Any, dict[str, FieldSpec]]]
@@ -153,39 +153,49 @@ class ChangedFields(FieldSpec):
 
     def compile(self, compiler: Any, field: Any, row: RowPlan) -> w.FieldWriter:
         slot, decode = compiler.column_slot(row, field.parent_model, "fields")
+        # Whose change it is: a user's email shows only to that user and administrators.
+        entity_type_slot, _ = compiler.column_slot(row, field.parent_model, "entity_type")
+        entity_id_slot, _ = compiler.column_slot(row, field.parent_model, "entity_id")
         item_type = get_named_type(field.definition.type)
         selected = [(key, nodes[0].name.value) for key, nodes in compiler.collect(item_type, field.nodes).items()]
-        return _ChangedFieldsWriter(field.named, slot, decode, item_type.name, selected)
+        return _ChangedFieldsWriter(
+            field.named, (slot, entity_type_slot, entity_id_slot), decode, item_type.name, selected
+        )
 
 
 class _ChangedFieldsWriter(w.FieldWriter):
     def __init__(
-        self, named: w.Named, slot: int, decode: Any, type_name: str, selected: list[tuple[str, str]]
+        self,
+        named: w.Named,
+        slots: tuple[int, int, int],
+        decode: Any,
+        type_name: str,
+        selected: list[tuple[str, str]],
     ) -> None:
         self.__dict__.update(vars(named))
-        self.slot = slot
+        self.slot, self.entity_type_slot, self.entity_id_slot = slots
         self.decode = decode
         self.type_name = type_name
         self.selected = selected
 
-    def _items(self, value: Any) -> list[dict[str, Any]]:
+    def _items(self, row: list[Any], state: State) -> list[dict[str, Any]]:
+        value = row[self.slot]
         stored = value if self.decode is None else self.decode(value)
+        email_shown = shows_email(state.viewer, row[self.entity_type_slot], int(row[self.entity_id_slot]))
         return [
             {key: self.type_name if name == "__typename" else item[name] for key, name in self.selected}
-            for item in present(stored)
+            for item in present(stored, email_shown=email_shown)
         ]
 
     def write(self, row: list[Any], path: w.Path, state: State) -> Any:
-        value = row[self.slot]
-        if value is None:
+        if row[self.slot] is None:
             return self.null(path + (self.key,), state)
-        return self._items(value)
+        return self._items(row, state)
 
     def fast(self, row: list[Any], state: State) -> Any:
-        value = row[self.slot]
-        if value is None:
+        if row[self.slot] is None:
             return w.slow()
-        return self._items(value)
+        return self._items(row, state)
 
 
 PRODUCT_SORTS: tuple[SortKey, ...] = tuple(

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from db import models
+from graph.auth import is_self_or_admin
 from graph.relations import Relation
 from graph.relay import Node, id_of, to_global_id
 from graph.types.users import User
@@ -32,7 +33,8 @@ FIELD_NAME = (
 FIELD_VALUE = (
     "as JSON: text, numbers and booleans as they are; amounts as decimal text (`\"12.50\"`), times and dates "
     "as ISO 8601 text, enums by name (`\"ORDERED\"`), other objects by global ID; a password only as "
-    "`\"[redacted]\"`."
+    "`\"[redacted]\"`; a user's email as `\"[hidden]\"` unless you are that user or an ADMIN (the rule of "
+    "`User.email`)."
 )
 
 
@@ -51,16 +53,34 @@ def _value(name: str, value: Any) -> Any:
     return value
 
 
-def present(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A change's fields as the API shows them: input names and global IDs."""
+# What a user's email is shown as to those who may not read it (User.email's rule).
+HIDDEN = "[hidden]"
+_EMAIL = "email"
+
+
+def shows_email(viewer: Any, entity_type: str, entity_pk: int) -> bool:
+    """Whether `viewer` may read the emails in a change of the `entity_type` object `entity_pk`: in a User's
+    changes, as `User.email`, only that user and administrators."""
+    return entity_type != "User" or is_self_or_admin(viewer, entity_pk)
+
+
+def present(fields: list[dict[str, Any]], *, email_shown: bool) -> list[dict[str, Any]]:
+    """A change's fields as the API shows them: input names and global IDs, and an email as HIDDEN unless
+    `email_shown` (`shows_email`)."""
     return [
         {
             "field": to_camel_case(field["field"]),
-            "old": _value(field["field"], field["old"]),
-            "new": _value(field["field"], field["new"]),
+            "old": _shown(field["field"], field["old"], email_shown),
+            "new": _shown(field["field"], field["new"], email_shown),
         }
         for field in fields
     ]
+
+
+def _shown(name: str, value: Any, email_shown: bool) -> Any:
+    if name == _EMAIL and value is not None and not email_shown:
+        return HIDDEN
+    return _value(name, value)
 
 
 @strawberry.type(description="One field a change set: its value before and after.")
@@ -95,6 +115,7 @@ class Change(Node):
     )
     at: datetime = strawberry.field(description="When the change was made.")
     pk: strawberry.Private[int]
+    entity_pk: strawberry.Private[int]
     actor_pk: strawberry.Private[int | None]
     stored_fields: strawberry.Private[list[dict[str, Any]]]
 
@@ -103,6 +124,7 @@ class Change(Node):
         return cls(
             id=strawberry.ID(to_global_id("Change", row.id)),
             pk=row.id,
+            entity_pk=row.entity_id,
             actor_pk=row.actor_id,
             operation=row.operation,
             entity_type=row.entity_type,
@@ -113,8 +135,9 @@ class Change(Node):
         )
 
     @strawberry.field(description="The fields it set, each with its value before and after, in a fixed order.")
-    def fields(self) -> list[FieldChange]:
-        return [FieldChange(**field) for field in present(self.stored_fields)]
+    async def fields(self, info: Info) -> list[FieldChange]:
+        email_shown = shows_email(await info.context.user(), self.entity_type, self.entity_pk)
+        return [FieldChange(**field) for field in present(self.stored_fields, email_shown=email_shown)]
 
     @strawberry.field(
         description="The signed-in user who made it; null for changes made by `inventory` commands."

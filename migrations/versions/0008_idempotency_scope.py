@@ -26,6 +26,7 @@ depends_on: str | Sequence[str] | None = None
 _keys = sa.table(
     'idempotency_keys', sa.column('key', sa.String), sa.column('response', sa.Text), sa.column('user_id', sa.Integer)
 )
+_CHUNK = 1000
 _entries = sa.table('inventory_transactions', sa.column('id', sa.Integer), sa.column('created_by_id', sa.Integer))
 
 
@@ -39,16 +40,25 @@ def upgrade() -> None:
         ids = orjson.loads(response).get('transaction_ids') if response else None
         if ids:
             first_entry[key] = ids[0]
-    made_by = dict(
-        connection.execute(
-            sa.select(_entries.c.id, _entries.c.created_by_id).where(
-                _entries.c.id.in_(sorted(set(first_entry.values()))), _entries.c.created_by_id.is_not(None)
-            )
-        ).all()
-    ) if first_entry else {}
-    for key, entry_id in first_entry.items():
-        if entry_id in made_by:
-            connection.execute(sa.update(_keys).where(_keys.c.key == key).values(user_id=made_by[entry_id]))
+    # In chunks: a statement takes at most 32,767 parameters on asyncpg (and SQLite has a limit of its own).
+    entry_ids = sorted(set(first_entry.values()))
+    made_by: dict[int, int] = {}
+    for start in range(0, len(entry_ids), _CHUNK):
+        made_by.update(
+            connection.execute(
+                sa.select(_entries.c.id, _entries.c.created_by_id).where(
+                    _entries.c.id.in_(entry_ids[start:start + _CHUNK]), _entries.c.created_by_id.is_not(None)
+                )
+            ).all()
+        )
+    owners = [
+        {'b_key': key, 'b_user_id': made_by[entry_id]}
+        for key, entry_id in first_entry.items()
+        if entry_id in made_by
+    ]
+    give = sa.update(_keys).where(_keys.c.key == sa.bindparam('b_key')).values(user_id=sa.bindparam('b_user_id'))
+    for start in range(0, len(owners), _CHUNK):
+        connection.execute(give, owners[start:start + _CHUNK])
     connection.execute(sa.delete(_keys).where(_keys.c.user_id.is_(None)))
 
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:

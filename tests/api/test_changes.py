@@ -172,6 +172,36 @@ async def test_update_user_logs_the_role_and_that_the_password_changed_never_the
         assert secret not in logged
 
 
+async def test_a_users_email_in_the_log_shows_only_to_that_user_and_administrators(gql, gql_as):
+    """As `User.email`: a manager reads another user's email changes as "[hidden]", their own as they are."""
+    manager = await gql_as(Role.MANAGER)
+    manager_id = (await manager("{ me { id } }"))["me"]["id"]
+    dana = (
+        await _ok(
+            gql,
+            CREATE_USER,
+            {"input": {"username": "dana", "password": TEST_PASSWORD, "role": "VIEWER", "email": "dana@example.com"}},
+        )
+    )["user"]["id"]
+    await _ok(gql, UPDATE_USER, {"input": {"id": dana, "email": "dana@example.org"}})
+    await _ok(gql, UPDATE_USER, {"input": {"id": manager_id, "email": "mia@example.org"}})
+
+    def emails(changes: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
+        return [_fields(change)["email"] for change in changes if "email" in _fields(change)]
+
+    assert emails(await _nodes(gql, filter={"entityId": dana})) == [
+        ("dana@example.com", "dana@example.org"),
+        (None, "dana@example.com"),
+    ]
+    assert emails(await _nodes(manager, filter={"entityId": dana})) == [("[hidden]", "[hidden]"), (None, "[hidden]")]
+    assert emails(await _nodes(manager, filter={"entityId": manager_id})) == [(None, "mia@example.org")]
+    [change] = [c for c in await _nodes(manager, filter={"entityId": dana}) if c["operation"] == "updateUser"]
+    node = "query($id: ID!) { node(id: $id) { ... on Change { fields { field old new } } } }"
+    assert (await manager(node, {"id": change["id"]}))["node"]["fields"] == [
+        {"field": "email", "old": "[hidden]", "new": "[hidden]"}
+    ]
+
+
 async def test_a_refused_mutation_logs_nothing(gql, database):
     refs = await _catalog(gql)
     admin = await _admin_id(database)

@@ -194,3 +194,46 @@ async def test_scoping_idempotency_keys_gives_each_stored_key_to_the_user_who_ma
         keys_left = (await conn.execute(text("SELECT key FROM idempotency_keys ORDER BY key"))).scalars().all()
     # The two by-clerk rows were equally new: the one of the higher user id stays, one row per key.
     assert keys_left == ["by-clerk", "by-manager"]
+
+
+async def test_scoping_more_idempotency_keys_than_a_statement_takes_parameters(fresh_database: Database) -> None:
+    """0008 reads the entries of stored keys in chunks: more keys than one statement takes parameters (32,767
+    on asyncpg; SQLite's limit depends on its build) all go to their users."""
+    engine = fresh_database.engine
+    before = migrate._scripts().get_revision("0008").down_revision
+    await migrate.upgrade(engine, before)
+    now = utcnow()
+    count = 33_000
+    stored_at = now.replace(tzinfo=None) if fresh_database.settings.is_sqlite else now
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(User).values(id=1, username="clerk", password_hash="x", role=Role.CLERK, created_at=now,
+                                updated_at=now)
+        )
+        await conn.execute(insert(Product).values(id=1, sku="P-1", name="P", unit_price=Decimal("1.00"),
+                                                  created_at=now, updated_at=now))
+        await conn.execute(insert(Warehouse).values(id=1, code="W", name="W", created_at=now, updated_at=now))
+        await conn.execute(
+            insert(InventoryTransaction),
+            [
+                {"id": n, "product_id": 1, "warehouse_id": 1, "kind": "RECEIPT", "quantity": 1, "balance_after": n,
+                 "created_at": now, "created_by_id": 1}
+                for n in range(1, count + 1)
+            ],
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO idempotency_keys (key, operation, request_hash, response, created_at) "
+                "VALUES (:key, 'receiveStock', :hash, :response, :created_at)"
+            ),
+            [
+                {"key": f"key-{n}", "hash": "0" * 64, "response": json.dumps({"transaction_ids": [n]}),
+                 "created_at": stored_at}
+                for n in range(1, count + 1)
+            ],
+        )
+
+    await migrate.upgrade(engine, "0008")
+    async with engine.connect() as conn:
+        owners = (await conn.execute(text("SELECT user_id, count(*) FROM idempotency_keys GROUP BY user_id"))).all()
+    assert [tuple(row) for row in owners] == [(1, count)]
