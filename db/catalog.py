@@ -163,6 +163,13 @@ def _assign(row: Any, changes: Mapping[str, Any]) -> None:
         setattr(row, name, value)
 
 
+def _stamp(row: Any, changes: dict[str, Any], updated_by_id: int | None) -> None:
+    """Add `updated_by_id` to `changes` when they change a value of `row`: an update that sets what is
+    there already changes nothing and names no one (as the change log records nothing)."""
+    if any(getattr(row, name) != value for name, value in changes.items()):
+        changes["updated_by_id"] = updated_by_id
+
+
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
@@ -342,7 +349,7 @@ async def update_category(
         await _check_sibling_name(session, new_name, new_parent, exclude_id=category.id)
     if changes.get("slug", category.slug) != category.slug:
         await _check_slug_free(session, changes["slug"], exclude_id=category.id)
-    changes["updated_by_id"] = updated_by_id
+    _stamp(category, changes, updated_by_id)
     async with _guarded(session, _category_conflicts(new_name, changes.get("slug", category.slug))):
         _assign(category, changes)
     await change_log.record(session, category, before, change_log.snapshot(category))
@@ -446,7 +453,7 @@ async def update_supplier(
     )
     if "name" in changes and changes["name"].lower() != supplier.name.lower():
         await _check_supplier_name_free(session, changes["name"], exclude_id=supplier.id)
-    changes["updated_by_id"] = updated_by_id
+    _stamp(supplier, changes, updated_by_id)
     async with _guarded(session, _supplier_conflicts(changes.get("name", supplier.name))):
         _assign(supplier, changes)
     await change_log.record(session, supplier, before, change_log.snapshot(supplier))
@@ -580,7 +587,7 @@ async def update_product(
             await _get(session, Category, category_id, "categoryId")
     if changes.get("sku", product.sku) != product.sku:
         await _check_sku_free(session, changes["sku"], exclude_id=product.id)
-    changes["updated_by_id"] = updated_by_id
+    _stamp(product, changes, updated_by_id)
     async with _guarded(session, _product_conflicts(changes.get("sku", product.sku))):
         _assign(product, changes)
     await change_log.record(session, product, before, change_log.snapshot(product))
@@ -638,7 +645,6 @@ async def set_product_supplier(
         }
     )
     check.done()
-    changes["updated_by_id"] = updated_by_id
     product = await _get(session, Product, product_id, "productId")
     supplier = await _get(session, Supplier, supplier_id, "supplierId")
     offer = await session.scalar(
@@ -684,9 +690,12 @@ async def set_product_supplier(
             )
         if offer is None:
             terms = {"supplier_sku": None, "lead_time_days": 0, "is_preferred": False} | changes
-            offer = ProductSupplier(product_id=product.id, supplier_id=supplier.id, **terms)
+            offer = ProductSupplier(
+                product_id=product.id, supplier_id=supplier.id, **terms, updated_by_id=updated_by_id
+            )
             session.add(offer)
         else:
+            _stamp(offer, changes, updated_by_id)
             _assign(offer, changes)
     await change_log.record(session, offer, before, change_log.snapshot(offer))
     return offer

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import changes as change_log
-from db.catalog import KEEP, Keep, _assign, _Checks, _given, _guarded, _plural
+from db.catalog import KEEP, Keep, _assign, _Checks, _given, _guarded, _plural, _stamp
 from db.errors import DomainError, Duplicate, InUse, NotFound
 from db.lengths import MAX_ADDRESS_LENGTH, MAX_NAME_LENGTH, MAX_WAREHOUSE_CODE_LENGTH
 from db.models import InventoryTransaction, StockLevel, Warehouse
@@ -94,7 +94,7 @@ async def update_warehouse(
     warehouse = await _get(session, warehouse_id)
     before = change_log.snapshot(warehouse)
     changes = _fields(code=code, name=name, address=address, is_active=is_active)
-    changes["updated_by_id"] = updated_by_id
+    _stamp(warehouse, changes, updated_by_id)
     if changes.get("code", warehouse.code) != warehouse.code:
         await _check_code_free(session, changes["code"], exclude_id=warehouse.id)
     async with _guarded(session, _conflicts(changes.get("code", warehouse.code))):

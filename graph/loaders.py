@@ -13,7 +13,7 @@ from db import stock_reads
 from db.engine import Database
 from db.errors import DomainError
 from db.models import Category, Change, InventoryTransaction, Product, ProductSupplier, PurchaseOrder, Supplier, Warehouse
-from db.pagination import Page, SortKey, Window
+from db.pagination import Page, SortKey, Window, empty_page
 from graph.types import catalog as types
 from graph.types import changes as change_types
 from graph.types import stock as stock_types
@@ -142,7 +142,7 @@ class OffersByProductIdLoader(_GroupedLoader[tuple[int], list[types.ProductSuppl
 
 class ProductPageByCategoryIdLoader(_GroupedLoader[tuple[int, reads.ProductFilter, SortKey, Window], Page[Any]]):
     def default(self, key: Any) -> Page[Any]:
-        return Page([], [], False, False)
+        return empty_page(key[2])
 
     async def fetch(
         self, session: Any, ids: list[int], spec: reads.ProductFilter, sort: SortKey, window: Window
@@ -160,7 +160,7 @@ class ProductCountByCategoryIdLoader(_GroupedLoader[tuple[int, reads.ProductFilt
 
 class OfferPageBySupplierIdLoader(_GroupedLoader[tuple[int, Window], Page[Any]]):
     def default(self, key: Any) -> Page[Any]:
-        return Page([], [], False, False)
+        return empty_page(reads.OFFER_SORT)
 
     async def fetch(self, session: Any, ids: list[int], window: Window) -> dict[int, Page[Any]]:
         return await reads.offer_pages_by_supplier_ids(session, ids, window)
@@ -194,7 +194,7 @@ class StockLevelsByProductIdLoader(_GroupedLoader[tuple[int], list[stock_types.S
 
 class StockPageByWarehouseIdLoader(_GroupedLoader[tuple[int, Window], Page[Any]]):
     def default(self, key: Any) -> Page[Any]:
-        return Page([], [], False, False)
+        return empty_page(stock_reads.WAREHOUSE_STOCK_SORT)
 
     async def fetch(self, session: Any, ids: list[int], window: Window) -> dict[int, Page[Any]]:
         return await stock_reads.level_pages_by_warehouse_ids(session, ids, window)
@@ -212,7 +212,7 @@ class TransactionPageByProductIdLoader(
     _GroupedLoader[tuple[int, stock_reads.TransactionFilter, Window], Page[Any]]
 ):
     def default(self, key: Any) -> Page[Any]:
-        return Page([], [], False, False)
+        return empty_page(stock_reads.TRANSACTION_SORT)
 
     async def fetch(
         self, session: Any, ids: list[int], spec: stock_reads.TransactionFilter, window: Window

@@ -16,9 +16,9 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from db import idempotency, stock
-from db.lengths import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NOTE_LENGTH, MAX_REFERENCE_LENGTH
 from db.catalog import MONEY_RULE
 from db.config import Settings
+from db.lengths import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NOTE_LENGTH, MAX_REFERENCE_LENGTH
 from db.models import InventoryTransaction as LedgerEntry
 from db.stock import Level
 from graph.context import Context
@@ -274,7 +274,9 @@ class StockMutations:
     async def receive_stock(
         self, info: Info[Context, None], input: Annotated[ReceiveStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _RECEIVE, _arguments(input), records_user="created_by_id", idempotent=True)
+        return await write(
+            info, StockMovementPayload, _RECEIVE, _arguments(input), records_user="created_by_id", idempotent=True
+        )
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -288,7 +290,9 @@ class StockMutations:
     async def ship_stock(
         self, info: Info[Context, None], input: Annotated[ShipStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _SHIP, _arguments(input), records_user="created_by_id", idempotent=True)
+        return await write(
+            info, StockMovementPayload, _SHIP, _arguments(input), records_user="created_by_id", idempotent=True
+        )
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -303,13 +307,15 @@ class StockMutations:
     async def adjust_stock(
         self, info: Info[Context, None], input: Annotated[AdjustStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _ADJUST, _arguments(input), records_user="created_by_id", idempotent=True)
+        return await write(
+            info, StockMovementPayload, _ADJUST, _arguments(input), records_user="created_by_id", idempotent=True
+        )
 
     @strawberry.mutation(
         description=with_error_codes(
             "Move stock between two warehouses: a TRANSFER_OUT and a TRANSFER_IN entry, both or neither.",
-            INVALID="`quantity` is outside 1 to 1,000,000,000; `note` is over 2,000 characters; the two "
-            f"warehouses are the same; the target warehouse or the product is archived; {_LEVEL_LIMIT} in the "
+            INVALID=f"`quantity` is outside 1 to 1,000,000,000; `note` is over {MAX_NOTE_LENGTH:,} characters; "
+            f"the two warehouses are the same; the target warehouse or the product is archived; {_LEVEL_LIMIT} in the "
             f"target warehouse; {_MALFORMED}.",
             NOT_FOUND=_NOT_FOUND,
             INSUFFICIENT_STOCK="`fromWarehouseId` holds fewer units than `quantity`.",
@@ -319,7 +325,9 @@ class StockMutations:
     async def transfer_stock(
         self, info: Info[Context, None], input: Annotated[TransferStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _TRANSFER, _arguments(input), records_user="created_by_id", idempotent=True)
+        return await write(
+            info, StockMovementPayload, _TRANSFER, _arguments(input), records_user="created_by_id", idempotent=True
+        )
 
     @strawberry.mutation(
         description=with_error_codes(
@@ -333,4 +341,6 @@ class StockMutations:
     async def return_stock(
         self, info: Info[Context, None], input: Annotated[ReturnStockInput, INPUT]
     ) -> StockMovementPayload:
-        return await write(info, StockMovementPayload, _RETURN, _arguments(input), records_user="created_by_id", idempotent=True)
+        return await write(
+            info, StockMovementPayload, _RETURN, _arguments(input), records_user="created_by_id", idempotent=True
+        )

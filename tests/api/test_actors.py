@@ -142,6 +142,49 @@ async def test_a_change_names_the_user_who_made_it_last(
     assert again["archiveWarehouse"]["warehouse"] == {"isActive": False, "updatedBy": {"username": "carl"}}
 
 
+async def test_an_update_that_changes_nothing_names_no_one(
+    ann_and_bob: tuple[GraphQLClient, GraphQLClient],
+) -> None:
+    """Setting what is there already is no change: updatedBy stays the last user who changed something, as
+    the change log records nothing."""
+    ann, bob = ann_and_bob
+    created = await ann(
+        """mutation {
+          createCategory(input: {name: "Garden"}) { category { id } }
+          createSupplier(input: {name: "Bolt"}) { supplier { id } }
+          createProduct(input: {sku: "RAKE-1", name: "Rake", unitPrice: "5"}) { product { id } }
+          createWarehouse(input: {code: "NORTH", name: "North"}) { warehouse { id } }
+        }"""
+    )
+    ids = {name: next(iter(payload.values()))["id"] for name, payload in created.items()}
+    offer = """mutation($product: ID!, $supplier: ID!) {
+      setProductSupplier(input: {productId: $product, supplierId: $supplier, unitCost: "2.00"})
+      { productSupplier { updatedBy { username } } } }"""
+    await ann(offer, {"product": ids["createProduct"], "supplier": ids["createSupplier"]})
+    same = await bob(
+        f"""mutation($category: ID!, $supplier: ID!, $product: ID!, $warehouse: ID!) {{
+          updateCategory(input: {{id: $category, name: "Garden"}}) {{ category {{ {ACTORS} }} }}
+          updateSupplier(input: {{id: $supplier, name: "Bolt"}}) {{ supplier {{ {ACTORS} }} }}
+          updateProduct(input: {{id: $product, unitPrice: "5.00"}}) {{ product {{ {ACTORS} }} }}
+          updateWarehouse(input: {{id: $warehouse, name: "North"}}) {{ warehouse {{ {ACTORS} }} }}
+        }}""",
+        {
+            "category": ids["createCategory"],
+            "supplier": ids["createSupplier"],
+            "product": ids["createProduct"],
+            "warehouse": ids["createWarehouse"],
+        },
+    )
+    assert same == {
+        "updateCategory": {"category": _who("ann", "ann")},
+        "updateSupplier": {"supplier": _who("ann", "ann")},
+        "updateProduct": {"product": _who("ann", "ann")},
+        "updateWarehouse": {"warehouse": _who("ann", "ann")},
+    }
+    again = await bob(offer, {"product": ids["createProduct"], "supplier": ids["createSupplier"]})
+    assert again["setProductSupplier"]["productSupplier"] == {"updatedBy": {"username": "ann"}}
+
+
 async def test_rows_written_outside_the_api_name_no_one(database: Database, gql_as: SignIn) -> None:
     async with database.write_session() as session, session.begin():
         product = await catalog.create_product(session, sku="SEED-1", name="Seeded", unit_price=Decimal("1.00"))
