@@ -1,16 +1,19 @@
-"""The `inventory` command: serve the API, apply migrations, load demo data, audit stock and manage users."""
+"""The `inventory` command: serve the API, apply migrations, back up and restore, load demo data, audit stock
+and manage users."""
 
 import asyncio
 import copy
 import errno
 import json
 import logging
+import sqlite3
 import secrets
 import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -21,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.core import TyperGroup
 
-from db import bulk_seed, locks, migrate, problems, stock
+from db import backup, bulk_seed, locks, migrate, problems, stock
 from db import changes as change_log
 from db import users as users_db
 from db.bulk_seed import BulkSpec
@@ -45,7 +48,7 @@ class _Commands(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (CommandFailed, DatabaseProblem, ValidationError) as error:
+        except (CommandFailed, DatabaseProblem, backup.BackupProblem, ValidationError) as error:
             if ctx.params.get("debug"):
                 raise
             typer.echo(_one_line(error), err=True)
@@ -64,7 +67,7 @@ app = typer.Typer(
     cls=_Commands, help="Inventory GraphQL API.", no_args_is_help=True, add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-db_app = typer.Typer(help="Apply and inspect database migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="Apply and inspect database migrations; back up and restore.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 users_app = typer.Typer(
     help="Add, list, deactivate and activate users; set a password, lift a login delay.", no_args_is_help=True
@@ -272,7 +275,11 @@ def audit() -> None:
         async with database.read_session() as session:
             return await stock.audit(session)
 
-    mismatches = _run(settings, check)
+    _report_audit(_run(settings, check))
+
+
+def _report_audit(mismatches: list[stock.AuditMismatch]) -> None:
+    """Print the audit's result; exit 1 if any stock level differs from the ledger."""
     if mismatches:
         for m in mismatches:
             typer.echo(
@@ -309,6 +316,122 @@ def db_downgrade(
 def db_current() -> None:
     """Print the revision the database is at."""
     _report_current(Settings())
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[Path | None, typer.Argument(help="The backup file to write (replaced if it exists).")] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Write a file named after the moment (inventory-<UTC time>.sqlite3 or .pgdump) here."),
+    ] = None,
+    keep: Annotated[
+        int | None, typer.Option(min=1, help="With --dir: then delete all but the newest N backups there.")
+    ] = None,
+) -> None:
+    """Copy the database to a file while the server goes on serving: SQLite's online backup API, or pg_dump's
+    custom format on PostgreSQL."""
+    if (file is None) == (directory is None):
+        raise CommandFailed("Name the backup FILE, or pass --dir DIR (with --keep N to keep the newest N); not both.")
+    if keep is not None and directory is None:
+        raise CommandFailed("--keep deletes older backups in a --dir: pass --dir DIR with it, not a FILE.")
+    settings = Settings()
+    url = problems.parse_url(settings.database_url)
+    kind = backup.kind_of_url(url)
+    database_file = problems.sqlite_path(url) if kind is backup.Kind.SQLITE else None
+    if kind is backup.Kind.SQLITE and database_file is None:
+        raise CommandFailed("Only a SQLite database in a file can be backed up: point INVENTORY_DATABASE_URL at one.")
+    revisions = _run(settings, lambda database: migrate.current(database.engine), at_head=False)
+    if not revisions:
+        raise CommandFailed(
+            f"{_shown_url(settings)} has no inventory tables (no migration applied): there is nothing to back up."
+        )
+    if directory is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CommandFailed(f"Cannot make the folder {directory.absolute()} ({error.strerror}).") from None
+        target = backup.timestamped_path(directory, kind)
+    else:
+        assert file is not None
+        target = file
+        if not target.absolute().parent.is_dir():
+            raise CommandFailed(
+                f"The folder {target.absolute().parent} does not exist: create it, or name a file in an existing one."
+            )
+    try:
+        if database_file is not None:
+            backup.backup_sqlite(database_file, target)
+        else:
+            backup.backup_postgresql(url, target)
+    except (OSError, sqlite3.Error) as error:
+        raise CommandFailed(f"Cannot write the backup {target.absolute()}: {_one_line(error)}") from None
+    typer.echo(
+        f"Backed up {_shown_url(settings)} (revision {', '.join(revisions)}) to {target} "
+        f"({target.stat().st_size:,} bytes)."
+    )
+    if directory is not None and keep is not None:
+        deleted = backup.prune(directory, keep=keep)
+        if deleted:
+            typer.echo(f"Deleted {len(deleted)} older backup(s): {', '.join(p.name for p in deleted)}.")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `inventory db backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that holds rows (they are lost).")
+    ] = False,
+) -> None:
+    """Replace the database's content with a backup's, bring it to this version's migration, then audit the
+    stock as `inventory audit` does (exit 1 if a level differs from the ledger)."""
+    settings = Settings()
+    url = problems.parse_url(settings.database_url)
+    kind = backup.kind_of_url(url)
+    taken = backup.read_backup(file, expected=kind)
+    unknown = [revision for revision in taken.revisions if revision not in migrate.known_revisions()]
+    if unknown:
+        raise CommandFailed(
+            f"{file.absolute()} holds revision {', '.join(unknown)}, which this version of inventory does not know "
+            "(a newer version made the backup): restore it with that version."
+        )
+    database_file = problems.sqlite_path(url) if kind is backup.Kind.SQLITE else None
+    if kind is backup.Kind.SQLITE and database_file is None:
+        raise CommandFailed("Only a SQLite database in a file can be restored into: point INVENTORY_DATABASE_URL at one.")
+
+    async def look(database: Database) -> tuple[list[str], tuple[str, ...]]:
+        return await backup.occupied_tables(database.engine), await migrate.current(database.engine)
+
+    if database_file is not None and not database_file.exists():
+        problems.check_sqlite_file(url, create=True)
+        occupied: list[str] = []
+    else:
+        occupied, current = _run(settings, look, at_head=False)
+    if occupied and not force:
+        raise CommandFailed(
+            f"{_shown_url(settings)} is not empty ({', '.join(occupied)} hold rows): pass --force to replace its "
+            "content with the backup's."
+        )
+    try:
+        if database_file is not None:
+            backup.restore_sqlite(file, database_file, busy_timeout_seconds=settings.sqlite_busy_timeout_ms / 1000)
+        else:
+            if current and set(current) != set(taken.revisions):
+                # The backup's tables differ from the database's: drop these first, so none is left over.
+                _run(settings, lambda database: backup.drop_tables(database.engine), at_head=False)
+            backup.restore_postgresql(file, url)
+    except sqlite3.Error as error:
+        raise CommandFailed(f"Cannot restore into {_shown_url(settings)}: {_one_line(error)}") from None
+    typer.echo(f"Restored {file} (revision {', '.join(taken.revisions)}) into {_shown_url(settings)}.")
+    if set(taken.revisions) != set(migrate.heads()):
+        _run(settings, lambda database: migrate.upgrade(database.engine), at_head=False)
+        typer.echo(f"Upgraded it to this version's revision {', '.join(migrate.heads())}.")
+
+    async def check(database: Database) -> list[stock.AuditMismatch]:
+        async with database.read_session() as session:
+            return await stock.audit(session)
+
+    _report_audit(_run(settings, check))
 
 
 def _run(
