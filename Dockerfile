@@ -1,4 +1,6 @@
-FROM python:3.12-slim
+# Debian 13 (trixie): its postgresql-client (17) dumps the PostgreSQL 16 of docker-compose.yml; bookworm's 15 would
+# refuse a newer server.
+FROM python:3.12-slim-trixie
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -6,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 # Unless a database URL is given (docker-compose.yml gives PostgreSQL's), SQLite in the /data volume.
 ENV INVENTORY_DATABASE_URL=sqlite+aiosqlite:////data/inventory.db
+
+# pg_dump and pg_restore for `inventory db backup` and `restore` on PostgreSQL.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 # The locked versions, checked against their hashes, in a layer of their own (rebuilt only when the
@@ -22,10 +29,10 @@ COPY migrations ./migrations
 # The project alone: its dependencies are all installed above, so nothing is resolved again.
 RUN pip install --no-deps . \
     && useradd --system --create-home --uid 10001 inventory \
-    && mkdir /data && chown inventory /data
+    && mkdir /data /backups && chown inventory /data /backups
 
 USER inventory
-VOLUME ["/data"]
+VOLUME ["/data", "/backups"]
 EXPOSE 8000
 # `serve` applies pending migrations before it starts listening.
 CMD ["inventory", "serve", "--host", "0.0.0.0", "--port", "8000"]
