@@ -234,7 +234,9 @@ async def occupied_tables(engine: AsyncEngine) -> list[str]:
         present = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
         occupied = []
         for table in Base.metadata.sorted_tables:
-            if table.name in present and (await connection.execute(select(text("1")).select_from(table).limit(1))).first():
+            if table.name not in present:
+                continue
+            if (await connection.execute(select(text("1")).select_from(table).limit(1))).first() is not None:
                 occupied.append(table.name)
     return occupied
 

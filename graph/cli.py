@@ -323,7 +323,9 @@ def db_backup(
     file: Annotated[Path | None, typer.Argument(help="The backup file to write (replaced if it exists).")] = None,
     directory: Annotated[
         Path | None,
-        typer.Option("--dir", help="Write a file named after the moment (inventory-<UTC time>.sqlite3 or .pgdump) here."),
+        typer.Option(
+            "--dir", help="Write a file named after the moment (inventory-<UTC time>.sqlite3 or .pgdump) here."
+        ),
     ] = None,
     keep: Annotated[
         int | None, typer.Option(min=1, help="With --dir: then delete all but the newest N backups there.")
@@ -397,14 +399,17 @@ def db_restore(
         )
     database_file = problems.sqlite_path(url) if kind is backup.Kind.SQLITE else None
     if kind is backup.Kind.SQLITE and database_file is None:
-        raise CommandFailed("Only a SQLite database in a file can be restored into: point INVENTORY_DATABASE_URL at one.")
+        raise CommandFailed(
+            "Only a SQLite database in a file can be restored into: point INVENTORY_DATABASE_URL at one."
+        )
 
     async def look(database: Database) -> tuple[list[str], tuple[str, ...]]:
         return await backup.occupied_tables(database.engine), await migrate.current(database.engine)
 
+    occupied: list[str] = []
+    current: tuple[str, ...] = ()
     if database_file is not None and not database_file.exists():
         problems.check_sqlite_file(url, create=True)
-        occupied: list[str] = []
     else:
         occupied, current = _run(settings, look, at_head=False)
     if occupied and not force:

@@ -1,6 +1,6 @@
 """`inventory db backup` and `inventory db restore`, run as processes: a backup taken while stock mutations go on
-restores to a database whose ledger adds up; restore refuses a database with rows unless forced, and upgrades an
-older backup; `--keep`; every mistake is one line."""
+restores to a database whose ledger adds up; restore refuses a database with rows unless forced, upgrades an
+older backup and fails when its audit does; `--keep`; every mistake is one line."""
 
 import asyncio
 import shutil
@@ -147,7 +147,7 @@ async def test_a_backup_taken_under_write_load_restores_a_consistent_ledger(
     assert set(committed) <= set(entries) <= set(live_entries)
 
 
-async def test_restore_refuses_a_database_with_rows_unless_forced(
+async def test_restore_refuses_a_database_with_rows_unless_forced_and_audits(
     needs_pg_dump: None, database: Database, database_url: str, fresh_database_url: str, tmp_path: Path
 ) -> None:
     catalog = await build_catalog(database, products=6, suppliers=2)
@@ -169,6 +169,12 @@ async def test_restore_refuses_a_database_with_rows_unless_forced(
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "is not empty" in err and "--force" in err, err
     assert await _ledger(fresh_database_url) == changed
+
+    # A backup whose ledger does not add up is restored, and its audit fails.
+    broken = _back_up(fresh_database_url, tmp_path / f"broken-{file.name}")
+    code, out, err = await run_command(fresh_database_url, "db", "restore", "--force", str(broken))
+    assert code == 1, out + err
+    assert "stock level(s) differ from the ledger" in err and "last balance" in out, out + err
 
     code, out, err = await run_command(fresh_database_url, "db", "restore", "--force", str(file))
     assert code == 0, out + err
@@ -264,7 +270,10 @@ async def test_every_mistake_is_one_line(
         for command in [("db", "backup", str(tmp_path / "b.pgdump")), ("db", "restore", "--force", str(good))]:
             cases.append((command, "is not installed (or not on PATH): install PostgreSQL's client tools"))
     results = await asyncio.gather(
-        *(run_command(database_url, *command, **(no_tools if "not installed" in words else {})) for command, words in cases)
+        *(
+            run_command(database_url, *command, **(no_tools if "not installed" in words else {}))
+            for command, words in cases
+        )
     )
     for (command, words), (code, out, err) in zip(cases, results, strict=True):
         shown = f"`inventory {' '.join(command)}`:\nstdout: {out}\nstderr: {err}"
