@@ -63,6 +63,12 @@ def prune(directory: Path, *, keep: int) -> list[Path]:
     return old
 
 
+def same_file(database: Path, other: Path) -> bool:
+    """Whether `other` is the SQLite database at `database` or one of its -wal and -shm files."""
+    resolved = database.resolve()
+    return other.resolve() in {resolved, *(resolved.with_name(resolved.name + end) for end in ("-wal", "-shm"))}
+
+
 def backup_sqlite(database: Path, target: Path) -> None:
     """Copy the SQLite database at `database` to `target` with SQLite's online backup API.
 
@@ -117,8 +123,10 @@ def _connection(url: URL) -> tuple[list[str], dict[str, str]]:
     """pg_dump's and pg_restore's connection options for `url`, and their environment: the password goes in
     PGPASSWORD, never on the command line, where other users of the machine could read it."""
     options = [f"--dbname={url.database or url.username or 'postgres'}"]
-    if url.host:
-        options.append(f"--host={url.host}")
+    # A Unix socket's folder comes in the query (`?host=/var/run/postgresql`), as asyncpg takes it.
+    host = url.host or url.query.get("host")
+    if host:
+        options.append(f"--host={host}")
     if url.port:
         options.append(f"--port={url.port}")
     if url.username:

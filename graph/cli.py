@@ -357,6 +357,8 @@ def db_backup(
     else:
         assert file is not None
         target = file
+        if database_file is not None and backup.same_file(database_file, target):
+            raise CommandFailed(f"{target.absolute()} is the database itself: name another file for the backup.")
         if not target.absolute().parent.is_dir():
             raise CommandFailed(
                 f"The folder {target.absolute().parent} does not exist: create it, or name a file in an existing one."
@@ -390,6 +392,9 @@ def db_restore(
     settings = Settings()
     url = problems.parse_url(settings.database_url)
     kind = backup.kind_of_url(url)
+    database_file = problems.sqlite_path(url) if kind is backup.Kind.SQLITE else None
+    if database_file is not None and file.exists() and backup.same_file(database_file, file):
+        raise CommandFailed(f"{file.absolute()} is the database itself: name a backup made by `inventory db backup`.")
     taken = backup.read_backup(file, expected=kind)
     unknown = [revision for revision in taken.revisions if revision not in migrate.known_revisions()]
     if unknown:
@@ -397,7 +402,6 @@ def db_restore(
             f"{file.absolute()} holds revision {', '.join(unknown)}, which this version of inventory does not know "
             "(a newer version made the backup): restore it with that version."
         )
-    database_file = problems.sqlite_path(url) if kind is backup.Kind.SQLITE else None
     if kind is backup.Kind.SQLITE and database_file is None:
         raise CommandFailed(
             "Only a SQLite database in a file can be restored into: point INVENTORY_DATABASE_URL at one."

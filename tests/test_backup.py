@@ -256,9 +256,13 @@ async def test_every_mistake_is_one_line(
         (("db", "backup", str(tmp_path / "missing" / "b")), f"The folder {tmp_path / 'missing'} does not exist"),
     ]
     if sqlite:
-        cases.append(
-            (("db", "restore", str(_sqlite_without_migrations(tmp_path / "plain.db"))), "is not a backup made by")
-        )
+        database_file = str(make_url(database_url).database)
+        cases += [
+            (("db", "restore", str(_sqlite_without_migrations(tmp_path / "plain.db"))), "is not a backup made by"),
+            (("db", "backup", database_file), "is the database itself"),
+            (("db", "backup", f"{database_file}-wal"), "is the database itself"),
+            (("db", "restore", "--force", database_file), "is the database itself"),
+        ]
     else:
         fake = tmp_path / "fake.pgdump"
         fake.write_bytes(b"PGDMP" + bytes(200))
