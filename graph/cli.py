@@ -269,13 +269,12 @@ async def _seed_bulk(database: Database, spec: BulkSpec) -> None:
 @app.command()
 def audit() -> None:
     """Recompute every stock level from the ledger; name the rows that differ and exit 1 if any do."""
-    settings = Settings()
+    _report_audit(_run(Settings(), _audit_stock))
 
-    async def check(database: Database) -> list[stock.AuditMismatch]:
-        async with database.read_session() as session:
-            return await stock.audit(session)
 
-    _report_audit(_run(settings, check))
+async def _audit_stock(database: Database) -> list[stock.AuditMismatch]:
+    async with database.read_session() as session:
+        return await stock.audit(session)
 
 
 def _report_audit(mismatches: list[stock.AuditMismatch]) -> None:
@@ -435,12 +434,7 @@ def db_restore(
     if set(taken.revisions) != set(migrate.heads()):
         _run(settings, lambda database: migrate.upgrade(database.engine), at_head=False)
         typer.echo(f"Upgraded it to this version's revision {', '.join(migrate.heads())}.")
-
-    async def check(database: Database) -> list[stock.AuditMismatch]:
-        async with database.read_session() as session:
-            return await stock.audit(session)
-
-    _report_audit(_run(settings, check))
+    _report_audit(_run(settings, _audit_stock))
 
 
 def _run(
