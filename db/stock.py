@@ -284,7 +284,7 @@ async def receive_many(session: AsyncSession, receipts: list[Receipt], *, create
         if postgresql_locks:
             products = products.with_for_update(key_share=True)
             level_rows = level_rows.with_for_update()
-        averages.update((await session.execute(products)).tuples().all())
+        averages.update({p: a for p, a in await session.execute(products)})
         for product_id, warehouse_id, quantity in await session.execute(level_rows):
             levels[(product_id, warehouse_id)] = quantity
             on_hand[product_id] += quantity

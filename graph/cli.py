@@ -703,7 +703,7 @@ def _row_progress() -> Progress:
 
 
 def _write_rejected(path: Path, *, kind: str, result: transfer_imports.ImportResult) -> None:
-    header = [*FORMATS[kind].columns, "error"]
+    header = [*FORMATS[kind].columns, transfer_imports.REJECTED_COLUMN]
     by_row: dict[int, list[str]] = {}
     for problem in result.errors:
         by_row.setdefault(problem.row, []).append(str(problem))

@@ -32,6 +32,8 @@ from db.transfer.formats import FORMATS, PATH_SEPARATOR
 CHUNK = 5_000
 # Taken by every stock import: the check that a row is not imported yet and its receipt are one step.
 STOCK_IMPORT_LOCK = "stock import"
+# The column a rejected rows' file adds to its kind's columns.
+REJECTED_COLUMN = "error"
 
 
 @dataclass
@@ -122,7 +124,8 @@ async def import_rows(
     """Check every row of a CSV file of `kind` and, unless a row failed (and `skip_invalid` is off) or this is
     a dry run, write the good rows in the session's transaction. FileProblem for a file that cannot be read."""
     spec = FORMATS[kind]
-    table = csvfile.parse(content, name=name, required=spec.required, optional=spec.optional)
+    # A rejected rows' file (--skip-invalid) imports once corrected: its error column is not read.
+    table = csvfile.parse(content, name=name, required=spec.required, optional=(*spec.optional, REJECTED_COLUMN))
     result = ImportResult(rows=len(table.rows))
     rows = _Rows(kind, result, progress)
     importer = _IMPORTERS[kind]
@@ -307,7 +310,7 @@ async def _import_products(session: AsyncSession, table: list[Row], rows: _Rows,
     )
     categories = await category_paths(session)
     by_path = {_path_key(names): category_id for category_id, names in categories.items()}
-    by_slug = dict((await session.execute(select(Category.slug, Category.id))).tuples().all())
+    by_slug = {slug: category_id for slug, category_id in await session.execute(select(Category.slug, Category.id))}
     new: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
