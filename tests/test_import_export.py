@@ -206,6 +206,17 @@ async def test_skip_invalid_writes_good_rows_and_a_rejected_file(
         assert await session.scalar(select(Product.category_id).where(Product.sku == "BAD-1")) is not None
 
 
+async def test_the_example_files_import(database: Database) -> None:
+    await _warehouses(database, "MAIN")
+    examples = Path(__file__).parent.parent / "examples"
+    for kind in KINDS:
+        content = (examples / f"{kind}.csv").read_bytes()
+        result = await _import(database, kind, content)
+        assert result.written and not result.errors and result.inserted == content.count(b"\n") - 1, kind
+    async with database.read_session() as session:
+        assert await stock.audit(session) == []
+
+
 # --- formats and modes --------------------------------------------------------------------------
 
 
