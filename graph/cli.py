@@ -654,6 +654,10 @@ def import_file(
 ) -> None:
     """Import categories, suppliers, products, supplier offers or opening stock from a CSV file; by default
     nothing is written unless every row is valid."""
+    if kind == "stock" and mode != ImportMode.insert:
+        raise CommandFailed("--mode applies to the catalog kinds: every stock row is a receipt, received once.")
+    if kind != "stock" and warehouse is not None:
+        raise CommandFailed("--warehouse applies to `inventory import stock` only.")
     try:
         content = file.read_bytes()
     except OSError as error:

@@ -5,6 +5,7 @@ semicolon files, dry runs, and the command's errors."""
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -157,9 +158,16 @@ async def test_the_command_reports_rows_and_refuses_bad_files(database: Database
     missing.write_text("sku,name\nX-1,No price\n")
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("sku,name,unit_price,colour\nX-1,Red,1.00,red\n")
+    misuses = [
+        ("export", "products", "--from", "2026-01-01"),
+        ("export", "ledger", "--from", "yesterday"),
+        ("import", "stock", str(bad_rows), "--mode", "upsert"),
+        ("import", "products", str(tmp_path / "absent.csv")),
+    ]
     results = await asyncio.gather(
         run_command(database_url, "import", "products", str(bad_rows)),
         *(run_command(database_url, "import", "products", str(f)) for f in (not_utf8, missing, unknown)),
+        *(run_command(database_url, *command) for command in misuses),
     )
     code, out, err = results[0]
     assert code == 1 and "Traceback" not in out + err, out + err
@@ -173,6 +181,10 @@ async def test_the_command_reports_rows_and_refuses_bad_files(database: Database
         f"{not_utf8} is not UTF-8: byte 0xe9 at line 2",
         f"{missing} lacks the required column(s) unit_price.",
         f"{unknown} has unknown column(s) colour;",
+        "--from and --to bound the ledger's entries only",
+        "--from yesterday is not an ISO 8601 time",
+        "--mode applies to the catalog kinds",
+        f"Cannot read {tmp_path / 'absent.csv'}: No such file or directory.",
     ]
     for (code, out, err), words in zip(results[1:], expected, strict=True):
         assert code == 1 and out == "" and len(err.strip().splitlines()) == 1, out + err
@@ -270,6 +282,15 @@ async def test_opening_stock_is_received_once(database: Database) -> None:
     assert [(sku, quantity, cost) for sku, _w, quantity, cost in levels] == [
         ("HAM-1", 10, Decimal("3.5000")), ("HAM-1", 30, Decimal("3.5000")), ("SAW-1", 5, Decimal("7.5000")),
     ]
+    ledger = (await _export(database, "ledger")).splitlines()
+    assert [line.split(",")[1:7] for line in ledger[1:]] == [
+        ["HAM-1", "MAIN", "RECEIPT", "10", "10", "2.00"], ["HAM-1", "WEST", "RECEIPT", "30", "30", "4.00"],
+        ["SAW-1", "MAIN", "RECEIPT", "5", "5", "7.50"],
+    ]
+    first = datetime.fromisoformat(ledger[1].split(",")[0])
+    assert await _export(database, "ledger", since=first + timedelta(seconds=1)) == ledger[0] + "\n"
+    assert await _export(database, "ledger", until=first) == ledger[0] + "\n"
+    assert await _export(database, "ledger", since=first, until=first + timedelta(seconds=1)) != ledger[0] + "\n"
     before = await _snapshot(database)
     again = await _import(database, "stock", rows, warehouse="WEST")
     assert (again.inserted, again.unchanged, again.errors) == (0, 3, [])

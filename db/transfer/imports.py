@@ -173,6 +173,7 @@ async def _import_categories(session: AsyncSession, table: list[Row], rows: _Row
     updates: list[dict[str, Any]] = []
     in_file: set[str] = set()
     for row in table:
+        rows.progress(1)
         values = _cells(rows, row, {})
         if values is None:
             continue
@@ -225,7 +226,6 @@ async def _import_categories(session: AsyncSession, table: list[Row], rows: _Row
                 slug, n = f"{base}-{n}", n + 1
         slugs[slug] = -row.number  # taken by this file's row
         new.append((names, {"name": names[-1], "slug": slug, "description": fields["description"]}))
-        rows.progress(1)
 
     async def write() -> None:
         if updates:
@@ -257,6 +257,7 @@ async def _import_suppliers(session: AsyncSession, table: list[Row], rows: _Rows
     updates: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for row in table:
+        rows.progress(1)
         v = row.values
         values = _cells(rows, row, {"is_active": lambda v=v: csvfile.flag("is_active", v.get("is_active"), default=True)})
         if values is None:
@@ -286,7 +287,6 @@ async def _import_suppliers(session: AsyncSession, table: list[Row], rows: _Rows
                 rows.result.unchanged += 1
         else:
             new.append(fields)
-        rows.progress(1)
 
     async def write() -> None:
         if updates:
@@ -315,6 +315,7 @@ async def _import_products(session: AsyncSession, table: list[Row], rows: _Rows,
     updates: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for row in table:
+        rows.progress(1)
         v = row.values
         values = _cells(rows, row, {
             "unit_price": lambda v=v: csvfile.money("unit_price", v["unit_price"]),
@@ -360,7 +361,6 @@ async def _import_products(session: AsyncSession, table: list[Row], rows: _Rows,
                 rows.result.unchanged += 1
         else:
             new.append({"sku": sku, **fields})
-        rows.progress(1)
 
     async def write() -> None:
         for start in range(0, len(updates), CHUNK):
@@ -396,6 +396,7 @@ async def _import_offers(session: AsyncSession, table: list[Row], rows: _Rows, *
     seen: dict[tuple[int, int], int] = {}
     preferred: dict[int, tuple[int, int]] = {}  # product id: (supplier id, row)
     for row in table:
+        rows.progress(1)
         v = row.values
         values = _cells(rows, row, {
             "unit_cost": lambda v=v: csvfile.money("unit_cost", v["unit_cost"]),
@@ -448,7 +449,6 @@ async def _import_offers(session: AsyncSession, table: list[Row], rows: _Rows, *
                 rows.result.unchanged += 1
         else:
             new.append({"product_id": product.id, "supplier_id": supplier.id, **fields})
-        rows.progress(1)
 
     async def write() -> None:
         # As set_product_supplier does: making an offer preferred un-prefers the product's others, first
@@ -496,6 +496,7 @@ async def _import_stock(
     )
     receipts: list[stock.Receipt] = []
     for row in table:
+        rows.progress(1)
         v = row.values
         values = _cells(rows, row, {
             "quantity": lambda v=v: csvfile.whole("quantity", v["quantity"]),
@@ -522,7 +523,6 @@ async def _import_stock(
         except DomainError as error:
             rows.refused(row, error)
             continue
-        rows.progress(1)
 
     async def write() -> None:
         rows.result.inserted += await stock.receive_many(session, receipts)
