@@ -105,8 +105,13 @@ async def _by_key(
     return found
 
 
-def _changed(existing: Any, values: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if getattr(existing, name) != value}
+def _changed(existing: Any, values: dict[str, Any], header: Iterable[str]) -> dict[str, Any]:
+    """The values that differ from an existing row's, among the file's columns: an update leaves the columns
+    a file does not have as they are."""
+    columns = {"category_id" if column == "category" else column for column in header}
+    return {
+        name: value for name, value in values.items() if name in columns and getattr(existing, name) != value
+    }
 
 
 async def import_rows(
@@ -129,7 +134,7 @@ async def import_rows(
     result = ImportResult(rows=len(table.rows))
     rows = _Rows(kind, result, progress)
     importer = _IMPORTERS[kind]
-    write = await importer(session, table.rows, rows, mode=mode, warehouse=warehouse)
+    write = await importer(session, table.rows, rows, mode=mode, warehouse=warehouse, header=table.header)
     rows.finish(table.rows)
     if dry_run or (result.errors and not skip_invalid):
         return result
@@ -163,7 +168,9 @@ async def category_paths(session: AsyncSession) -> dict[int, list[str]]:
     return paths
 
 
-async def _import_categories(session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, **_: Any) -> Any:
+async def _import_categories(
+    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
+) -> Any:
     existing = {
         c.id: c for c in await session.execute(select(Category.id, Category.slug, Category.description))
     }
@@ -210,7 +217,7 @@ async def _import_categories(session: AsyncSession, table: list[Row], rows: _Row
         if current is not None:
             changes = _changed(existing[current], {"description": fields["description"]} | (
                 {"slug": slug} if slug is not None else {}
-            ))
+            ), header)
             if slug is not None:
                 slugs.pop(existing[current].slug, None)
                 slugs[slug] = current
@@ -248,7 +255,9 @@ async def _import_categories(session: AsyncSession, table: list[Row], rows: _Row
 # --- suppliers ----------------------------------------------------------------------------------
 
 
-async def _import_suppliers(session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, **_: Any) -> Any:
+async def _import_suppliers(
+    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
+) -> Any:
     columns = ("name", "email", "phone", "website", "address", "is_active")
     names = [row.values["name"].lower() for row in table if row.values["name"]]
     existing = await _by_key(session, [Supplier.id, *(getattr(Supplier, c) for c in columns)],
@@ -280,7 +289,7 @@ async def _import_suppliers(session: AsyncSession, table: list[Row], rows: _Rows
             if mode == "insert":
                 rows.fail(row, "name", f"A supplier named “{current.name}” already exists (--mode upsert updates it).")
                 continue
-            changes = _changed(current, fields)
+            changes = _changed(current, fields, header)
             if changes:
                 updates.append({"id": current.id, **changes})
             else:
@@ -302,7 +311,9 @@ async def _import_suppliers(session: AsyncSession, table: list[Row], rows: _Rows
 # --- products -----------------------------------------------------------------------------------
 
 
-async def _import_products(session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, **_: Any) -> Any:
+async def _import_products(
+    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
+) -> Any:
     columns = ("name", "description", "unit_price", "category_id", "reorder_point", "reorder_quantity", "is_active")
     existing = await _by_key(
         session, [Product.id, *(getattr(Product, c) for c in columns)], Product.sku,
@@ -354,7 +365,7 @@ async def _import_products(session: AsyncSession, table: list[Row], rows: _Rows,
             if mode == "insert":
                 rows.fail(row, "sku", f"Another product already has SKU {sku} (--mode upsert updates it).")
                 continue
-            changes = _changed(current, fields)
+            changes = _changed(current, fields, header)
             if changes:
                 updates.append({"id": current.id, **changes})
             else:
@@ -376,7 +387,9 @@ async def _import_products(session: AsyncSession, table: list[Row], rows: _Rows,
 # --- supplier offers ----------------------------------------------------------------------------
 
 
-async def _import_offers(session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, **_: Any) -> Any:
+async def _import_offers(
+    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
+) -> Any:
     products = await _by_key(session, [Product.id], Product.sku,
                              [row.values["sku"].upper() for row in table if row.values["sku"]])
     suppliers = await _by_key(session, [Supplier.id], func.lower(Supplier.name),
@@ -442,7 +455,7 @@ async def _import_offers(session: AsyncSession, table: list[Row], rows: _Rows, *
                 rows.fail(row, "supplier", f"Supplier “{v['supplier']}” has terms for {v['sku'].upper()} "
                                            "already (--mode upsert updates them).")
                 continue
-            changes = _changed(current, fields)
+            changes = _changed(current, fields, header)
             if changes:
                 updates.append({"id": current.id, **changes})
             else:
@@ -453,13 +466,16 @@ async def _import_offers(session: AsyncSession, table: list[Row], rows: _Rows, *
     async def write() -> None:
         # As set_product_supplier does: making an offer preferred un-prefers the product's others, first
         # (the partial unique index allows one preferred offer per product).
+        updated = {u["id"] for u in updates}
         unprefer = [
             {"id": offer.id, "is_preferred": False}
             for (product_id, supplier_id), offer in offers.items()
             if offer.is_preferred and product_id in preferred and preferred[product_id][0] != supplier_id
-            and not any(u["id"] == offer.id for u in updates)
+            and offer.id not in updated
         ]
-        for changes in (unprefer, updates):
+        losing = [u for u in updates if not u.get("is_preferred")]
+        gaining = [u for u in updates if u.get("is_preferred")]
+        for changes in (unprefer, losing, gaining):
             for start in range(0, len(changes), CHUNK):
                 await session.execute(update(ProductSupplier), changes[start : start + CHUNK])
         for start in range(0, len(new), CHUNK):
