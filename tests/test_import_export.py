@@ -147,7 +147,9 @@ async def test_every_bad_row_is_reported_and_nothing_is_written(database: Databa
     assert await _snapshot(database) == before
 
 
-async def test_the_command_reports_rows_and_refuses_bad_files(database: Database, database_url: str, tmp_path: Path) -> None:
+async def test_the_command_reports_rows_and_refuses_bad_files(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
     await _catalog(database)
     before = await _snapshot(database)
     bad_rows = tmp_path / "bad.csv"
@@ -314,7 +316,8 @@ async def test_offers_move_the_preferred_flag_as_the_mutation_does(database: Dat
     result = await _import(database, "offers", "sku,supplier,unit_cost,is_preferred\nHAM-1,northwind,5.00,true\n")
     assert result.written and result.inserted == 1
     assert await _preferred(database) == {"Acme": ("4.00", False), "Northwind": ("5.00", True)}
-    # Swapped back by two updates in one file (the flag is cleared before it is set); a column the file lacks (is_preferred) is left as it is.
+    # Swapped back by two updates in one file (the flag is cleared before it is set, whatever the rows' order);
+    # a column the file lacks (is_preferred) is left as it is.
     swap = "sku,supplier,unit_cost,is_preferred\nHAM-1,Acme,4.00,true\nHAM-1,Northwind,5.00,false\n"
     assert (await _import(database, "offers", swap, mode="upsert")).updated == 2
     assert await _preferred(database) == {"Acme": ("4.00", True), "Northwind": ("5.00", False)}

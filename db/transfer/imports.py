@@ -268,7 +268,9 @@ async def _import_suppliers(
     for row in table:
         rows.progress(1)
         v = row.values
-        values = _cells(rows, row, {"is_active": lambda v=v: csvfile.flag("is_active", v.get("is_active"), default=True)})
+        values = _cells(
+            rows, row, {"is_active": lambda v=v: csvfile.flag("is_active", v.get("is_active"), default=True)}
+        )
         if values is None:
             continue
         try:
@@ -520,7 +522,8 @@ async def _import_stock(
         })
         product = products.get((v["sku"] or "").upper())
         if product is None:
-            rows.fail(row, "sku", "`sku` is required." if v["sku"] is None else f"There is no product with SKU {v['sku']}.")
+            missing = "`sku` is required." if v["sku"] is None else f"There is no product with SKU {v['sku']}."
+            rows.fail(row, "sku", missing)
         code = v.get("warehouse") or warehouse
         place = warehouses.get((code or "").lower())
         if place is None:
