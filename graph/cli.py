@@ -675,6 +675,7 @@ def import_file(
                         session, kind=str(kind), content=content, name=str(file), mode=str(mode),
                         warehouse=warehouse, skip_invalid=skip_invalid, dry_run=dry_run,
                         progress=lambda n: progress.advance(task, n),
+                        counted=lambda total: progress.update(task, total=total),
                     )
             except FileProblem as error:
                 raise CommandFailed(str(error)) from None

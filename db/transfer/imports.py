@@ -125,13 +125,16 @@ async def import_rows(
     skip_invalid: bool = False,
     dry_run: bool = False,
     progress: Progress = lambda _n: None,
+    counted: Progress = lambda _n: None,
 ) -> ImportResult:
     """Check every row of a CSV file of `kind` and, unless a row failed (and `skip_invalid` is off) or this is
-    a dry run, write the good rows in the session's transaction. FileProblem for a file that cannot be read."""
+    a dry run, write the good rows in the session's transaction. FileProblem for a file that cannot be read.
+    `counted` is told the number of rows once the file is read, `progress` each row checked."""
     spec = FORMATS[kind]
     # A rejected rows' file (--skip-invalid) imports once corrected: its error column is not read.
     table = csvfile.parse(content, name=name, required=spec.required, optional=(*spec.optional, REJECTED_COLUMN))
     result = ImportResult(rows=len(table.rows))
+    counted(result.rows)
     rows = _Rows(kind, result, progress)
     importer = _IMPORTERS[kind]
     write = await importer(session, table.rows, rows, mode=mode, warehouse=warehouse, header=table.header)
