@@ -1,5 +1,5 @@
 """`python -m bench`: run the benchmark (our API, its reference path, PostGraphile), profile one read in-process,
-or measure the seed's rate against a plain bulk insert."""
+or measure the seed's rate against a plain bulk insert and the CSV import's rate."""
 
 import dataclasses
 import json
@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bench import profile, report, runner, seed_rate
+from bench import import_rate, profile, report, runner, seed_rate
 from bench.database import FULL, OUT_DIR, SMALL, bench_database
 from bench.workload import OPERATIONS
 from db.bulk_seed import BulkSpec
@@ -136,6 +136,27 @@ def seed_rate_command(
     if (not small) if record is None else record:
         title = {"postgres": "PostgreSQL", "sqlite": "SQLite"}[db.value]
         report.record_section(f"seed-rate:{db.value}", f"Seeding rate: {title}", text)
+    typer.echo(text)
+
+
+@app.command("import-rate")
+def import_rate_command(
+    db: Annotated[Backend, typer.Option(help="The database to import into.")],
+    products: Annotated[int, typer.Option(min=1, help="Products, and as many opening stock rows.")] = FULL.products,
+    record: Annotated[
+        bool | None,
+        typer.Option("--record/--no-record", help=f"Write it into bench/RESULTS.md (default: at {FULL.products:,})."),
+    ] = None,
+) -> None:
+    """Time `inventory import` of a products file and an opening stock file."""
+    result = import_rate.run(db.value, products)
+    command = "python -m bench " + shlex.join(sys.argv[1:])
+    text = import_rate.markdown(result, command)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / f"import-rate-{db.value}.json").write_text(json.dumps(result, indent=2))
+    if (products == FULL.products) if record is None else record:
+        title = {"postgres": "PostgreSQL", "sqlite": "SQLite"}[db.value]
+        report.record_section(f"import-rate:{db.value}", f"CSV import rate: {title}", text)
     typer.echo(text)
 
 

@@ -233,6 +233,19 @@ async def _exists(session: AsyncSession, model: Any, *conditions: ColumnElement[
 # --- categories ---------------------------------------------------------------------------------
 
 
+def _category_changes(*, name: Any, slug: Any, description: Any) -> dict[str, Any]:
+    check = _Checks()
+    changes = _given(
+        {
+            "name": check.text("name", name, max_length=MAX_CATEGORY_NAME_LENGTH),
+            "slug": check.slug("slug", slug),
+            "description": check.text("description", description, max_length=MAX_DESCRIPTION_LENGTH, required=False),
+        }
+    )
+    check.done()
+    return changes
+
+
 def _slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
@@ -287,11 +300,8 @@ async def create_category(
 ) -> Category:
     """Add a category; without a slug, one is derived from the name and made unique with a -2, -3... suffix.
     `created_by_id` is recorded as its creator and as the last to change it."""
-    check = _Checks()
-    name = check.text("name", name, max_length=MAX_CATEGORY_NAME_LENGTH)
-    slug = None if slug is None else check.slug("slug", slug)
-    description = check.text("description", description, max_length=MAX_DESCRIPTION_LENGTH, required=False)
-    check.done()
+    fields = _category_changes(name=name, slug=KEEP if slug is None else slug, description=description)
+    name, slug, description = fields["name"], fields.get("slug"), fields["description"]
     if parent_id is not None:
         await _get(session, Category, parent_id, "parentId")
     await _check_sibling_name(session, name, parent_id)
@@ -327,15 +337,7 @@ async def update_category(
     `updated_by_id` is recorded as the last to change it."""
     category = await _get(session, Category, category_id, "id")
     before = change_log.snapshot(category)
-    check = _Checks()
-    changes = _given(
-        {
-            "name": check.text("name", name, max_length=MAX_CATEGORY_NAME_LENGTH),
-            "slug": check.slug("slug", slug),
-            "description": check.text("description", description, max_length=MAX_DESCRIPTION_LENGTH, required=False),
-        }
-    )
-    check.done()
+    changes = _category_changes(name=name, slug=slug, description=description)
     if parent_id is not KEEP:
         changes["parent_id"] = parent_id
         if parent_id is not None:
@@ -622,6 +624,20 @@ async def delete_product(session: AsyncSession, *, product_id: int) -> Product:
 # --- supplier terms -----------------------------------------------------------------------------
 
 
+def _offer_changes(*, unit_cost: Any, supplier_sku: Any, lead_time_days: Any, is_preferred: Any) -> dict[str, Any]:
+    check = _Checks()
+    changes = _given(
+        {
+            "unit_cost": check.money("unitCost", unit_cost),
+            "supplier_sku": check.text("supplierSku", supplier_sku, max_length=MAX_SKU_LENGTH, required=False),
+            "lead_time_days": check.count("leadTimeDays", lead_time_days, maximum=MAX_LEAD_TIME_DAYS),
+            "is_preferred": check.flag("isPreferred", is_preferred),
+        }
+    )
+    check.done()
+    return changes
+
+
 async def set_product_supplier(
     session: AsyncSession,
     *,
@@ -635,16 +651,9 @@ async def set_product_supplier(
 ) -> ProductSupplier:
     """Create or change a supplier's terms for a product; making it preferred un-prefers the product's other offers.
     `updated_by_id` is recorded as the last to change the terms (and the offers it un-prefers)."""
-    check = _Checks()
-    changes = _given(
-        {
-            "unit_cost": check.money("unitCost", unit_cost),
-            "supplier_sku": check.text("supplierSku", supplier_sku, max_length=MAX_SKU_LENGTH, required=False),
-            "lead_time_days": check.count("leadTimeDays", lead_time_days, maximum=MAX_LEAD_TIME_DAYS),
-            "is_preferred": check.flag("isPreferred", is_preferred),
-        }
+    changes = _offer_changes(
+        unit_cost=unit_cost, supplier_sku=supplier_sku, lead_time_days=lead_time_days, is_preferred=is_preferred
     )
-    check.done()
     product = await _get(session, Product, product_id, "productId")
     supplier = await _get(session, Supplier, supplier_id, "supplierId")
     offer = await session.scalar(

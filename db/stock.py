@@ -223,15 +223,108 @@ async def receive_stock(
         select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.product_id == product.id)
     )
     balance = await _put(session, product, warehouse, quantity)
-    total = on_hand + quantity
-    product.average_cost = ((product.average_cost * on_hand + unit_cost * quantity) / total).quantize(
-        COST_PLACES, ROUND_HALF_UP
-    )
+    product.average_cost = _average_after(product.average_cost, on_hand, unit_cost, quantity)
     return await _record(
         session, product, warehouse, TransactionKind.RECEIPT, quantity, balance,
         unit_cost=unit_cost, reference=reference, note=note, purchase_order_id=purchase_order_id,
         created_by_id=created_by_id,
     )
+
+
+def _average_after(average: Decimal, on_hand: int, unit_cost: Decimal, quantity: int) -> Decimal:
+    """The average unit cost once `quantity` units at `unit_cost` join `on_hand` units at `average`."""
+    return ((average * on_hand + unit_cost * quantity) / (on_hand + quantity)).quantize(COST_PLACES, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One checked receipt of `receive_many`."""
+
+    product_id: int
+    warehouse_id: int
+    quantity: int
+    unit_cost: Decimal
+    reference: str | None
+
+
+def check_receipt(
+    product: Product, warehouse: Warehouse, *, quantity: Any, unit_cost: Any, reference: str | None
+) -> Receipt:
+    """The receipt `receive_stock` would accept for these inputs (with a unit cost given), or the same errors
+    (InvalidInput for the fields, Invalid for an archived product or warehouse)."""
+    check = _StockChecks()
+    check.quantity("quantity", quantity)
+    if unit_cost is None:
+        check.fail("unitCost", "`unitCost` is required.")
+    cost = check.cost("unitCost", unit_cost)
+    reference, _note = check.remarks(reference, None)
+    check.done()
+    _require_active(product, warehouse, warehouse_field="warehouseId", action="receive stock")
+    return Receipt(product.id, warehouse.id, quantity, cost, reference)
+
+
+async def receive_many(session: AsyncSession, receipts: list[Receipt], *, created_by_id: int | None = None) -> int:
+    """Record checked receipts (`check_receipt`) as `receive_stock` does, in bulk statements: the RECEIPT
+    entries with their balances, the levels and the products' average costs; the number of entries."""
+    if not receipts:
+        return 0
+    product_ids = sorted({r.product_id for r in receipts})
+    levels: dict[tuple[int, int], int] = {}
+    averages: dict[int, Decimal] = {}
+    on_hand: dict[int, int] = dict.fromkeys(product_ids, 0)
+    postgresql_locks = _dialect(session) == "postgresql"
+    for start in range(0, len(product_ids), _CHUNK):
+        chunk = product_ids[start : start + _CHUNK]
+        # Locked in id order as receive_stock locks them (FOR NO KEY UPDATE), then their levels: the levels
+        # are written back as computed here.
+        products = select(Product.id, Product.average_cost).where(Product.id.in_(chunk)).order_by(Product.id)
+        level_rows = select(_levels.c.product_id, _levels.c.warehouse_id, _levels.c.quantity).where(
+            _levels.c.product_id.in_(chunk)
+        )
+        if postgresql_locks:
+            products = products.with_for_update(key_share=True)
+            level_rows = level_rows.with_for_update()
+        averages.update({p: a for p, a in await session.execute(products)})
+        for product_id, warehouse_id, quantity in await session.execute(level_rows):
+            levels[(product_id, warehouse_id)] = quantity
+            on_hand[product_id] += quantity
+    entries = []
+    for r in receipts:
+        pair = (r.product_id, r.warehouse_id)
+        balance = levels.get(pair, 0) + r.quantity
+        if balance > MAX_LEVEL:
+            raise Invalid(f"A stock level would exceed the largest stock level ({MAX_LEVEL:,}).", field="quantity")
+        averages[r.product_id] = _average_after(averages[r.product_id], on_hand[r.product_id], r.unit_cost, r.quantity)
+        levels[pair] = balance
+        on_hand[r.product_id] += r.quantity
+        entries.append(
+            {
+                "product_id": r.product_id, "warehouse_id": r.warehouse_id, "kind": TransactionKind.RECEIPT,
+                "quantity": r.quantity, "balance_after": balance, "unit_cost": r.unit_cost,
+                "reference": r.reference, "created_by_id": created_by_id,
+            }
+        )
+    now = utcnow()
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    statement = insert(_levels)
+    statement = statement.on_conflict_do_update(
+        index_elements=[_levels.c.product_id, _levels.c.warehouse_id],
+        set_={"quantity": statement.excluded.quantity, "updated_at": statement.excluded.updated_at},
+    )
+    touched = {(r.product_id, r.warehouse_id) for r in receipts}
+    await session.execute(
+        statement, [{"product_id": p, "warehouse_id": w, "quantity": levels[(p, w)], "updated_at": now}
+                    for p, w in sorted(touched)]
+    )
+    await session.execute(
+        update(Product), [{"id": p, "average_cost": averages[p], "updated_at": now} for p in product_ids]
+    )
+    await session.execute(InventoryTransaction.__table__.insert(), entries)
+    return len(entries)
+
+
+# Rows per IN (...) list: far below asyncpg's 32,767 parameters.
+_CHUNK = 5_000
 
 
 async def ship_stock(

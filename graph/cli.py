@@ -1,5 +1,5 @@
-"""The `inventory` command: serve the API, apply migrations, back up and restore, load demo data, audit stock
-and manage users."""
+"""The `inventory` command: serve the API, apply migrations, back up and restore, load demo data, import and
+export CSV, audit stockand manage users."""
 
 import asyncio
 import copy
@@ -12,6 +12,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,7 +20,18 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 from pydantic import ValidationError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.core import TyperGroup
@@ -34,6 +46,11 @@ from db.errors import DomainError
 from db.models import Role, User
 from db.problems import DatabaseProblem
 from db.seed import SeedSummary, has_products, seed_demo
+from db.transfer import csvfile
+from db.transfer import exports as transfer_exports
+from db.transfer import imports as transfer_imports
+from db.transfer.csvfile import FileProblem
+from db.transfer.formats import EXPORT_KINDS, FORMATS, IMPORT_KINDS
 
 T = TypeVar("T")
 
@@ -725,3 +742,153 @@ def users_set_password(
 
     user = _run(settings, lambda database: _change_user(database, username, "users set-password", set_password))
     typer.echo(f"Set a new password for {user.username} and revoked its tokens.")
+
+
+# --- import and export --------------------------------------------------------------------------
+
+ImportKind = StrEnum("ImportKind", {kind: kind for kind in IMPORT_KINDS})  # type: ignore[misc]
+ExportKind = StrEnum("ExportKind", {kind: kind for kind in EXPORT_KINDS})  # type: ignore[misc]
+
+
+class ImportMode(StrEnum):
+    insert = "insert"
+    upsert = "upsert"
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:,.0f} rows/s")
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[ImportKind, typer.Argument(help="What the file holds.")],
+    file: Annotated[Path, typer.Argument(help="A CSV file (UTF-8, comma or semicolon separated).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row; write nothing.")] = False,
+    mode: Annotated[
+        ImportMode, typer.Option(help="insert: an existing natural key is a row error; upsert: it is updated.")
+    ] = ImportMode.insert,
+    warehouse: Annotated[
+        str | None, typer.Option(help="stock: the warehouse code of rows without a `warehouse` cell.")
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Write the good rows, and the others with their errors to FILE.rejected.csv."
+        ),
+    ] = False,
+) -> None:
+    """Import categories, suppliers, products, supplier offers or opening stock from a CSV file; by default
+    nothing is written unless every row is valid."""
+    if kind == "stock" and mode != ImportMode.insert:
+        raise CommandFailed("--mode applies to the catalog kinds: every stock row is a receipt, received once.")
+    if kind != "stock" and warehouse is not None:
+        raise CommandFailed("--warehouse applies to `inventory import stock` only.")
+    try:
+        content = file.read_bytes()
+    except OSError as error:
+        raise CommandFailed(f"Cannot read {file}: {error.strerror}.") from None
+    settings = Settings()
+
+    async def work(database: Database) -> transfer_imports.ImportResult:
+        with _row_progress() as progress:
+            task = progress.add_task(f"{kind} ", total=None)
+            try:
+                async with database.write_session() as session, session.begin():
+                    return await transfer_imports.import_rows(
+                        session, kind=str(kind), content=content, name=str(file), mode=str(mode),
+                        warehouse=warehouse, skip_invalid=skip_invalid, dry_run=dry_run,
+                        progress=lambda n: progress.advance(task, n),
+                        counted=lambda total: progress.update(task, total=total),
+                    )
+            except FileProblem as error:
+                raise CommandFailed(str(error)) from None
+            except DomainError as error:
+                raise CommandFailed(f"{file}: {error}") from None
+
+    result = _run(settings, work)
+    for problem in result.errors:
+        typer.echo(f"{file}: {problem}", err=True)
+    if skip_invalid and result.rejected:
+        rejected = file.with_name(file.name + ".rejected.csv")
+        _write_rejected(rejected, kind=str(kind), result=result)
+        typer.echo(f"{len(result.rejected)} row(s) rejected, written with their errors to {rejected}.", err=True)
+    counts = f"{result.inserted} added, {result.updated} updated, {result.unchanged} unchanged"
+    if dry_run:
+        typer.echo(f"Dry run: {result.rows} row(s) checked, {len(result.rejected)} rejected; nothing written.")
+    elif not result.written:
+        typer.echo(f"{len(result.rejected)} of {result.rows} row(s) invalid: nothing imported.", err=True)
+    else:
+        typer.echo(f"Imported {kind} from {file}: {counts}.")
+    if result.errors and not skip_invalid:
+        raise typer.Exit(1)
+
+
+def _row_progress() -> Progress:
+    """A progress bar with rows per second on stderr, shown only when stderr is a terminal."""
+    console = Console(stderr=True)
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(), TimeElapsedColumn(),
+        console=console, disable=not sys.stderr.isatty(), transient=True,
+    )
+
+
+def _write_rejected(path: Path, *, kind: str, result: transfer_imports.ImportResult) -> None:
+    header = [*FORMATS[kind].columns, transfer_imports.REJECTED_COLUMN]
+    by_row: dict[int, list[str]] = {}
+    for problem in result.errors:
+        by_row.setdefault(problem.row, []).append(str(problem))
+    with path.open("w", encoding="utf-8", newline="") as out:
+        write = csvfile.writer(out)
+        write.writerow(header)
+        for row in result.rejected:
+            values = [row.values.get(column) or "" for column in FORMATS[kind].columns]
+            write.writerow([*values, "; ".join(by_row[row.number])])
+
+
+@app.command("export")
+def export_file(
+    kind: Annotated[ExportKind, typer.Argument(help="What to export.")],
+    file: Annotated[Path | None, typer.Argument(help="Where to write (standard output without it).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="ledger: entries at or after this ISO 8601 time (UTC if no offset).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="ledger: entries before this time.")] = None,
+) -> None:
+    """Export a kind of rows as CSV in the import's own format (the stock ledger too, which is export-only)."""
+    if (since or until) and kind != "ledger":
+        raise CommandFailed("--from and --to bound the ledger's entries only: `inventory export ledger`.")
+    bounds = [_utc_time(option, value) for option, value in (("--from", since), ("--to", until))]
+    settings = Settings()
+
+    async def work(database: Database) -> int:
+        out = sys.stdout if file is None else file.open("w", encoding="utf-8", newline="")
+        count = 0
+        try:
+            write = csvfile.writer(out)
+            write.writerow(transfer_exports.header(str(kind)))
+            async with database.read_session() as session:
+                rows = transfer_exports.export_rows(session, kind=str(kind), since=bounds[0], until=bounds[1])
+                async for row in rows:
+                    write.writerow(row)
+                    count += 1
+        finally:
+            if file is not None:
+                out.close()
+        return count
+
+    count = _run(settings, work)
+    if file is not None:
+        typer.echo(f"Exported {count} {kind} row(s) to {file}.")
+
+
+def _utc_time(option: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandFailed(
+            f"{option} {value} is not an ISO 8601 time (like 2026-01-31 or 2026-01-31T12:00Z)."
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
