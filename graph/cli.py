@@ -1,5 +1,5 @@
 """The `inventory` command: serve the API, apply migrations, back up and restore, load demo data, import and
-export CSV, audit stockand manage users."""
+export CSV, audit stock and manage users."""
 
 import asyncio
 import copy
