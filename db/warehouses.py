@@ -19,7 +19,8 @@ from db.models import InventoryTransaction, StockLevel, Warehouse
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
 
 
-def _fields(*, code: Any, name: Any, address: Any, is_active: Any) -> dict[str, Any]:
+def warehouse_fields(*, code: Any, name: Any, address: Any, is_active: Any) -> dict[str, Any]:
+    """A warehouse's given fields checked and cleaned (the code uppercase), as every write takes them."""
     check = _Checks()
     cleaned_code = check.text("code", code, max_length=MAX_WAREHOUSE_CODE_LENGTH)
     if isinstance(cleaned_code, str):
@@ -70,7 +71,7 @@ async def create_warehouse(
 ) -> Warehouse:
     """Add a warehouse; its code is stored trimmed and uppercase and must be unique. `created_by_id` is
     recorded as its creator and as the last to change it."""
-    fields = _fields(code=code, name=name, address=address, is_active=is_active)
+    fields = warehouse_fields(code=code, name=name, address=address, is_active=is_active)
     await _check_code_free(session, fields["code"])
     warehouse = Warehouse(**fields, created_by_id=created_by_id, updated_by_id=created_by_id)
     async with _guarded(session, _conflicts(fields["code"])):
@@ -93,7 +94,7 @@ async def update_warehouse(
     `updated_by_id` is recorded as the last to change it."""
     warehouse = await _get(session, warehouse_id)
     before = change_log.snapshot(warehouse)
-    changes = _fields(code=code, name=name, address=address, is_active=is_active)
+    changes = warehouse_fields(code=code, name=name, address=address, is_active=is_active)
     _stamp(warehouse, changes, updated_by_id)
     if changes.get("code", warehouse.code) != warehouse.code:
         await _check_code_free(session, changes["code"], exclude_id=warehouse.id)

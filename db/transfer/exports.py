@@ -44,6 +44,10 @@ async def export_rows(
                        Supplier.is_active).order_by(Supplier.name, Supplier.id)
         async for row in _stream(session, query):
             yield [cell(value) for value in row]
+    elif kind == "warehouses":
+        query = select(Warehouse.code, Warehouse.name, Warehouse.address, Warehouse.is_active).order_by(Warehouse.code)
+        async for row in _stream(session, query):
+            yield [cell(value) for value in row]
     elif kind == "products":
         query = select(Product.sku, Product.name, Product.description, Product.unit_price, Product.category_id,
                        Product.reorder_point, Product.reorder_quantity, Product.is_active).order_by(Product.sku)

@@ -33,6 +33,7 @@ _COMMON = {
 FORMATS = {
     "categories": Format(("path", "slug", "description"), ("path",), {**_COMMON, "name": "path"}),
     "suppliers": Format(("name", "email", "phone", "website", "address", "is_active"), ("name",), _COMMON),
+    "warehouses": Format(("code", "name", "address", "is_active"), ("code", "name"), _COMMON),
     "products": Format(
         ("sku", "name", "description", "unit_price", "category", "reorder_point", "reorder_quantity", "is_active"),
         ("sku", "name", "unit_price"),

@@ -27,6 +27,7 @@ from db.models import Category, InventoryTransaction, Product, ProductSupplier, 
 from db.transfer import csvfile
 from db.transfer.csvfile import CellError, FileProblem, Row, RowError
 from db.transfer.formats import FORMATS, PATH_SEPARATOR
+from db.warehouses import warehouse_fields
 
 # Keys per IN (...) list: far below asyncpg's 32,767 parameters.
 CHUNK = 5_000
@@ -258,59 +259,91 @@ async def _import_categories(
 # --- suppliers ----------------------------------------------------------------------------------
 
 
-async def _import_suppliers(
-    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
-) -> Any:
-    columns = ("name", "email", "phone", "website", "address", "is_active")
-    names = [row.values["name"].lower() for row in table if row.values["name"]]
-    existing = await _by_key(session, [Supplier.id, *(getattr(Supplier, c) for c in columns)],
-                             func.lower(Supplier.name), names)
-    new: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for row in table:
-        rows.progress(1)
-        v = row.values
-        values = _cells(
-            rows, row, {"is_active": lambda v=v: csvfile.flag("is_active", v.get("is_active"), default=True)}
+@dataclass(frozen=True)
+class _Named:
+    """A kind whose rows are keyed by one unique text column: suppliers by name (whatever the case),
+    warehouses by code."""
+
+    model: Any
+    columns: tuple[str, ...]
+    key: str
+    # The mutations' rule for the row's fields (db/catalog.py, db/warehouses.py), given the columns' values.
+    rules: Callable[..., dict[str, Any]]
+    what: str
+
+    def key_of(self, value: str) -> str:
+        return value.lower()
+
+    def stored_key(self) -> ColumnElement[Any]:
+        return func.lower(getattr(self.model, self.key))
+
+
+def _import_named(kind: _Named) -> Callable[..., Any]:
+    async def importer(
+        session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
+    ) -> Any:
+        model = kind.model
+        keys = [kind.key_of(row.values[kind.key]) for row in table if row.values[kind.key]]
+        existing = await _by_key(
+            session, [model.id, *(getattr(model, c) for c in kind.columns)], kind.stored_key(), keys
         )
-        if values is None:
-            continue
-        try:
-            fields = _supplier_changes(
-                name=v["name"], email=v.get("email"), phone=v.get("phone"), website=v.get("website"),
-                address=v.get("address"), is_active=values["is_active"],
+        new: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        seen: dict[str, int] = {}
+        for row in table:
+            rows.progress(1)
+            v = row.values
+            values = _cells(
+                rows, row, {"is_active": lambda v=v: csvfile.flag("is_active", v.get("is_active"), default=True)}
             )
-        except DomainError as error:
-            rows.refused(row, error)
-            continue
-        key = fields["name"].lower()
-        if key in seen:
-            rows.fail(row, "name", f"Supplier “{fields['name']}” appears in row {seen[key]} too.")
-            continue
-        seen[key] = row.number
-        current = existing.get(key)
-        if current is not None:
-            if mode == "insert":
-                rows.fail(row, "name", f"A supplier named “{current.name}” already exists (--mode upsert updates it).")
+            if values is None:
                 continue
-            changes = _changed(current, fields, header)
-            if changes:
-                updates.append({"id": current.id, **changes})
+            try:
+                given = {c: v.get(c) for c in kind.columns if c != "is_active"}
+                fields = kind.rules(**given, is_active=values["is_active"])
+            except DomainError as error:
+                rows.refused(row, error)
+                continue
+            key = kind.key_of(fields[kind.key])
+            if key in seen:
+                rows.fail(row, kind.key, f"{kind.what} “{fields[kind.key]}” appears in row {seen[key]} too.")
+                continue
+            seen[key] = row.number
+            current = existing.get(key)
+            if current is not None:
+                if mode == "insert":
+                    rows.fail(
+                        row, kind.key,
+                        f"{kind.what} “{getattr(current, kind.key)}” already exists (--mode upsert updates it).",
+                    )
+                    continue
+                changes = _changed(current, fields, header)
+                if changes:
+                    updates.append({"id": current.id, **changes})
+                else:
+                    rows.result.unchanged += 1
             else:
-                rows.result.unchanged += 1
-        else:
-            new.append(fields)
+                new.append(fields)
 
-    async def write() -> None:
-        if updates:
-            await session.execute(update(Supplier), updates)
-        if new:
-            await session.execute(insert(Supplier), new)
-        rows.result.inserted += len(new)
-        rows.result.updated += len(updates)
+        async def write() -> None:
+            if updates:
+                await session.execute(update(model), updates)
+            if new:
+                await session.execute(insert(model), new)
+            rows.result.inserted += len(new)
+            rows.result.updated += len(updates)
 
-    return write
+        return write
+
+    return importer
+
+
+_import_suppliers = _import_named(
+    _Named(Supplier, FORMATS["suppliers"].columns, "name", _supplier_changes, "Supplier")
+)
+_import_warehouses = _import_named(
+    _Named(Warehouse, FORMATS["warehouses"].columns, "code", warehouse_fields, "Warehouse")
+)
 
 
 # --- products -----------------------------------------------------------------------------------
@@ -555,6 +588,7 @@ async def _import_stock(
 _IMPORTERS = {
     "categories": _import_categories,
     "suppliers": _import_suppliers,
+    "warehouses": _import_warehouses,
     "products": _import_products,
     "offers": _import_offers,
     "stock": _import_stock,
