@@ -4,10 +4,15 @@ entries that a re-run does not repeat; the change log's entries for imported pro
 
 from typing import Any
 
+import httpx
 import pytest
 
+from db.config import Settings
+from db.engine import Database
 from db.models import Role
-from tests.utils import GraphQLClient
+from graph.app import create_app
+from graph.mutations.imports import MAX_CSV_CHARS
+from tests.utils import GraphQLClient, serving, sign_in
 
 PAYLOAD = "rows inserted updated unchanged written errors { row field code message }"
 IMPORT_PRODUCTS = f"""
@@ -253,3 +258,24 @@ async def test_requests_refused_as_a_whole(manager: GraphQLClient) -> None:
     assert too_many["errors"][0]["message"].startswith("10,001 rows: an import takes at most 10,000")
     assert all(p["written"] is False for p in (both, neither, missing_column, too_many))
     assert await _skus(manager) == []
+
+
+async def test_csv_text_over_the_character_limit_is_refused_whatever_the_body_limit(
+    settings: Settings, database: Database
+) -> None:
+    roomy = create_app(settings.model_copy(update={"max_body_bytes": 2 * MAX_CSV_CHARS}), database=database)
+    _user, token = await sign_in(database, Role.MANAGER)
+    # 4,995 products with descriptions of about 1,000 characters, the last one's padded to reach the limit.
+    header, rows = "sku,name,unit_price,description\n", [f"S{n:04},Part,1.00,{'d' * 983}\n" for n in range(4_995)]
+    text = header + "".join(rows)
+    csv = text[:-1] + "d" * (MAX_CSV_CHARS - len(text)) + "\n"
+    assert len(csv) == MAX_CSV_CHARS
+    async with serving(roomy) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        client = GraphQLClient(http, token)
+        refused = await _import(client, IMPORT_PRODUCTS, csv=csv + "\n")
+        assert _where(refused) == [(None, "csv", "INVALID")]
+        assert refused["errors"][0]["message"].startswith(f"The CSV text has {MAX_CSV_CHARS + 1:,} characters")
+        # At the limit, it is read.
+        read = await _import(client, IMPORT_PRODUCTS, csv=csv, dryRun=True)
+        assert (read["rows"], read["errors"], read["written"]) == (4_995, [], False)
+        assert await _skus(client) == []
