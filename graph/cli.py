@@ -649,7 +649,9 @@ def import_file(
     ] = None,
     skip_invalid: Annotated[
         bool,
-        typer.Option("--skip-invalid", help="Write the good rows, and the others with their errors to FILE.rejected.csv."),
+        typer.Option(
+            "--skip-invalid", help="Write the good rows, and the others with their errors to FILE.rejected.csv."
+        ),
     ] = False,
 ) -> None:
     """Import categories, suppliers, products, supplier offers or opening stock from a CSV file; by default
@@ -673,6 +675,7 @@ def import_file(
                         session, kind=str(kind), content=content, name=str(file), mode=str(mode),
                         warehouse=warehouse, skip_invalid=skip_invalid, dry_run=dry_run,
                         progress=lambda n: progress.advance(task, n),
+                        counted=lambda total: progress.update(task, total=total),
                     )
             except FileProblem as error:
                 raise CommandFailed(str(error)) from None
@@ -741,7 +744,8 @@ def export_file(
             write = csvfile.writer(out)
             write.writerow(transfer_exports.header(str(kind)))
             async with database.read_session() as session:
-                async for row in transfer_exports.export_rows(session, kind=str(kind), since=bounds[0], until=bounds[1]):
+                rows = transfer_exports.export_rows(session, kind=str(kind), since=bounds[0], until=bounds[1])
+                async for row in rows:
                     write.writerow(row)
                     count += 1
         finally:
@@ -760,5 +764,7 @@ def _utc_time(option: str, value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise CommandFailed(f"{option} {value} is not an ISO 8601 time (like 2026-01-31 or 2026-01-31T12:00Z).") from None
+        raise CommandFailed(
+            f"{option} {value} is not an ISO 8601 time (like 2026-01-31 or 2026-01-31T12:00Z)."
+        ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from db import migrate, stock
 from db.config import Settings
 from db.engine import Database
-from db.models import Base, Product, StockLevel
+from db.models import Base, Product, ProductSupplier, StockLevel, Supplier
 from db.seed import seed_demo
 from db.transfer import csvfile
 from db.transfer.exports import export_rows, header
@@ -147,7 +147,9 @@ async def test_every_bad_row_is_reported_and_nothing_is_written(database: Databa
     assert await _snapshot(database) == before
 
 
-async def test_the_command_reports_rows_and_refuses_bad_files(database: Database, database_url: str, tmp_path: Path) -> None:
+async def test_the_command_reports_rows_and_refuses_bad_files(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
     await _catalog(database)
     before = await _snapshot(database)
     bad_rows = tmp_path / "bad.csv"
@@ -295,3 +297,33 @@ async def test_opening_stock_is_received_once(database: Database) -> None:
     again = await _import(database, "stock", rows, warehouse="WEST")
     assert (again.inserted, again.unchanged, again.errors) == (0, 3, [])
     assert await _snapshot(database) == before
+
+
+async def _preferred(database: Database) -> dict[str, tuple[str, bool]]:
+    async with database.read_session() as session:
+        rows = await session.execute(
+            select(Supplier.name, ProductSupplier.unit_cost, ProductSupplier.is_preferred)
+            .join(Supplier, Supplier.id == ProductSupplier.supplier_id)
+        )
+        return {name: (str(cost), preferred) for name, cost, preferred in rows}
+
+
+async def test_offers_move_the_preferred_flag_as_the_mutation_does(database: Database) -> None:
+    await _catalog(database)
+    assert (await _import(database, "suppliers", "name\nNorthwind\n")).written
+    assert (await _import(database, "offers", "sku,supplier,unit_cost,is_preferred\nHAM-1,Acme,4.00,true\n")).written
+    # A new preferred offer un-prefers the product's other one.
+    result = await _import(database, "offers", "sku,supplier,unit_cost,is_preferred\nHAM-1,northwind,5.00,true\n")
+    assert result.written and result.inserted == 1
+    assert await _preferred(database) == {"Acme": ("4.00", False), "Northwind": ("5.00", True)}
+    # Swapped back by two updates in one file (the flag is cleared before it is set, whatever the rows' order);
+    # a column the file lacks (is_preferred) is left as it is.
+    swap = "sku,supplier,unit_cost,is_preferred\nHAM-1,Acme,4.00,true\nHAM-1,Northwind,5.00,false\n"
+    assert (await _import(database, "offers", swap, mode="upsert")).updated == 2
+    assert await _preferred(database) == {"Acme": ("4.00", True), "Northwind": ("5.00", False)}
+    costs = await _import(database, "offers", "sku,supplier,unit_cost\nHAM-1,Northwind,5.50\n", mode="upsert")
+    assert costs.updated == 1
+    assert await _preferred(database) == {"Acme": ("4.00", True), "Northwind": ("5.50", False)}
+    twice = "sku,supplier,unit_cost,is_preferred\nSAW-1,Acme,1.00,true\nSAW-1,Northwind,1.00,true\n"
+    refused = await _import(database, "offers", twice)
+    assert [(e.row, e.column) for e in refused.errors] == [(3, "is_preferred")]

@@ -107,8 +107,13 @@ async def _by_key(
     return found
 
 
-def _changed(existing: Any, values: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if getattr(existing, name) != value}
+def _changed(existing: Any, values: dict[str, Any], header: Iterable[str]) -> dict[str, Any]:
+    """The values that differ from an existing row's, among the file's columns: an update leaves the columns
+    a file does not have as they are."""
+    columns = {"category_id" if column == "category" else column for column in header}
+    return {
+        name: value for name, value in values.items() if name in columns and getattr(existing, name) != value
+    }
 
 
 def read_table(kind: str, content: bytes, *, name: str) -> Table:
@@ -153,14 +158,18 @@ async def import_table(
     dry_run: bool = False,
     created_by_id: int | None = None,
     progress: Progress = lambda _n: None,
+    counted: Progress = lambda _n: None,
 ) -> ImportResult:
     """Check every row of a table of `kind` and, unless a row failed (and `skip_invalid` is off) or this is
     a dry run, write the good rows in the session's transaction (what it creates or changes recorded as
-    `created_by_id`'s)."""
+    `created_by_id`'s). `counted` is told the number of rows, `progress` each row checked."""
     result = ImportResult(rows=len(table.rows))
+    counted(result.rows)
     rows = _Rows(kind, result, progress)
     importer = _IMPORTERS[kind]
-    write = await importer(session, table.rows, rows, mode=mode, warehouse=warehouse, created_by_id=created_by_id)
+    write = await importer(
+        session, table.rows, rows, mode=mode, warehouse=warehouse, header=table.header, created_by_id=created_by_id
+    )
     rows.finish(table.rows)
     if dry_run or (result.errors and not skip_invalid):
         return result
@@ -194,7 +203,9 @@ async def category_paths(session: AsyncSession) -> dict[int, list[str]]:
     return paths
 
 
-async def _import_categories(session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, **_: Any) -> Any:
+async def _import_categories(
+    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
+) -> Any:
     existing = {
         c.id: c for c in await session.execute(select(Category.id, Category.slug, Category.description))
     }
@@ -241,7 +252,7 @@ async def _import_categories(session: AsyncSession, table: list[Row], rows: _Row
         if current is not None:
             changes = _changed(existing[current], {"description": fields["description"]} | (
                 {"slug": slug} if slug is not None else {}
-            ))
+            ), header)
             if slug is not None:
                 slugs.pop(existing[current].slug, None)
                 slugs[slug] = current
@@ -279,7 +290,9 @@ async def _import_categories(session: AsyncSession, table: list[Row], rows: _Row
 # --- suppliers ----------------------------------------------------------------------------------
 
 
-async def _import_suppliers(session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, **_: Any) -> Any:
+async def _import_suppliers(
+    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
+) -> Any:
     columns = ("name", "email", "phone", "website", "address", "is_active")
     names = [row.values["name"].lower() for row in table if row.values["name"]]
     existing = await _by_key(session, [Supplier.id, *(getattr(Supplier, c) for c in columns)],
@@ -290,7 +303,9 @@ async def _import_suppliers(session: AsyncSession, table: list[Row], rows: _Rows
     for row in table:
         rows.progress(1)
         v = row.values
-        values = _cells(rows, row, {"is_active": lambda v=v: csvfile.flag("is_active", v.get("is_active"), default=True)})
+        values = _cells(
+            rows, row, {"is_active": lambda v=v: csvfile.flag("is_active", v.get("is_active"), default=True)}
+        )
         if values is None:
             continue
         try:
@@ -311,7 +326,7 @@ async def _import_suppliers(session: AsyncSession, table: list[Row], rows: _Rows
             if mode == "insert":
                 rows.fail(row, "name", f"A supplier named “{current.name}” already exists (--mode upsert updates it).")
                 continue
-            changes = _changed(current, fields)
+            changes = _changed(current, fields, header)
             if changes:
                 updates.append({"id": current.id, **changes})
             else:
@@ -334,7 +349,14 @@ async def _import_suppliers(session: AsyncSession, table: list[Row], rows: _Rows
 
 
 async def _import_products(
-    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, created_by_id: int | None, **_: Any
+    session: AsyncSession,
+    table: list[Row],
+    rows: _Rows,
+    *,
+    mode: str,
+    header: list[str],
+    created_by_id: int | None,
+    **_: Any,
 ) -> Any:
     columns = ("name", "description", "unit_price", "category_id", "reorder_point", "reorder_quantity", "is_active")
     existing = await _by_key(
@@ -373,7 +395,8 @@ async def _import_products(
         if category is not None:
             category_id = by_path.get(category.lower(), by_slug.get(category))
             if category_id is None:
-                rows.fail(row, "category", f"There is no category with the path or slug “{category}”.", "NOT_FOUND")
+                missing = f"There is no category with the path or slug “{category}”."
+                rows.fail(row, "category", missing, "NOT_FOUND")
         if fields is None or not rows.ok(row):
             continue
         fields["category_id"] = category_id
@@ -385,9 +408,10 @@ async def _import_products(
         current = existing.get(sku)
         if current is not None:
             if mode == "insert":
-                rows.fail(row, "sku", f"Another product already has SKU {sku} (--mode upsert updates it).", "DUPLICATE")
+                taken = f"Another product already has SKU {sku} (--mode upsert updates it)."
+                rows.fail(row, "sku", taken, "DUPLICATE")
                 continue
-            changes = _changed(current, fields)
+            changes = _changed(current, fields, header)
             if changes:
                 updates.append({"id": current.id, **changes})
             else:
@@ -433,7 +457,9 @@ async def _log_products(
 # --- supplier offers ----------------------------------------------------------------------------
 
 
-async def _import_offers(session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, **_: Any) -> Any:
+async def _import_offers(
+    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
+) -> Any:
     products = await _by_key(session, [Product.id], Product.sku,
                              [row.values["sku"].upper() for row in table if row.values["sku"]])
     suppliers = await _by_key(session, [Supplier.id], func.lower(Supplier.name),
@@ -499,7 +525,7 @@ async def _import_offers(session: AsyncSession, table: list[Row], rows: _Rows, *
                 rows.fail(row, "supplier", f"Supplier “{v['supplier']}” has terms for {v['sku'].upper()} "
                                            "already (--mode upsert updates them).")
                 continue
-            changes = _changed(current, fields)
+            changes = _changed(current, fields, header)
             if changes:
                 updates.append({"id": current.id, **changes})
             else:
@@ -510,13 +536,16 @@ async def _import_offers(session: AsyncSession, table: list[Row], rows: _Rows, *
     async def write() -> None:
         # As set_product_supplier does: making an offer preferred un-prefers the product's others, first
         # (the partial unique index allows one preferred offer per product).
+        updated = {u["id"] for u in updates}
         unprefer = [
             {"id": offer.id, "is_preferred": False}
             for (product_id, supplier_id), offer in offers.items()
             if offer.is_preferred and product_id in preferred and preferred[product_id][0] != supplier_id
-            and not any(u["id"] == offer.id for u in updates)
+            and offer.id not in updated
         ]
-        for changes in (unprefer, updates):
+        losing = [u for u in updates if not u.get("is_preferred")]
+        gaining = [u for u in updates if u.get("is_preferred")]
+        for changes in (unprefer, losing, gaining):
             for start in range(0, len(changes), CHUNK):
                 await session.execute(update(ProductSupplier), changes[start : start + CHUNK])
         for start in range(0, len(new), CHUNK):

@@ -124,7 +124,8 @@ class ImportPayload:
     def __post_init__(self) -> None:
         # write() gives a refusal of the whole request (graph/mutations/base.py) as UserErrors: errors of no row.
         self.errors = [
-            e if isinstance(e, ImportRowError) else ImportRowError(row=None, field=e.field, code=e.code, message=e.message)
+            e if isinstance(e, ImportRowError)
+            else ImportRowError(row=None, field=e.field, code=e.code, message=e.message)
             for e in self.errors
         ]
 

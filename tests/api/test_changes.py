@@ -329,7 +329,8 @@ async def test_every_mutation_but_stock_movements_and_tokens_writes_a_change(gql
     ):
         _, found = await logged(name, f"$input: {input_type}!", {"input": input}, client=clerk)
         assert found == [], name
-    _, found = await logged("importStock", "$csv: String", {"csv": "sku,warehouse,quantity,unit_cost\nNEW-1,MAIN,3,0.50\n"})
+    stock_csv = "sku,warehouse,quantity,unit_cost\nNEW-1,MAIN,3,0.50\n"
+    _, found = await logged("importStock", "$csv: String", {"csv": stock_csv})
     assert found == []
 
     # Purchase orders: their lines and status changes; receiving logs the order's, not the ledger's.

@@ -26,7 +26,9 @@ mutation($csv: String, $rows: [StockImportRow!], $dryRun: Boolean, $errorPolicy:
   importStock(csv: $csv, rows: $rows, dryRun: $dryRun, errorPolicy: $errorPolicy, warehouse: $warehouse) {{
     {PAYLOAD} }}
 }}"""
-PRODUCTS = "{ products(first: 100) { nodes { sku name unitPrice description reorderPoint isActive category { name } } } }"
+PRODUCTS = (
+    "{ products(first: 100) { nodes { sku name unitPrice description reorderPoint isActive category { name } } } }"
+)
 LEDGER = (
     "{ transactions(first: 100) { totalCount nodes { kind quantity unitCost product { sku } warehouse { code } "
     "createdBy { username } } } }"
@@ -176,7 +178,8 @@ async def test_upsert_updates_and_the_change_log_records_each_product(manager: G
         "{ changes(first: 10) { nodes { operation entityType actor { username } fields { field old new } } } }"
     ))["changes"]["nodes"]
     logged = [
-        (c["operation"], c["entityType"], c["actor"]["username"], {f["field"]: (f["old"], f["new"]) for f in c["fields"]})
+        (c["operation"], c["entityType"], c["actor"]["username"],
+         {f["field"]: (f["old"], f["new"]) for f in c["fields"]})
         for c in changes if c["entityType"] == "Product"
     ]
     [category_id] = {new for *_, fields in logged for name, (_, new) in fields.items() if name == "categoryId"}
@@ -208,7 +211,8 @@ async def test_import_stock_receives_each_row_once(manager: GraphQLClient) -> No
     assert (first["inserted"], first["unchanged"], first["written"], first["errors"]) == (2, 0, True, [])
     ledger = (await manager(LEDGER))["transactions"]
     assert sorted(
-        (t["kind"], t["product"]["sku"], t["warehouse"]["code"], t["quantity"], t["unitCost"], t["createdBy"]["username"])
+        (t["kind"], t["product"]["sku"], t["warehouse"]["code"], t["quantity"], t["unitCost"],
+         t["createdBy"]["username"])
         for t in ledger["nodes"]
     ) == [("RECEIPT", "HAM-1", "MAIN", 40, "12.40", "manager"), ("RECEIPT", "SAW-1", "WEST", 12, "7.00", "manager")]
 
