@@ -283,3 +283,21 @@ async def test_csv_text_over_the_character_limit_is_refused_whatever_the_body_li
         read = await _import(client, IMPORT_PRODUCTS, csv=csv, dryRun=True)
         assert (read["rows"], read["errors"], read["written"]) == (4_995, [], False)
         assert await _skus(client) == []
+
+
+async def test_an_upsert_keeps_the_fields_no_row_gives(manager: GraphQLClient) -> None:
+    csv = "sku,name,unit_price,description,category\nHAM-1,Hammer,24.90,Steel,Tools\n"
+    await _import(manager, IMPORT_PRODUCTS, csv=csv)
+
+    async def product() -> tuple[Any, ...]:
+        [found] = (await manager(PRODUCTS))["products"]["nodes"]
+        return found["name"], found["unitPrice"], found["description"], found["category"]["name"]
+
+    row = {"sku": "HAM-1", "name": "Claw hammer", "unitPrice": "25.00"}
+    updated = await _import(manager, IMPORT_PRODUCTS, mode="UPSERT", rows=[row])
+    assert updated["updated"] == 1
+    assert await product() == ("Claw hammer", "25.00", "Steel", "Tools")
+    # A field that a row gives as null is cleared, as an empty cell is.
+    cleared = await _import(manager, IMPORT_PRODUCTS, mode="UPSERT", rows=[row | {"description": None}])
+    assert cleared["updated"] == 1
+    assert await product() == ("Claw hammer", "25.00", None, "Tools")
