@@ -166,7 +166,9 @@ def _table(kind: str, csv: str | None, rows: list[Any] | None) -> Table:
     """The rows to import, from exactly one of `csv` and `rows`; Invalid for a request that gives both, neither,
     or too much."""
     if (csv is None) == (rows is None):
-        raise Invalid("Give either `csv` or `rows`, not both.", field="csv" if csv is not None else None)
+        given = "both" if csv is not None else "neither"
+        field = "csv" if csv is not None else None
+        raise Invalid(f"Give exactly one of `csv` and `rows` ({given} given).", field=field)
     if rows is not None:
         table = transfer.table_of(
             kind, [{name: value for name, value in vars(row).items() if value is not UNSET} for row in rows]

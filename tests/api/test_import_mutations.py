@@ -256,6 +256,7 @@ async def test_requests_refused_as_a_whole(manager: GraphQLClient) -> None:
     )
     assert _where(both) == [(None, "csv", "INVALID")]
     assert _where(neither) == [(None, None, "INVALID")]
+    assert neither["errors"][0]["message"] == "Give exactly one of `csv` and `rows` (neither given)."
     assert _where(missing_column) == [(None, "csv", "INVALID")]
     assert "unit_price" in missing_column["errors"][0]["message"]
     assert _where(too_many) == [(None, "csv", "INVALID")]
