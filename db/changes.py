@@ -14,12 +14,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, inspect
+from sqlalchemy import ColumnElement, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.binds import Bind, with_values
 from db.models import Change
 from db.pagination import SortKey
+from db.types import Money
 
 ACTING = "inventory.acting"
 PASSWORD = "password"
@@ -42,6 +43,9 @@ _UNLOGGED = frozenset(
         "password_hash",
     }
 )
+
+# Changes per INSERT of `record_many`: far below asyncpg's 32,767 parameters at 6 columns a change.
+_CHUNK = 1_000
 
 # The log is read newest first; ids grow with time, so the id alone orders it.
 CHANGE_SORT = SortKey((Change.id,), descending=True)
@@ -121,6 +125,55 @@ async def record(
             request_id=acting.request_id,
         )
     )
+
+
+def acting(session: AsyncSession) -> Acting | None:
+    """Who makes the changes written in `session`; None when nobody said (then nothing is logged)."""
+    return session.info.get(ACTING)
+
+
+def stored(model: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values of `model` as a snapshot of the row holding them has them: logged columns only, amounts at
+    their column's scale (an imported price of 10 reads back as 10.00), as JSON."""
+    columns = model.__table__.columns  # type: ignore[attr-defined]
+    found = {}
+    for name, value in values.items():
+        if name in _UNLOGGED:
+            continue
+        column_type = columns[name].type
+        found[name] = _json(column_type.scaled(value) if isinstance(column_type, Money) else value)
+    return found
+
+
+async def record_many(
+    session: AsyncSession,
+    model: type,
+    entries: list[tuple[int, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+) -> None:
+    """Log what bulk statements did to many rows of `model` in a few INSERTs (as `record` does for one row):
+    each entry is a row id, its column values before and after (None where the row did not exist), given
+    as the statements had them."""
+    who = acting(session)
+    if who is None:
+        return
+    changes = []
+    for entity_id, before, after in entries:
+        fields = field_changes(
+            None if before is None else stored(model, before), None if after is None else stored(model, after)
+        )
+        if fields:
+            changes.append(
+                {
+                    "actor_id": who.actor_id,
+                    "operation": who.operation,
+                    "entity_type": model.__name__,
+                    "entity_id": entity_id,
+                    "fields": fields,
+                    "request_id": who.request_id,
+                }
+            )
+    for start in range(0, len(changes), _CHUNK):
+        await session.execute(insert(Change), changes[start : start + _CHUNK])
 
 
 async def created(session: AsyncSession, row: Any, **more: Any) -> None:

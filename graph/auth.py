@@ -35,7 +35,7 @@ _ROLE_DESCRIPTIONS = {
     models.Role.CLERK: "What VIEWER may do, and records stock movements: receives, ships, counts, transfers and "
     "takes back stock, and receives goods against purchase orders.",
     models.Role.MANAGER: "What CLERK may do, and manages the catalog (categories, products, supplier terms), "
-    "suppliers, warehouses and purchase orders.",
+    "suppliers, warehouses and purchase orders, and imports products and opening stock.",
     models.Role.ADMIN: "What MANAGER may do, and manages users: lists, creates, changes and deactivates them.",
 }
 

@@ -12,6 +12,7 @@ from graph.errors import ErrorTranslation
 from graph.limits import limit_extensions
 from graph.mutations.auth import AuthMutations
 from graph.mutations.catalog import CatalogMutations
+from graph.mutations.imports import ImportMutations
 from graph.mutations.purchasing import PurchasingMutations
 from graph.mutations.stock import StockMutations
 from graph.mutations.warehouses import WarehouseMutations
@@ -59,6 +60,7 @@ MUTATION_ACCESS: dict[str, Role | Access] = {
             "setProductSupplier", "removeProductSupplier",
             "createWarehouse", "updateWarehouse", "archiveWarehouse", "deleteWarehouse",
             "createPurchaseOrder", "updatePurchaseOrder", "submitPurchaseOrder", "cancelPurchaseOrder",
+            "importProducts", "importStock",
         ],
         MANAGER,
     ),
@@ -87,7 +89,9 @@ class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries, Change
     description="What can be changed. Each mutation is one transaction: when it is refused, its payload's "
     f"`errors` say why and nothing changed (a failed `login` is counted, though). {_TOKEN}"
 )
-class Mutation(CatalogMutations, StockMutations, PurchasingMutations, WarehouseMutations, AuthMutations):
+class Mutation(
+    CatalogMutations, StockMutations, PurchasingMutations, WarehouseMutations, ImportMutations, AuthMutations
+):
     pass
 
 

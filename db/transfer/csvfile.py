@@ -25,11 +25,13 @@ class FileProblem(Exception):
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem of one row: its row number in the file (the header is row 1), its column and what is wrong."""
+    """One problem of one row: its row number in the file (the header is row 1), its column, what is wrong and
+    the kind of problem (a code of db/errors.py: INVALID, NOT_FOUND, DUPLICATE)."""
 
     row: int
     column: str | None
     message: str
+    code: str = "INVALID"
 
     def __str__(self) -> str:
         return f"row {self.row}, {self.column or 'row'}: {self.message}"
@@ -151,7 +153,7 @@ def column_errors(row: int, error: DomainError, columns: dict[str, str]) -> list
         message = problem.message
         if problem.field and column:
             message = message.replace(f"`{problem.field}`", f"`{column}`")
-        found.append(RowError(row, column, message))
+        found.append(RowError(row, column, message, problem.code))
     return found
 
 

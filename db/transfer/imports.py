@@ -8,11 +8,13 @@ with `skip_invalid`, all of its good rows.
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import changes as change_log
 from db import locks, stock
 from db.catalog import (
     KEEP,
@@ -25,7 +27,7 @@ from db.catalog import (
 from db.errors import DomainError
 from db.models import Category, InventoryTransaction, Product, ProductSupplier, Supplier, Warehouse
 from db.transfer import csvfile
-from db.transfer.csvfile import CellError, FileProblem, Row, RowError
+from db.transfer.csvfile import CellError, FileProblem, Row, RowError, Table
 from db.transfer.formats import FORMATS, PATH_SEPARATOR
 from db.warehouses import warehouse_fields
 
@@ -62,8 +64,8 @@ class _Rows:
         self.progress = progress
         self.failed: dict[int, list[RowError]] = {}
 
-    def fail(self, row: Row, column: str | None, message: str) -> None:
-        self.failed.setdefault(row.number, []).append(RowError(row.number, column, message))
+    def fail(self, row: Row, column: str | None, message: str, code: str = "INVALID") -> None:
+        self.failed.setdefault(row.number, []).append(RowError(row.number, column, message, code))
 
     def refused(self, row: Row, error: DomainError) -> None:
         for problem in csvfile.column_errors(row.number, error, self.fields):
@@ -115,30 +117,60 @@ def _changed(existing: Any, values: dict[str, Any], header: Iterable[str]) -> di
     }
 
 
+def read_table(kind: str, content: bytes, *, name: str) -> Table:
+    """A CSV file of `kind` as a table; FileProblem for a file that cannot be read."""
+    spec = FORMATS[kind]
+    # A rejected rows' file (--skip-invalid) imports once corrected: its error column is not read.
+    return csvfile.parse(content, name=name, required=spec.required, optional=(*spec.optional, REJECTED_COLUMN))
+
+
+def table_of(kind: str, records: list[dict[str, Any]]) -> Table:
+    """Rows given as values by column rather than as a file (the API's input objects), as the table of the file
+    that holds them: each value in the files' notation, the rows numbered as below a header (so a row's receipt
+    reference is the file's), the header naming the columns any record gives."""
+    header = [column for column in FORMATS[kind].columns if any(column in record for record in records)]
+    rows = []
+    for index, record in enumerate(records):
+        cells = [_notation(record.get(column)) for column in header]
+        rows.append(Row(index + 2, {c: cell.strip() or None for c, cell in zip(header, cells, strict=True)}, cells))
+    return Table(header, rows)
+
+
+def _notation(value: Any) -> str:
+    # A Decimal as digits and a point: str() may write an exponent, which no money cell may have.
+    return format(value, "f") if isinstance(value, Decimal) else csvfile.cell(value)
+
+
 async def import_rows(
+    session: AsyncSession, *, kind: str, content: bytes, name: str, **options: Any
+) -> ImportResult:
+    """`import_table` of a CSV file. FileProblem for a file that cannot be read."""
+    return await import_table(session, kind=kind, table=read_table(kind, content, name=name), **options)
+
+
+async def import_table(
     session: AsyncSession,
     *,
     kind: str,
-    content: bytes,
-    name: str,
+    table: Table,
     mode: str = "insert",
     warehouse: str | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    created_by_id: int | None = None,
     progress: Progress = lambda _n: None,
     counted: Progress = lambda _n: None,
 ) -> ImportResult:
-    """Check every row of a CSV file of `kind` and, unless a row failed (and `skip_invalid` is off) or this is
-    a dry run, write the good rows in the session's transaction. FileProblem for a file that cannot be read.
-    `counted` is told the number of rows once the file is read, `progress` each row checked."""
-    spec = FORMATS[kind]
-    # A rejected rows' file (--skip-invalid) imports once corrected: its error column is not read.
-    table = csvfile.parse(content, name=name, required=spec.required, optional=(*spec.optional, REJECTED_COLUMN))
+    """Check every row of a table of `kind` and, unless a row failed (and `skip_invalid` is off) or this is
+    a dry run, write the good rows in the session's transaction (what it creates or changes recorded as
+    `created_by_id`'s). `counted` is told the number of rows, `progress` each row checked."""
     result = ImportResult(rows=len(table.rows))
     counted(result.rows)
     rows = _Rows(kind, result, progress)
     importer = _IMPORTERS[kind]
-    write = await importer(session, table.rows, rows, mode=mode, warehouse=warehouse, header=table.header)
+    write = await importer(
+        session, table.rows, rows, mode=mode, warehouse=warehouse, header=table.header, created_by_id=created_by_id
+    )
     rows.finish(table.rows)
     if dry_run or (result.errors and not skip_invalid):
         return result
@@ -350,7 +382,14 @@ _import_warehouses = _import_named(
 
 
 async def _import_products(
-    session: AsyncSession, table: list[Row], rows: _Rows, *, mode: str, header: list[str], **_: Any
+    session: AsyncSession,
+    table: list[Row],
+    rows: _Rows,
+    *,
+    mode: str,
+    header: list[str],
+    created_by_id: int | None,
+    **_: Any,
 ) -> Any:
     columns = ("name", "description", "unit_price", "category_id", "reorder_point", "reorder_quantity", "is_active")
     existing = await _by_key(
@@ -389,19 +428,21 @@ async def _import_products(
         if category is not None:
             category_id = by_path.get(category.lower(), by_slug.get(category))
             if category_id is None:
-                rows.fail(row, "category", f"There is no category with the path or slug “{category}”.")
+                missing = f"There is no category with the path or slug “{category}”."
+                rows.fail(row, "category", missing, "NOT_FOUND")
         if fields is None or not rows.ok(row):
             continue
         fields["category_id"] = category_id
         sku = fields.pop("sku")
         if sku in seen:
-            rows.fail(row, "sku", f"SKU {sku} appears in row {seen[sku]} too.")
+            rows.fail(row, "sku", f"SKU {sku} appears in row {seen[sku]} too.", "DUPLICATE")
             continue
         seen[sku] = row.number
         current = existing.get(sku)
         if current is not None:
             if mode == "insert":
-                rows.fail(row, "sku", f"Another product already has SKU {sku} (--mode upsert updates it).")
+                taken = f"Another product already has SKU {sku} (--mode upsert updates it)."
+                rows.fail(row, "sku", taken, "DUPLICATE")
                 continue
             changes = _changed(current, fields, header)
             if changes:
@@ -412,14 +453,38 @@ async def _import_products(
             new.append({"sku": sku, **fields})
 
     async def write() -> None:
+        for changes in updates:
+            changes["updated_by_id"] = created_by_id
+        for values in new:
+            values["created_by_id"] = created_by_id
         for start in range(0, len(updates), CHUNK):
             await session.execute(update(Product), updates[start : start + CHUNK])
         for start in range(0, len(new), CHUNK):
             await session.execute(insert(Product), new[start : start + CHUNK])
         rows.result.inserted += len(new)
         rows.result.updated += len(updates)
+        await _log_products(session, existing, new, updates)
 
     return write
+
+
+async def _log_products(
+    session: AsyncSession, existing: dict[Any, Any], new: list[dict[str, Any]], updates: list[dict[str, Any]]
+) -> None:
+    """The change log's entries for the products an import created and changed (when the session says who acts),
+    as createProduct and updateProduct log them."""
+    if change_log.acting(session) is None:
+        return
+    ids = await _by_key(session, [Product.id], Product.sku, [values["sku"] for values in new])
+    before = {current.id: current for current in existing.values()}
+    entries: list[tuple[int, dict[str, Any] | None, dict[str, Any] | None]] = [
+        (ids[values["sku"]].id, None, values) for values in new
+    ]
+    for changes in updates:
+        names = [name for name in changes if name not in ("id", "updated_by_id")]
+        old = before[changes["id"]]
+        entries.append((changes["id"], {n: getattr(old, n) for n in names}, {n: changes[n] for n in names}))
+    await change_log.record_many(session, Product, entries)
 
 
 # --- supplier offers ----------------------------------------------------------------------------
@@ -535,7 +600,8 @@ def receipt_reference(row: Row) -> str:
 
 
 async def _import_stock(
-    session: AsyncSession, table: list[Row], rows: _Rows, *, warehouse: str | None, **_: Any
+    session: AsyncSession, table: list[Row], rows: _Rows, *, warehouse: str | None, created_by_id: int | None,
+    **_: Any,
 ) -> Any:
     await locks.serialize(session, STOCK_IMPORT_LOCK)
     skus = [row.values["sku"].upper() for row in table if row.values["sku"]]
@@ -558,13 +624,17 @@ async def _import_stock(
         })
         product = products.get((v["sku"] or "").upper())
         if product is None:
-            missing = "`sku` is required." if v["sku"] is None else f"There is no product with SKU {v['sku']}."
-            rows.fail(row, "sku", missing)
+            if v["sku"] is None:
+                rows.fail(row, "sku", "`sku` is required.")
+            else:
+                rows.fail(row, "sku", f"There is no product with SKU {v['sku']}.", "NOT_FOUND")
         code = v.get("warehouse") or warehouse
         place = warehouses.get((code or "").lower())
         if place is None:
-            rows.fail(row, "warehouse", "`warehouse` is required (or --warehouse)." if code is None
-                      else f"There is no warehouse with code {code}.")
+            if code is None:
+                rows.fail(row, "warehouse", "`warehouse` is required (or --warehouse).")
+            else:
+                rows.fail(row, "warehouse", f"There is no warehouse with code {code}.", "NOT_FOUND")
         if values is None or product is None or place is None:
             continue
         if references[row.number] in imported:
@@ -580,7 +650,7 @@ async def _import_stock(
             continue
 
     async def write() -> None:
-        rows.result.inserted += await stock.receive_many(session, receipts)
+        rows.result.inserted += await stock.receive_many(session, receipts, created_by_id=created_by_id)
 
     return write
 
@@ -594,4 +664,4 @@ _IMPORTERS = {
     "stock": _import_stock,
 }
 
-__all__ = ["FileProblem", "ImportResult", "RowError", "import_rows"]
+__all__ = ["FileProblem", "ImportResult", "RowError", "import_rows", "import_table", "read_table", "table_of"]

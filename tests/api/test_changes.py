@@ -302,6 +302,13 @@ async def test_every_mutation_but_stock_movements_and_tokens_writes_a_change(gql
         {"input": {"productId": product, "supplierId": other_supplier, "isPreferred": True}},
     )
     assert sorted(found) == sorted([("ProductSupplier", offer), ("ProductSupplier", other_offer)])
+    # An import logs each product it creates or changes, in the one request.
+    inserted, found = await logged(
+        "importProducts", "$csv: String, $mode: ImportMode",
+        {"csv": "sku,name,unit_price\nHAM-1,Hammer,12\nNEW-1,New,1\n", "mode": "UPSERT"}, "inserted",
+    )
+    assert inserted == 1 and len(found) == 2 and ("Product", product) in found, found
+    assert {type_name for type_name, _ in found} == {"Product"}
 
     # Warehouses.
     warehouse, found = await one("createWarehouse", "$input: CreateWarehouseInput!", {"input": {"code": "MAIN", "name": "Main"}}, "warehouse { id }")
@@ -322,6 +329,9 @@ async def test_every_mutation_but_stock_movements_and_tokens_writes_a_change(gql
     ):
         _, found = await logged(name, f"$input: {input_type}!", {"input": input}, client=clerk)
         assert found == [], name
+    stock_csv = "sku,warehouse,quantity,unit_cost\nNEW-1,MAIN,3,0.50\n"
+    _, found = await logged("importStock", "$csv: String", {"csv": stock_csv})
+    assert found == []
 
     # Purchase orders: their lines and status changes; receiving logs the order's, not the ledger's.
     line = {"productId": product, "quantity": 5}

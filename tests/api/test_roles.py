@@ -29,8 +29,8 @@ VIEWER, CLERK, MANAGER, ADMIN = Role.VIEWER, Role.CLERK, Role.MANAGER, Role.ADMI
 
 # Written from the issue, independently of graph/schema.py: VIEWER reads everything; CLERK also records
 # stock movements (receiving a purchase order is one); MANAGER also manages the catalog, suppliers,
-# warehouses and purchase orders, and reads the change log; ADMIN also manages users. Anonymous clients may
-# only log in.
+# warehouses and purchase orders (importing products and opening stock too), and reads the change log; ADMIN
+# also manages users. Anonymous clients may only log in.
 EXPECTED: dict[str, dict[str, Role | Anyone]] = {
     "query": {
         "me": ANYONE,
@@ -81,6 +81,8 @@ EXPECTED: dict[str, dict[str, Role | Anyone]] = {
         "updatePurchaseOrder": MANAGER,
         "submitPurchaseOrder": MANAGER,
         "cancelPurchaseOrder": MANAGER,
+        "importProducts": MANAGER,
+        "importStock": MANAGER,
         "createUser": ADMIN,
         "updateUser": ADMIN,
         "deactivateUser": ADMIN,
@@ -246,6 +248,12 @@ def _mutation_input(field: str, rows: Rows) -> tuple[str, dict[str, Any]]:
     }
     if field in ids:
         return "$id: ID!", {"id": ids[field]}
+    csv = {
+        "importProducts": "sku,name,unit_price\nROLE-9,Level,3.00\n",
+        "importStock": "sku,warehouse,quantity,unit_cost\nROLE-1,MAIN,1,2.00\n",
+    }
+    if field in csv:
+        return "$csv: String", {"csv": csv[field]}
     if field == "removeProductSupplier":
         return "$productId: ID!, $supplierId: ID!", {"productId": rows.product, "supplierId": rows.supplier}
     if field == "login":
