@@ -456,7 +456,8 @@ async def _import_products(
         for changes in updates:
             changes["updated_by_id"] = created_by_id
         for values in new:
-            values["created_by_id"] = created_by_id
+            # As createProduct: the creator is the last to have changed it, too.
+            values["created_by_id"] = values["updated_by_id"] = created_by_id
         for start in range(0, len(updates), CHUNK):
             await session.execute(update(Product), updates[start : start + CHUNK])
         for start in range(0, len(new), CHUNK):

@@ -167,6 +167,12 @@ async def test_rows_as_input_objects_are_checked_and_written_as_csv_text_is(mana
 
 async def test_upsert_updates_and_the_change_log_records_each_product(manager: GraphQLClient) -> None:
     await _import(manager, IMPORT_PRODUCTS, csv=HEADER + GOOD)
+    # As createProduct: the importer is the creator and the last to have changed each product.
+    actors = "{ products(first: 5) { nodes { sku createdBy { username } updatedBy { username } } } }"
+    assert [(p["sku"], p["createdBy"], p["updatedBy"]) for p in (await manager(actors))["products"]["nodes"]] == [
+        ("HAM-1", {"username": "manager"}, {"username": "manager"}),
+        ("SAW-1", {"username": "manager"}, {"username": "manager"}),
+    ]
     updated = await _import(
         manager, IMPORT_PRODUCTS, mode="UPSERT",
         rows=[{"sku": "HAM-1", "name": "Hammer", "unitPrice": "26.50", "category": "Tools", "reorderPoint": 10},
