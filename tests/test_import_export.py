@@ -4,7 +4,7 @@ semicolon files, dry runs, and the command's errors."""
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import migrate, stock
 from db.config import Settings
 from db.engine import Database
-from db.models import Base, Product, ProductSupplier, StockLevel, Supplier
+from db.models import Base, Product, ProductSupplier, StockLevel, Supplier, Warehouse
 from db.seed import seed_demo
 from db.transfer import csvfile
 from db.transfer.exports import export_rows, header
@@ -305,6 +306,68 @@ async def test_opening_stock_is_received_once(database: Database) -> None:
     again = await _import(database, "stock", rows, warehouse="WEST")
     assert (again.inserted, again.unchanged, again.errors) == (0, 3, [])
     assert await _snapshot(database) == before
+
+
+STOCK_HEADER = "sku,warehouse,quantity,unit_cost\n"
+
+
+async def _ids(database: Database, sku: str, code: str) -> tuple[int, int]:
+    """The ids of the product with `sku` and the warehouse with `code`."""
+    async with database.read_session() as session:
+        product = await session.scalar(select(Product.id).where(Product.sku == sku))
+        warehouse = await session.scalar(select(Warehouse.id).where(Warehouse.code == code))
+    assert product is not None and warehouse is not None
+    return product, warehouse
+
+
+async def _level(database: Database, sku: str, code: str) -> int | None:
+    async with database.read_session() as session:
+        return await session.scalar(
+            select(StockLevel.quantity).join(Product).join(Warehouse)
+            .where(Product.sku == sku, Warehouse.code == code)
+        )
+
+
+async def test_a_level_made_while_an_import_writes_is_added_to(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction creates a level and commits after the import has read the levels, just before it
+    writes them: the import adds to that level rather than writing over it."""
+    if database.settings.is_sqlite:
+        pytest.skip("SQLite: an import's write transaction keeps every other writer out from BEGIN IMMEDIATE")
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    hammer, main = await _ids(database, "HAM-1", "MAIN")
+
+    async def returned_meanwhile() -> None:
+        async with database.write_session() as other, other.begin():
+            await stock.return_stock(other, product_id=hammer, warehouse_id=main, quantity=5)
+
+    async with database.write_session() as session, session.begin():
+        _before_first_level_write(monkeypatch, session, returned_meanwhile)
+        result = await import_rows(
+            session, kind="stock", content=(STOCK_HEADER + "HAM-1,MAIN,10,2.00\n").encode(), name="in.csv"
+        )
+    assert result.inserted == 1
+    assert await _level(database, "HAM-1", "MAIN") == 15
+    async with database.read_session() as session:
+        assert await stock.audit(session) == []
+
+
+def _before_first_level_write(
+    monkeypatch: pytest.MonkeyPatch, session: AsyncSession, work: Callable[[], Awaitable[None]]
+) -> None:
+    """Run `work` once, just before `session` first writes to stock_levels."""
+    execute = session.execute
+    pending = [work]
+
+    async def execute_after_work(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        table = getattr(statement, "table", None) if getattr(statement, "is_dml", False) else None
+        if pending and table is not None and table.name == StockLevel.__tablename__:
+            await pending.pop()()
+        return await execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(session, "execute", execute_after_work)
 
 
 async def _preferred(database: Database) -> dict[str, tuple[str, bool]]:
