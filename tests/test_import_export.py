@@ -3,6 +3,7 @@ database, every bad row reported with nothing written, --skip-invalid, re-runs t
 semicolon files, dry runs, and the command's errors."""
 
 import asyncio
+import hashlib
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
@@ -326,6 +327,72 @@ async def _level(database: Database, sku: str, code: str) -> int | None:
             select(StockLevel.quantity).join(Product).join(Warehouse)
             .where(Product.sku == sku, Warehouse.code == code)
         )
+
+
+async def test_stock_rows_are_known_by_what_they_receive(database: Database) -> None:
+    await _catalog(database)
+    await _warehouses(database, "MAIN", "WEST")
+    rows = STOCK_HEADER + "HAM-1,MAIN,10,2.00\nSAW-1,MAIN,5,7.50\nHAM-1,,3,1.00\n"
+    assert (await _import(database, "stock", rows, warehouse="WEST")).inserted == 3
+    before = await _snapshot(database)
+    # Other columns' order, other rows' order, spaces, case and another notation of the same amounts.
+    copy = "unit_cost,quantity,warehouse,sku\n1,3,west,ham-1\n 7.5 , 5 , main , saw-1 \n2,10,Main,HAM-1\n"
+    again = await _import(database, "stock", copy)
+    assert (again.inserted, again.unchanged, again.errors) == (0, 3, [])
+    assert await _snapshot(database) == before
+
+
+async def test_identical_stock_rows_are_each_received_once(database: Database) -> None:
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    twice = STOCK_HEADER + "HAM-1,MAIN,3,1.00\nSAW-1,MAIN,1,1.00\nHAM-1,MAIN,3,1.00\n"
+    assert (await _import(database, "stock", twice)).inserted == 3
+    assert await _level(database, "HAM-1", "MAIN") == 6
+    before = await _snapshot(database)
+    for rerun in (twice, STOCK_HEADER + "HAM-1,MAIN,3,1.00\nhAM-1,main, 3 ,1\nSAW-1,MAIN,1,1.00\n"):
+        again = await _import(database, "stock", rerun)
+        assert (again.inserted, again.unchanged, again.errors) == (0, 3, [])
+    assert await _snapshot(database) == before
+    # A third identical row is a third receipt.
+    thrice = await _import(database, "stock", twice + "HAM-1,MAIN,3,1.00\n")
+    assert (thrice.inserted, thrice.unchanged) == (1, 3)
+    assert await _level(database, "HAM-1", "MAIN") == 9
+
+
+async def test_stock_imported_under_the_earlier_references_is_known(database: Database) -> None:
+    """Receipts imported when a row's reference was a hash of its number and cells are not received again."""
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    hammer, main = await _ids(database, "HAM-1", "MAIN")
+    earlier = hashlib.sha256("\x1f".join(["2", "HAM-1", "MAIN", "10", "2.00"]).encode()).hexdigest()[:32]
+    async with database.write_session() as session, session.begin():
+        await stock.receive_stock(
+            session, product_id=hammer, warehouse_id=main, quantity=10, unit_cost=Decimal("2.00"),
+            reference=f"import:{earlier}",
+        )
+    again = await _import(database, "stock", STOCK_HEADER + "HAM-1,MAIN,10,2.00\n")
+    assert (again.inserted, again.unchanged, again.errors) == (0, 1, [])
+
+
+async def test_a_row_that_would_overflow_its_level_is_a_row_error(database: Database) -> None:
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    hammer, main = await _ids(database, "HAM-1", "MAIN")
+    async with database.write_session() as session, session.begin():
+        for quantity in (1_000_000_000, 1_000_000_000, stock.MAX_LEVEL - 2_000_000_010):
+            await stock.receive_stock(session, product_id=hammer, warehouse_id=main, quantity=quantity)
+    before = await _snapshot(database)
+    # Ten units left below the largest level: rows 2 and 5 fit, row 4 (on top of row 2) does not.
+    rows = STOCK_HEADER + "HAM-1,MAIN,6,1.00\nSAW-1,MAIN,5,1.00\nHAM-1,MAIN,5,1.00\nHAM-1,MAIN,4,1.00\n"
+    refused = await _import(database, "stock", rows)
+    assert not refused.written
+    assert [(e.row, e.column, e.message) for e in refused.errors] == [
+        (4, "quantity", f"HAM-1 in MAIN would exceed the largest stock level ({stock.MAX_LEVEL:,})."),
+    ]
+    assert await _snapshot(database) == before
+    result = await _import(database, "stock", rows, skip_invalid=True)
+    assert (result.written, result.inserted, [e.row for e in result.errors]) == (True, 3, [4])
+    assert await _level(database, "HAM-1", "MAIN") == stock.MAX_LEVEL
 
 
 async def test_a_level_made_while_an_import_writes_is_added_to(
