@@ -206,9 +206,9 @@ async def test_skip_invalid_writes_good_rows_and_a_rejected_file(
         skus = set(await session.scalars(select(Product.sku)))
     assert skus == {"HAM-1", "SAW-1", "OK-1"}
     rejected = (tmp_path / "products.csv.rejected.csv").read_text().splitlines()
-    assert rejected[0] == "sku,name,description,unit_price,category,reorder_point,reorder_quantity,is_active,error"
+    assert rejected[0] == "sku,name,unit_price,category,error"
     assert len(rejected) == 9
-    assert rejected[1] == 'BAD-1,Unknown category,,2.00,Garden,,,,"row 3, category: There is no category with the '\
+    assert rejected[1] == 'BAD-1,Unknown category,2.00,Garden,"row 3, category: There is no category with the '\
         'path or slug “Garden”."'
     # Corrected, the rejected file imports as it is: its error column is left out.
     fixed = tmp_path / "fixed.csv"
@@ -217,6 +217,34 @@ async def test_skip_invalid_writes_good_rows_and_a_rejected_file(
     assert (code, err) == (0, ""), out + err
     async with database.read_session() as session:
         assert await session.scalar(select(Product.category_id).where(Product.sku == "BAD-1")) is not None
+
+
+async def test_the_rejected_file_keeps_the_rows_as_given(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    file = tmp_path / "stock.csv"
+    file.write_text("unit_cost, sku ,quantity,warehouse\n 2.00 , ham-1 ,10, main \n1.50, NOPE , 3 ,main\n7.5,SAW-1,2\n")
+    code, out, err = await run_command(database_url, "import", "stock", str(file), "--skip-invalid")
+    assert code == 0 and "1 added" in out, out + err
+    rejected = tmp_path / "stock.csv.rejected.csv"
+    # The file's own columns in its order, each cell as it was written (a short row's missing cells empty).
+    assert rejected.read_text().splitlines() == [
+        "unit_cost,sku,quantity,warehouse,error",
+        '1.50, NOPE , 3 ,main,"row 3, sku: There is no product with SKU NOPE."',
+        '7.5,SAW-1,2,,"row 4, warehouse: `warehouse` is required (or --warehouse)."',
+    ]
+    # A rejected file imported again: its error column keeps its place and holds the new errors only.
+    again = tmp_path / "again.csv"
+    again.write_text(rejected.read_text().replace(" NOPE ", "NOPE-2"))
+    code, out, err = await run_command(database_url, "import", "stock", str(again), "--skip-invalid")
+    assert code == 0, out + err
+    assert (tmp_path / "again.csv.rejected.csv").read_text().splitlines() == [
+        "unit_cost,sku,quantity,warehouse,error",
+        '1.50,NOPE-2, 3 ,main,"row 2, sku: There is no product with SKU NOPE-2."',
+        '7.5,SAW-1,2,,"row 3, warehouse: `warehouse` is required (or --warehouse)."',
+    ]
 
 
 async def test_the_example_files_import(database: Database) -> None:

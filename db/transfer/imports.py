@@ -50,6 +50,8 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     rejected: list[Row] = field(default_factory=list)
     written: bool = False
+    # The columns of the file as its header names them, in its order (a rejected rows' file keeps them).
+    header: list[str] = field(default_factory=list)
 
 
 Progress = Callable[[int], None]
@@ -164,7 +166,7 @@ async def import_table(
     """Check every row of a table of `kind` and, unless a row failed (and `skip_invalid` is off) or this is
     a dry run, write the good rows in the session's transaction (what it creates or changes recorded as
     `created_by_id`'s). `counted` is told the number of rows, `progress` each row checked."""
-    result = ImportResult(rows=len(table.rows))
+    result = ImportResult(rows=len(table.rows), header=table.header)
     counted(result.rows)
     rows = _Rows(kind, result, progress)
     importer = _IMPORTERS[kind]
