@@ -269,29 +269,21 @@ async def receive_many(session: AsyncSession, receipts: list[Receipt], *, create
     if not receipts:
         return 0
     product_ids = sorted({r.product_id for r in receipts})
-    levels: dict[tuple[int, int], int] = {}
-    averages: dict[int, Decimal] = {}
-    on_hand: dict[int, int] = dict.fromkeys(product_ids, 0)
-    postgresql_locks = _dialect(session) == "postgresql"
-    for start in range(0, len(product_ids), _CHUNK):
-        chunk = product_ids[start : start + _CHUNK]
-        # Locked in id order as receive_stock locks them (FOR NO KEY UPDATE), then their levels: the levels
-        # are written back as computed here.
-        products = select(Product.id, Product.average_cost).where(Product.id.in_(chunk)).order_by(Product.id)
-        level_rows = select(_levels.c.product_id, _levels.c.warehouse_id, _levels.c.quantity).where(
-            _levels.c.product_id.in_(chunk)
-        )
-        if postgresql_locks:
-            products = products.with_for_update(key_share=True)
-            level_rows = level_rows.with_for_update()
-        averages.update({p: a for p, a in await session.execute(products)})
-        for product_id, warehouse_id, quantity in await session.execute(level_rows):
-            levels[(product_id, warehouse_id)] = quantity
-            on_hand[product_id] += quantity
+    averages = await _lock_products(session, product_ids)
+    levels = await _lock_levels(session, product_ids)
+    missing = sorted({(r.product_id, r.warehouse_id) for r in receipts} - levels.keys())
+    if missing:
+        # A level that does not exist cannot be locked: it is made at 0 first, then locked and read as the
+        # others are. A level another transaction made meanwhile is kept, and read with its quantity.
+        await _create_levels(session, missing)
+        levels.update(await _lock_levels(session, sorted({p for p, _w in missing})))
+    on_hand = dict.fromkeys(product_ids, 0)
+    for (product_id, _warehouse_id), quantity in levels.items():
+        on_hand[product_id] += quantity
     entries = []
     for r in receipts:
         pair = (r.product_id, r.warehouse_id)
-        balance = levels.get(pair, 0) + r.quantity
+        balance = levels[pair] + r.quantity
         if balance > MAX_LEVEL:
             raise Invalid(f"A stock level would exceed the largest stock level ({MAX_LEVEL:,}).", field="quantity")
         averages[r.product_id] = _average_after(averages[r.product_id], on_hand[r.product_id], r.unit_cost, r.quantity)
@@ -305,22 +297,57 @@ async def receive_many(session: AsyncSession, receipts: list[Receipt], *, create
             }
         )
     now = utcnow()
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    statement = insert(_levels)
-    statement = statement.on_conflict_do_update(
-        index_elements=[_levels.c.product_id, _levels.c.warehouse_id],
-        set_={"quantity": statement.excluded.quantity, "updated_at": statement.excluded.updated_at},
-    )
-    touched = {(r.product_id, r.warehouse_id) for r in receipts}
+    touched = sorted({(r.product_id, r.warehouse_id) for r in receipts})
     await session.execute(
-        statement, [{"product_id": p, "warehouse_id": w, "quantity": levels[(p, w)], "updated_at": now}
-                    for p, w in sorted(touched)]
+        update(StockLevel),
+        [{"product_id": p, "warehouse_id": w, "quantity": levels[(p, w)], "updated_at": now} for p, w in touched],
     )
     await session.execute(
         update(Product), [{"id": p, "average_cost": averages[p], "updated_at": now} for p in product_ids]
     )
     await session.execute(InventoryTransaction.__table__.insert(), entries)
     return len(entries)
+
+
+async def _lock_products(session: AsyncSession, product_ids: list[int]) -> dict[int, Decimal]:
+    """The average cost of each product, the products locked (PostgreSQL) in id order, as receive_stock locks
+    them (FOR NO KEY UPDATE) and before any of their levels, as every writer of a level does."""
+    averages: dict[int, Decimal] = {}
+    for start in range(0, len(product_ids), _CHUNK):
+        query = select(Product.id, Product.average_cost).where(Product.id.in_(product_ids[start : start + _CHUNK]))
+        if _dialect(session) == "postgresql":
+            query = query.with_for_update(key_share=True)
+        averages.update({p: a for p, a in await session.execute(query.order_by(Product.id))})
+    return averages
+
+
+async def _lock_levels(session: AsyncSession, product_ids: list[int]) -> dict[tuple[int, int], int]:
+    """Every level of these products, locked (PostgreSQL) in (product, warehouse) order: they are written back
+    as computed from what is read here. SQLite's write transaction excludes other writers already."""
+    levels: dict[tuple[int, int], int] = {}
+    for start in range(0, len(product_ids), _CHUNK):
+        query = select(_levels.c.product_id, _levels.c.warehouse_id, _levels.c.quantity).where(
+            _levels.c.product_id.in_(product_ids[start : start + _CHUNK])
+        )
+        if _dialect(session) == "postgresql":
+            query = query.with_for_update()
+        query = query.order_by(_levels.c.product_id, _levels.c.warehouse_id)
+        levels.update({(p, w): q for p, w, q in await session.execute(query)})
+    return levels
+
+
+async def _create_levels(session: AsyncSession, pairs: list[tuple[int, int]]) -> None:
+    """Levels at 0 for these (product, warehouse) pairs, leaving any that exist by now as they are."""
+    # Made after the existing levels are locked, never before: a transfer that holds one of those and goes on
+    # to create its target level would otherwise wait on this transaction while it waits on the transfer.
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    statement = insert(_levels).on_conflict_do_nothing(index_elements=[_levels.c.product_id, _levels.c.warehouse_id])
+    now = utcnow()
+    for start in range(0, len(pairs), _CHUNK):
+        await session.execute(
+            statement, [{"product_id": p, "warehouse_id": w, "quantity": 0, "updated_at": now}
+                        for p, w in pairs[start : start + _CHUNK]]
+        )
 
 
 # Rows per IN (...) list: far below asyncpg's 32,767 parameters.

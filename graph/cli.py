@@ -50,7 +50,7 @@ from db.transfer import csvfile
 from db.transfer import exports as transfer_exports
 from db.transfer import imports as transfer_imports
 from db.transfer.csvfile import FileProblem
-from db.transfer.formats import EXPORT_KINDS, FORMATS, IMPORT_KINDS
+from db.transfer.formats import EXPORT_KINDS, IMPORT_KINDS
 
 T = TypeVar("T")
 
@@ -811,7 +811,7 @@ def import_file(
         typer.echo(f"{file}: {problem}", err=True)
     if skip_invalid and result.rejected:
         rejected = file.with_name(file.name + ".rejected.csv")
-        _write_rejected(rejected, kind=str(kind), result=result)
+        _write_rejected(rejected, result=result)
         typer.echo(f"{len(result.rejected)} row(s) rejected, written with their errors to {rejected}.", err=True)
     counts = f"{result.inserted} added, {result.updated} updated, {result.unchanged} unchanged"
     if dry_run:
@@ -833,8 +833,13 @@ def _row_progress() -> Progress:
     )
 
 
-def _write_rejected(path: Path, *, kind: str, result: transfer_imports.ImportResult) -> None:
-    header = [*FORMATS[kind].columns, transfer_imports.REJECTED_COLUMN]
+def _write_rejected(path: Path, *, result: transfer_imports.ImportResult) -> None:
+    """The rejected rows as the file gave them (its columns in its order, each cell as written), each with its
+    errors in an `error` column: the one the file has already when it is itself a rejected rows' file."""
+    header = list(result.header)
+    if transfer_imports.REJECTED_COLUMN not in header:
+        header.append(transfer_imports.REJECTED_COLUMN)
+    at = header.index(transfer_imports.REJECTED_COLUMN)
     by_row: dict[int, list[str]] = {}
     for problem in result.errors:
         by_row.setdefault(problem.row, []).append(str(problem))
@@ -842,8 +847,14 @@ def _write_rejected(path: Path, *, kind: str, result: transfer_imports.ImportRes
         write = csvfile.writer(out)
         write.writerow(header)
         for row in result.rejected:
-            values = [row.values.get(column) or "" for column in FORMATS[kind].columns]
-            write.writerow([*values, "; ".join(by_row[row.number])])
+            # A short row's missing cells are empty; cells past the header's last column stay after the error.
+            cells = [*row.cells, *[""] * (len(result.header) - len(row.cells))]
+            error = "; ".join(by_row[row.number])
+            if at < len(result.header):
+                cells[at] = error
+            else:
+                cells.insert(at, error)
+            write.writerow(cells)
 
 
 @app.command("export")

@@ -3,8 +3,9 @@ database, every bad row reported with nothing written, --skip-invalid, re-runs t
 semicolon files, dry runs, and the command's errors."""
 
 import asyncio
+import hashlib
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,11 +13,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import migrate, stock
 from db.config import Settings
 from db.engine import Database
-from db.models import Base, Product, ProductSupplier, StockLevel, Supplier
+from db.models import Base, Product, ProductSupplier, StockLevel, Supplier, Warehouse
 from db.seed import seed_demo
 from db.transfer import csvfile
 from db.transfer.exports import export_rows, header
@@ -204,9 +206,9 @@ async def test_skip_invalid_writes_good_rows_and_a_rejected_file(
         skus = set(await session.scalars(select(Product.sku)))
     assert skus == {"HAM-1", "SAW-1", "OK-1"}
     rejected = (tmp_path / "products.csv.rejected.csv").read_text().splitlines()
-    assert rejected[0] == "sku,name,description,unit_price,category,reorder_point,reorder_quantity,is_active,error"
+    assert rejected[0] == "sku,name,unit_price,category,error"
     assert len(rejected) == 9
-    assert rejected[1] == 'BAD-1,Unknown category,,2.00,Garden,,,,"row 3, category: There is no category with the '\
+    assert rejected[1] == 'BAD-1,Unknown category,2.00,Garden,"row 3, category: There is no category with the '\
         'path or slug “Garden”."'
     # Corrected, the rejected file imports as it is: its error column is left out.
     fixed = tmp_path / "fixed.csv"
@@ -215,6 +217,34 @@ async def test_skip_invalid_writes_good_rows_and_a_rejected_file(
     assert (code, err) == (0, ""), out + err
     async with database.read_session() as session:
         assert await session.scalar(select(Product.category_id).where(Product.sku == "BAD-1")) is not None
+
+
+async def test_the_rejected_file_keeps_the_rows_as_given(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    file = tmp_path / "stock.csv"
+    file.write_text("unit_cost, sku ,quantity,warehouse\n 2.00 , ham-1 ,10, main \n1.50, NOPE , 3 ,main\n7.5,SAW-1,2\n")
+    code, out, err = await run_command(database_url, "import", "stock", str(file), "--skip-invalid")
+    assert code == 0 and "1 added" in out, out + err
+    rejected = tmp_path / "stock.csv.rejected.csv"
+    # The file's own columns in its order, each cell as it was written (a short row's missing cells empty).
+    assert rejected.read_text().splitlines() == [
+        "unit_cost,sku,quantity,warehouse,error",
+        '1.50, NOPE , 3 ,main,"row 3, sku: There is no product with SKU NOPE."',
+        '7.5,SAW-1,2,,"row 4, warehouse: `warehouse` is required (or --warehouse)."',
+    ]
+    # A rejected file imported again: its error column keeps its place and holds the new errors only.
+    again = tmp_path / "again.csv"
+    again.write_text(rejected.read_text().replace(" NOPE ", "NOPE-2"))
+    code, out, err = await run_command(database_url, "import", "stock", str(again), "--skip-invalid")
+    assert code == 0, out + err
+    assert (tmp_path / "again.csv.rejected.csv").read_text().splitlines() == [
+        "unit_cost,sku,quantity,warehouse,error",
+        '1.50,NOPE-2, 3 ,main,"row 2, sku: There is no product with SKU NOPE-2."',
+        '7.5,SAW-1,2,,"row 3, warehouse: `warehouse` is required (or --warehouse)."',
+    ]
 
 
 async def test_the_example_files_import(database: Database) -> None:
@@ -305,6 +335,134 @@ async def test_opening_stock_is_received_once(database: Database) -> None:
     again = await _import(database, "stock", rows, warehouse="WEST")
     assert (again.inserted, again.unchanged, again.errors) == (0, 3, [])
     assert await _snapshot(database) == before
+
+
+STOCK_HEADER = "sku,warehouse,quantity,unit_cost\n"
+
+
+async def _ids(database: Database, sku: str, code: str) -> tuple[int, int]:
+    """The ids of the product with `sku` and the warehouse with `code`."""
+    async with database.read_session() as session:
+        product = await session.scalar(select(Product.id).where(Product.sku == sku))
+        warehouse = await session.scalar(select(Warehouse.id).where(Warehouse.code == code))
+    assert product is not None and warehouse is not None
+    return product, warehouse
+
+
+async def _level(database: Database, sku: str, code: str) -> int | None:
+    async with database.read_session() as session:
+        return await session.scalar(
+            select(StockLevel.quantity).join(Product).join(Warehouse)
+            .where(Product.sku == sku, Warehouse.code == code)
+        )
+
+
+async def test_stock_rows_are_known_by_what_they_receive(database: Database) -> None:
+    await _catalog(database)
+    await _warehouses(database, "MAIN", "WEST")
+    rows = STOCK_HEADER + "HAM-1,MAIN,10,2.00\nSAW-1,MAIN,5,7.50\nHAM-1,,3,1.00\n"
+    assert (await _import(database, "stock", rows, warehouse="WEST")).inserted == 3
+    before = await _snapshot(database)
+    # Other columns' order, other rows' order, spaces, case and another notation of the same amounts.
+    copy = "unit_cost,quantity,warehouse,sku\n1,3,west,ham-1\n 7.5 , 5 , main , saw-1 \n2,10,Main,HAM-1\n"
+    again = await _import(database, "stock", copy)
+    assert (again.inserted, again.unchanged, again.errors) == (0, 3, [])
+    assert await _snapshot(database) == before
+
+
+async def test_identical_stock_rows_are_each_received_once(database: Database) -> None:
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    twice = STOCK_HEADER + "HAM-1,MAIN,3,1.00\nSAW-1,MAIN,1,1.00\nHAM-1,MAIN,3,1.00\n"
+    assert (await _import(database, "stock", twice)).inserted == 3
+    assert await _level(database, "HAM-1", "MAIN") == 6
+    before = await _snapshot(database)
+    for rerun in (twice, STOCK_HEADER + "HAM-1,MAIN,3,1.00\nhAM-1,main, 3 ,1\nSAW-1,MAIN,1,1.00\n"):
+        again = await _import(database, "stock", rerun)
+        assert (again.inserted, again.unchanged, again.errors) == (0, 3, [])
+    assert await _snapshot(database) == before
+    # A third identical row is a third receipt.
+    thrice = await _import(database, "stock", twice + "HAM-1,MAIN,3,1.00\n")
+    assert (thrice.inserted, thrice.unchanged) == (1, 3)
+    assert await _level(database, "HAM-1", "MAIN") == 9
+
+
+async def test_stock_imported_under_the_earlier_references_is_known(database: Database) -> None:
+    """Receipts imported when a row's reference was a hash of its number and cells are not received again."""
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    hammer, main = await _ids(database, "HAM-1", "MAIN")
+    earlier = hashlib.sha256("\x1f".join(["2", "HAM-1", "MAIN", "10", "2.00"]).encode()).hexdigest()[:32]
+    async with database.write_session() as session, session.begin():
+        await stock.receive_stock(
+            session, product_id=hammer, warehouse_id=main, quantity=10, unit_cost=Decimal("2.00"),
+            reference=f"import:{earlier}",
+        )
+    again = await _import(database, "stock", STOCK_HEADER + "HAM-1,MAIN,10,2.00\n")
+    assert (again.inserted, again.unchanged, again.errors) == (0, 1, [])
+
+
+async def test_a_row_that_would_overflow_its_level_is_a_row_error(database: Database) -> None:
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    hammer, main = await _ids(database, "HAM-1", "MAIN")
+    async with database.write_session() as session, session.begin():
+        for quantity in (1_000_000_000, 1_000_000_000, stock.MAX_LEVEL - 2_000_000_010):
+            await stock.receive_stock(session, product_id=hammer, warehouse_id=main, quantity=quantity)
+    before = await _snapshot(database)
+    # Ten units left below the largest level: rows 2 and 5 fit, row 4 (on top of row 2) does not.
+    rows = STOCK_HEADER + "HAM-1,MAIN,6,1.00\nSAW-1,MAIN,5,1.00\nHAM-1,MAIN,5,1.00\nHAM-1,MAIN,4,1.00\n"
+    refused = await _import(database, "stock", rows)
+    assert not refused.written
+    assert [(e.row, e.column, e.message) for e in refused.errors] == [
+        (4, "quantity", f"HAM-1 in MAIN would exceed the largest stock level ({stock.MAX_LEVEL:,})."),
+    ]
+    assert await _snapshot(database) == before
+    result = await _import(database, "stock", rows, skip_invalid=True)
+    assert (result.written, result.inserted, [e.row for e in result.errors]) == (True, 3, [4])
+    assert await _level(database, "HAM-1", "MAIN") == stock.MAX_LEVEL
+
+
+async def test_a_level_made_while_an_import_writes_is_added_to(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction creates a level and commits after the import has read the levels, just before it
+    writes them: the import adds to that level rather than writing over it."""
+    if database.settings.is_sqlite:
+        pytest.skip("SQLite: an import's write transaction keeps every other writer out from BEGIN IMMEDIATE")
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    hammer, main = await _ids(database, "HAM-1", "MAIN")
+
+    async def returned_meanwhile() -> None:
+        async with database.write_session() as other, other.begin():
+            await stock.return_stock(other, product_id=hammer, warehouse_id=main, quantity=5)
+
+    async with database.write_session() as session, session.begin():
+        _before_first_level_write(monkeypatch, session, returned_meanwhile)
+        result = await import_rows(
+            session, kind="stock", content=(STOCK_HEADER + "HAM-1,MAIN,10,2.00\n").encode(), name="in.csv"
+        )
+    assert result.inserted == 1
+    assert await _level(database, "HAM-1", "MAIN") == 15
+    async with database.read_session() as session:
+        assert await stock.audit(session) == []
+
+
+def _before_first_level_write(
+    monkeypatch: pytest.MonkeyPatch, session: AsyncSession, work: Callable[[], Awaitable[None]]
+) -> None:
+    """Run `work` once, just before `session` first writes to stock_levels."""
+    execute = session.execute
+    pending = [work]
+
+    async def execute_after_work(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        table = getattr(statement, "table", None) if getattr(statement, "is_dml", False) else None
+        if pending and table is not None and table.name == StockLevel.__tablename__:
+            await pending.pop()()
+        return await execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(session, "execute", execute_after_work)
 
 
 async def _preferred(database: Database) -> dict[str, tuple[str, bool]]:

@@ -25,7 +25,7 @@ from db.catalog import (
     _supplier_changes,
 )
 from db.errors import DomainError
-from db.models import Category, InventoryTransaction, Product, ProductSupplier, Supplier, Warehouse
+from db.models import Category, InventoryTransaction, Product, ProductSupplier, StockLevel, Supplier, Warehouse
 from db.transfer import csvfile
 from db.transfer.csvfile import CellError, FileProblem, Row, RowError, Table
 from db.transfer.formats import FORMATS, PATH_SEPARATOR
@@ -50,6 +50,8 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     rejected: list[Row] = field(default_factory=list)
     written: bool = False
+    # The columns of the file as its header names them, in its order (a rejected rows' file keeps them).
+    header: list[str] = field(default_factory=list)
 
 
 Progress = Callable[[int], None]
@@ -126,8 +128,8 @@ def read_table(kind: str, content: bytes, *, name: str) -> Table:
 
 def table_of(kind: str, records: list[dict[str, Any]]) -> Table:
     """Rows given as values by column rather than as a file (the API's input objects), as the table of the file
-    that holds them: each value in the files' notation, the rows numbered as below a header (so a row's receipt
-    reference is the file's), the header naming the columns any record gives."""
+    that holds them: each value in the files' notation, the rows numbered as below a header (as a file's rows
+    are), the header naming the columns any record gives."""
     header = [column for column in FORMATS[kind].columns if any(column in record for record in records)]
     rows = []
     for index, record in enumerate(records):
@@ -164,7 +166,7 @@ async def import_table(
     """Check every row of a table of `kind` and, unless a row failed (and `skip_invalid` is off) or this is
     a dry run, write the good rows in the session's transaction (what it creates or changes recorded as
     `created_by_id`'s). `counted` is told the number of rows, `progress` each row checked."""
-    result = ImportResult(rows=len(table.rows))
+    result = ImportResult(rows=len(table.rows), header=table.header)
     counted(result.rows)
     rows = _Rows(kind, result, progress)
     importer = _IMPORTERS[kind]
@@ -593,9 +595,39 @@ async def _import_offers(
 # --- opening stock ------------------------------------------------------------------------------
 
 
-def receipt_reference(row: Row) -> str:
-    """The reference a stock row's RECEIPT carries: derived from the row's number and cells, so the same row of
-    the same file (or of a corrected copy) is recognized as imported."""
+@dataclass(frozen=True)
+class _StockRow:
+    """A stock row whose product and warehouse were found and whose cells read as numbers."""
+
+    row: Row
+    product: Product
+    warehouse: Warehouse
+    quantity: int | None
+    unit_cost: Decimal | None
+
+    def receives(self) -> tuple[int, int, int | None, str]:
+        """What the row receives, whatever the notation: product, warehouse, quantity, unit cost in cents."""
+        cents = "" if self.unit_cost is None else format((self.unit_cost * 100).normalize(), "f")
+        return self.product.id, self.warehouse.id, self.quantity, cents
+
+
+def _receipt_references(stock_rows: Iterable[_StockRow]) -> list[str]:
+    """The reference each row's RECEIPT carries: `import:` and a hash of what the row receives and of how many
+    identical rows came before it in the file. A file's rows are thus known as imported whatever their order,
+    spacing or notation, and each of several identical rows is received once."""
+    seen: dict[tuple[Any, ...], int] = {}
+    references = []
+    for stock_row in stock_rows:
+        receives = stock_row.receives()
+        occurrence = seen[receives] = seen.get(receives, -1) + 1
+        digest = hashlib.sha256("\x1f".join(map(str, (*receives, occurrence))).encode()).hexdigest()
+        references.append(f"import:{digest[:32]}")
+    return references
+
+
+def _legacy_reference(row: Row) -> str:
+    # The reference receipts were imported with before it was derived from what they receive (the row's number
+    # and cells): a file imported then is still known when it is run again.
     digest = hashlib.sha256("\x1f".join([str(row.number), *row.cells]).encode()).hexdigest()
     return f"import:{digest[:32]}"
 
@@ -611,49 +643,84 @@ async def _import_stock(
         for product in await session.scalars(select(Product).where(Product.sku.in_(skus[start : start + CHUNK]))):
             products[product.sku] = product
     warehouses = {w.code.lower(): w for w in await session.scalars(select(Warehouse))}
-    references = {row.number: receipt_reference(row) for row in table}
-    imported = set(
-        await _by_key(session, [], InventoryTransaction.reference, references.values())
-    )
+    found = [
+        stock_row for row in table
+        if (stock_row := _stock_row(rows, row, products, warehouses, warehouse)) is not None
+    ]
+    references = _receipt_references(found)
+    legacy = [_legacy_reference(stock_row.row) for stock_row in found]
+    imported = set(await _by_key(session, [], InventoryTransaction.reference, [*references, *legacy]))
+    balances = await _levels(session, sorted({stock_row.product.id for stock_row in found}))
     receipts: list[stock.Receipt] = []
-    for row in table:
-        rows.progress(1)
-        v = row.values
-        values = _cells(rows, row, {
-            "quantity": lambda v=v: csvfile.whole("quantity", v["quantity"]),
-            "unit_cost": lambda v=v: csvfile.money("unit_cost", v["unit_cost"]),
-        })
-        product = products.get((v["sku"] or "").upper())
-        if product is None:
-            if v["sku"] is None:
-                rows.fail(row, "sku", "`sku` is required.")
-            else:
-                rows.fail(row, "sku", f"There is no product with SKU {v['sku']}.", "NOT_FOUND")
-        code = v.get("warehouse") or warehouse
-        place = warehouses.get((code or "").lower())
-        if place is None:
-            if code is None:
-                rows.fail(row, "warehouse", "`warehouse` is required (or --warehouse).")
-            else:
-                rows.fail(row, "warehouse", f"There is no warehouse with code {code}.", "NOT_FOUND")
-        if values is None or product is None or place is None:
-            continue
-        if references[row.number] in imported:
+    for stock_row, reference, legacy_reference in zip(found, references, legacy, strict=True):
+        if reference in imported or legacy_reference in imported:
             rows.result.unchanged += 1
             continue
         try:
-            receipts.append(stock.check_receipt(
-                product, place, quantity=values["quantity"], unit_cost=values["unit_cost"],
-                reference=references[row.number],
-            ))
+            receipt = stock.check_receipt(
+                stock_row.product, stock_row.warehouse, quantity=stock_row.quantity, unit_cost=stock_row.unit_cost,
+                reference=reference,
+            )
         except DomainError as error:
-            rows.refused(row, error)
+            rows.refused(stock_row.row, error)
             continue
+        # The level as the earlier accepted rows leave it: a row that would take it past the column's largest
+        # value is refused by itself, before anything is written.
+        pair = (receipt.product_id, receipt.warehouse_id)
+        balance = balances.get(pair, 0) + receipt.quantity
+        if balance > stock.MAX_LEVEL:
+            where = f"{stock_row.product.sku} in {stock_row.warehouse.code}"
+            rows.fail(stock_row.row, "quantity", f"{where} would exceed the largest stock level ({stock.MAX_LEVEL:,}).")
+            continue
+        balances[pair] = balance
+        receipts.append(receipt)
 
     async def write() -> None:
         rows.result.inserted += await stock.receive_many(session, receipts, created_by_id=created_by_id)
 
     return write
+
+
+def _stock_row(
+    rows: _Rows, row: Row, products: dict[str, Product], warehouses: dict[str, Warehouse], default: str | None
+) -> _StockRow | None:
+    """The row with its product and warehouse found and its numbers read, or None (the row failed)."""
+    rows.progress(1)
+    v = row.values
+    values = _cells(rows, row, {
+        "quantity": lambda: csvfile.whole("quantity", v["quantity"]),
+        "unit_cost": lambda: csvfile.money("unit_cost", v["unit_cost"]),
+    })
+    product = products.get((v["sku"] or "").upper())
+    if product is None:
+        if v["sku"] is None:
+            rows.fail(row, "sku", "`sku` is required.")
+        else:
+            rows.fail(row, "sku", f"There is no product with SKU {v['sku']}.", "NOT_FOUND")
+    code = v.get("warehouse") or default
+    place = warehouses.get((code or "").lower())
+    if place is None:
+        if code is None:
+            rows.fail(row, "warehouse", "`warehouse` is required (or --warehouse).")
+        else:
+            rows.fail(row, "warehouse", f"There is no warehouse with code {code}.", "NOT_FOUND")
+    if values is None or product is None or place is None:
+        return None
+    return _StockRow(row, product, place, values["quantity"], values["unit_cost"])
+
+
+async def _levels(session: AsyncSession, product_ids: list[int]) -> dict[tuple[int, int], int]:
+    """The stock levels of these products, by (product id, warehouse id)."""
+    levels: dict[tuple[int, int], int] = {}
+    for start in range(0, len(product_ids), CHUNK):
+        chunk = product_ids[start : start + CHUNK]
+        levels.update({
+            (p, w): q for p, w, q in await session.execute(
+                select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.quantity)
+                .where(StockLevel.product_id.in_(chunk))
+            )
+        })
+    return levels
 
 
 _IMPORTERS = {
