@@ -124,9 +124,14 @@ def _tool(name: str) -> str:
     return found
 
 
+# The values of libpq's PGSSLMODE, the same as asyncpg's `ssl` takes in the URL.
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 def _connection(url: URL) -> tuple[list[str], dict[str, str]]:
     """pg_dump's, pg_restore's and psql's connection options for `url`, and their environment: the password goes
-    in PGPASSWORD, never on the command line, where other users of the machine could read it."""
+    in PGPASSWORD, never on the command line, where other users of the machine could read it; the URL's
+    `?ssl=` (or `?sslmode=`) in PGSSLMODE, so the tools connect as securely as the API does."""
     options = [f"--dbname={url.database or url.username or 'postgres'}"]
     # A Unix socket's folder comes in the query (`?host=/var/run/postgresql`), as asyncpg takes it.
     host = url.host or url.query.get("host")
@@ -139,7 +144,28 @@ def _connection(url: URL) -> tuple[list[str], dict[str, str]]:
     env = {**os.environ}
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
+    ssl_mode = _ssl_mode(url)
+    if ssl_mode is not None:
+        env["PGSSLMODE"] = ssl_mode
     return options, env
+
+
+def _ssl_mode(url: URL) -> str | None:
+    """The libpq sslmode the URL asks for, if it asks for one (else PGSSLMODE from the environment holds, as it
+    does for asyncpg)."""
+    name = "ssl" if "ssl" in url.query else "sslmode"
+    value = url.query.get(name)
+    if value is None:
+        return None
+    mode = str(value).lower()
+    if mode == "true":
+        return "require"
+    if mode not in _SSL_MODES:
+        raise BackupProblem(
+            f"The database URL's {name}={value} is not an SSL mode PostgreSQL's tools know: use one of "
+            f"{', '.join(_SSL_MODES)}."
+        )
+    return mode
 
 
 def _run(command: list[str], env: dict[str, str], what: str) -> str:

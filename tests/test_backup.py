@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from db import backup, migrate
 from db.config import Settings
@@ -302,6 +302,47 @@ async def test_a_forced_postgresql_restore_keeps_tables_that_are_not_the_invento
     assert revisions == migrate.heads()
     assert "unrelated_table" in tables and notes == ["theirs"]
     assert codes == []  # the backup's warehouses: none
+
+
+@pytest.mark.parametrize(
+    ("query", "mode"),
+    [
+        ({"ssl": "require"}, "require"),
+        ({"ssl": "true"}, "require"),
+        ({"ssl": "verify-full"}, "verify-full"),
+        ({"sslmode": "verify-ca"}, "verify-ca"),
+        ({"ssl": "disable"}, "disable"),
+        ({"ssl": "prefer"}, "prefer"),
+        ({"ssl": "allow"}, "allow"),
+    ],
+)
+def test_the_urls_ssl_option_reaches_the_postgresql_tools(
+    monkeypatch: pytest.MonkeyPatch, query: dict[str, str], mode: str
+) -> None:
+    monkeypatch.delenv("PGSSLMODE", raising=False)
+    url = URL.create(
+        "postgresql+asyncpg", username="u", password="secret", host="db.example", database="inv", query=query
+    )
+    options, env = backup._connection(url)
+    assert env["PGSSLMODE"] == mode
+    assert env["PGPASSWORD"] == "secret"
+    assert not any("ssl" in option or "secret" in option for option in options), options
+
+
+def test_without_an_ssl_option_the_tools_keep_the_environments_pgsslmode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGSSLMODE", "verify-full")
+    _, env = backup._connection(URL.create("postgresql+asyncpg", host="db.example", database="inv"))
+    assert env["PGSSLMODE"] == "verify-full"
+    monkeypatch.delenv("PGSSLMODE")
+    _, env = backup._connection(URL.create("postgresql+asyncpg", host="db.example", database="inv"))
+    assert "PGSSLMODE" not in env
+
+
+def test_an_ssl_option_the_tools_do_not_know_is_one_line() -> None:
+    url = URL.create("postgresql+asyncpg", host="db.example", database="inv", query={"ssl": "maybe"})
+    known = "disable, allow, prefer, require, verify-ca, verify-full"
+    with pytest.raises(backup.BackupProblem, match=f"ssl=maybe.*{known}"):
+        backup._connection(url)
 
 
 async def test_keep_deletes_only_the_oldest_of_our_backups(
