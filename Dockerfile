@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Unless a database URL is given (docker-compose.yml gives PostgreSQL's), SQLite in the /data volume.
 ENV INVENTORY_DATABASE_URL=sqlite+aiosqlite:////data/inventory.db
 
-# pg_dump and pg_restore for `inventory db backup` and `restore` on PostgreSQL.
+# pg_dump, pg_restore and psql (all three in postgresql-client) for `inventory db backup` and `restore` on
+# PostgreSQL.
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends postgresql-client \
     && rm -rf /var/lib/apt/lists/*

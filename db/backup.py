@@ -1,15 +1,18 @@
 """Backups of the database while it serves, and their restore: SQLite through its online backup API, PostgreSQL
-through pg_dump's custom format and pg_restore; what a backup file is and which migration it holds."""
+through pg_dump's custom format, and pg_restore into psql; what a backup file is and which migration it holds."""
 
+import contextlib
 import os
 import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import URL
@@ -22,6 +25,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PG_DUMP_MAGIC = b"PGDMP"
 # Backups `backup --dir` writes, and the only files `--keep` deletes: inventory-20260102T030405.678Z.sqlite3.
 BACKUP_NAME = re.compile(r"^inventory-\d{8}T\d{6}\.\d{3}Z\.(sqlite3|pgdump)$")
+# Bytes copied at a time from pg_restore to psql.
+_CHUNK = 1 << 16
 
 
 class BackupProblem(Exception):
@@ -119,9 +124,14 @@ def _tool(name: str) -> str:
     return found
 
 
+# The values of libpq's PGSSLMODE, the same as asyncpg's `ssl` takes in the URL.
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 def _connection(url: URL) -> tuple[list[str], dict[str, str]]:
-    """pg_dump's and pg_restore's connection options for `url`, and their environment: the password goes in
-    PGPASSWORD, never on the command line, where other users of the machine could read it."""
+    """pg_dump's, pg_restore's and psql's connection options for `url`, and their environment: the password goes
+    in PGPASSWORD, never on the command line, where other users of the machine could read it; the URL's
+    `?ssl=` (or `?sslmode=`) in PGSSLMODE, so the tools connect as securely as the API does."""
     options = [f"--dbname={url.database or url.username or 'postgres'}"]
     # A Unix socket's folder comes in the query (`?host=/var/run/postgresql`), as asyncpg takes it.
     host = url.host or url.query.get("host")
@@ -134,7 +144,28 @@ def _connection(url: URL) -> tuple[list[str], dict[str, str]]:
     env = {**os.environ}
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
+    ssl_mode = _ssl_mode(url)
+    if ssl_mode is not None:
+        env["PGSSLMODE"] = ssl_mode
     return options, env
+
+
+def _ssl_mode(url: URL) -> str | None:
+    """The libpq sslmode the URL asks for, if it asks for one (else PGSSLMODE from the environment holds, as it
+    does for asyncpg)."""
+    name = "ssl" if "ssl" in url.query else "sslmode"
+    value = url.query.get(name)
+    if value is None:
+        return None
+    mode = str(value).lower()
+    if mode == "true":
+        return "require"
+    if mode not in _SSL_MODES:
+        raise BackupProblem(
+            f"The database URL's {name}={value} is not an SSL mode PostgreSQL's tools know: use one of "
+            f"{', '.join(_SSL_MODES)}."
+        )
+    return mode
 
 
 def _run(command: list[str], env: dict[str, str], what: str) -> str:
@@ -160,15 +191,78 @@ def backup_postgresql(url: URL, target: Path) -> None:
 
 
 def restore_postgresql(backup: Path, url: URL) -> None:
-    """Restore `backup` into the PostgreSQL database of `url` with pg_restore, in one transaction: what the
-    backup holds is dropped first where it exists, and on any error nothing changes."""
-    pg_restore = _tool("pg_restore")
+    """Restore `backup` into the PostgreSQL database of `url` in one transaction: the inventory's tables are
+    dropped (no other), then the backup's SQL, as pg_restore writes it, runs in psql. On any error nothing
+    changes, and the error is a BackupProblem naming the tool's first error line."""
+    pg_restore, psql = _tool("pg_restore"), _tool("psql")
     options, env = _connection(url)
-    command = [
-        pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-        "--exit-on-error", "--no-password", *options, str(backup),
-    ]
-    _run(command, env, "pg_restore")
+    with tempfile.TemporaryFile() as restore_errors, tempfile.TemporaryFile() as psql_errors:
+        # Plain SQL, streamed: a backup is not held in memory, however large.
+        writer = subprocess.Popen(
+            [pg_restore, "--no-owner", "--no-privileges", "--file=-", str(backup)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=restore_errors, env=env,
+        )
+        reader = subprocess.Popen(
+            [psql, "--no-psqlrc", "--single-transaction", "--set=ON_ERROR_STOP=1", "--quiet", "--no-password",
+             *options],
+            # Its standard output is the results of the dump's SELECTs (setval), of no interest.
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=psql_errors, env=env,
+        )
+        try:
+            _feed(reader, writer, _drop_inventory_tables())
+        finally:
+            # Until it reads the end of its input psql has not committed: killed, its transaction rolls back.
+            for process in (writer, reader):
+                if process.poll() is None:
+                    process.kill()
+                process.wait()
+            if reader.stdin is not None:
+                with contextlib.suppress(BrokenPipeError):
+                    reader.stdin.close()
+        # A process killed by a signal has a negative exit code: psql is killed when pg_restore fails, and
+        # pg_restore fails on the pipe psql stopped reading at its error.
+        if reader.returncode > 0 or (reader.returncode < 0 and writer.returncode == 0):
+            raise _failure("psql", psql_errors)
+        if writer.returncode != 0:
+            raise _failure("pg_restore", restore_errors)
+
+
+def _feed(reader: subprocess.Popen[bytes], writer: subprocess.Popen[bytes], prologue: bytes) -> None:
+    """Pass `prologue`, then what `writer` writes, to `reader`; end `reader`'s input (whereupon psql commits)
+    only if `writer` wrote all it had to."""
+    assert reader.stdin is not None and writer.stdout is not None
+    try:
+        reader.stdin.write(prologue)
+        shutil.copyfileobj(writer.stdout, reader.stdin, _CHUNK)
+        writer.stdout.close()
+        if writer.wait() == 0:
+            reader.stdin.close()
+            reader.wait()
+    except BrokenPipeError:
+        pass  # psql stopped at an error, which its message names
+    finally:
+        # pg_restore must not wait on a pipe nobody reads.
+        writer.stdout.close()
+
+
+def _failure(tool: str, errors: IO[bytes]) -> BackupProblem:
+    """The problem `tool` stopped at: the first line it wrote on its standard error."""
+    errors.seek(0)
+    lines = errors.read().decode(errors="replace").splitlines()
+    # psql's position in its input (`psql:<stdin>:123: `) counts the lines of the SQL stream, not the backup's.
+    shown = [re.sub(r"^psql:<stdin>:\d+: ", "", line).strip() for line in lines]
+    first = next((line for line in shown if line), "it stopped without a message")
+    return BackupProblem(f"{tool} failed, the database was left as it was: {first}")
+
+
+def _drop_inventory_tables() -> bytes:
+    """The SQL run before the backup's, in the same transaction: the inventory's tables dropped, with what is
+    theirs (indexes, constraints, the sequences of their ids), so that the backup's CREATE statements find no
+    name taken. Every table a revision of ours ever made is in the models (no migration drops one), and our
+    migrations make no types, functions or triggers; any other table stays, and a backup that holds one the
+    database has too fails as a whole."""
+    names = ", ".join(f'"{name}"' for name in [*Base.metadata.tables, "alembic_version"])
+    return f"SET client_min_messages = warning;\nDROP TABLE IF EXISTS {names} CASCADE;\n".encode()
 
 
 def read_backup(path: Path, *, expected: Kind) -> Backup:
@@ -247,12 +341,3 @@ async def occupied_tables(engine: AsyncEngine) -> list[str]:
             if (await connection.execute(select(text("1")).select_from(table).limit(1))).first() is not None:
                 occupied.append(table.name)
     return occupied
-
-
-async def drop_tables(engine: AsyncEngine) -> None:
-    """Drop every table of the database's default schema (PostgreSQL), in one transaction."""
-    async with engine.begin() as connection:
-        names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
-        if names:
-            quoted = ", ".join(f'"{name}"' for name in names)
-            await connection.execute(text(f"DROP TABLE IF EXISTS {quoted} CASCADE"))

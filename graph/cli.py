@@ -423,15 +423,11 @@ def db_restore(
             "Only a SQLite database in a file can be restored into: point INVENTORY_DATABASE_URL at one."
         )
 
-    async def look(database: Database) -> tuple[list[str], tuple[str, ...]]:
-        return await backup.occupied_tables(database.engine), await migrate.current(database.engine)
-
     occupied: list[str] = []
-    current: tuple[str, ...] = ()
     if database_file is not None and not database_file.exists():
         problems.check_sqlite_file(url, create=True)
     else:
-        occupied, current = _run(settings, look, at_head=False)
+        occupied = _run(settings, lambda database: backup.occupied_tables(database.engine), at_head=False)
     if occupied and not force:
         raise CommandFailed(
             f"{_shown_url(settings)} is not empty ({', '.join(occupied)} hold rows): pass --force to replace its "
@@ -441,9 +437,6 @@ def db_restore(
         if database_file is not None:
             backup.restore_sqlite(file, database_file, busy_timeout_seconds=settings.sqlite_busy_timeout_ms / 1000)
         else:
-            if current and set(current) != set(taken.revisions):
-                # The backup's tables differ from the database's: drop these first, so none is left over.
-                _run(settings, lambda database: backup.drop_tables(database.engine), at_head=False)
             backup.restore_postgresql(file, url)
     except sqlite3.Error as error:
         raise CommandFailed(f"Cannot restore into {_shown_url(settings)}: {_one_line(error)}") from None

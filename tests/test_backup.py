@@ -1,6 +1,7 @@
 """`inventory db backup` and `inventory db restore`, run as processes: a backup taken while stock mutations go on
 restores to a database whose ledger adds up; restore refuses a database with rows unless forced, upgrades an
-older backup and fails when its audit does; `--keep`; every mistake is one line."""
+older backup and fails when its audit does; on PostgreSQL a failed restore changes nothing and tables that are
+not the inventory's stay; `--keep`; every mistake is one line."""
 
 import asyncio
 import shutil
@@ -9,8 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import URL, make_url
 
 from db import backup, migrate
 from db.config import Settings
@@ -26,6 +27,15 @@ SHIP = "mutation ($input: ShipStockInput!) { shipStock(input: $input) { errors {
 def needs_pg_dump(database_url: str) -> None:
     if not database_url.startswith("sqlite") and shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed (apt-get install postgresql-client)")
+
+
+@pytest.fixture
+def needs_postgresql(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's restore (INVENTORY_TEST_DATABASE_URL names a PostgreSQL database)")
+    missing = [tool for tool in ("pg_dump", "pg_restore", "psql") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed (apt-get install postgresql-client)")
 
 
 def _backup_name(database_url: str) -> str:
@@ -53,6 +63,37 @@ async def _execute(database_url: str, *statements: str, upgrade_to: str | None =
                 await conn.execute(text(statement))
     finally:
         await database.dispose()
+
+
+async def _contents(database_url: str) -> tuple[tuple[str, ...], list[str], list[str], list[str]]:
+    """What a failed restore must leave as it was: the migration, every table (the inventory's and others),
+    the warehouses' codes and the notes of unrelated_table."""
+    database = Database(Settings(database_url=database_url))
+    try:
+        revisions = await migrate.current(database.engine)
+        async with database.engine.connect() as conn:
+            tables = sorted(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+            codes = [] if "warehouses" not in tables else list(
+                (await conn.execute(text("SELECT code FROM warehouses ORDER BY code"))).scalars()
+            )
+            notes = [] if "unrelated_table" not in tables else list(
+                (await conn.execute(text("SELECT note FROM unrelated_table ORDER BY note"))).scalars()
+            )
+    finally:
+        await database.dispose()
+    return revisions, tables, codes, notes
+
+
+async def _occupied_target(database_url: str, revision: str) -> None:
+    """The database at `revision`, with a warehouse of its own and a table that is not the inventory's."""
+    await _execute(
+        database_url,
+        "INSERT INTO warehouses (code, name, is_active, created_at, updated_at) "
+        "VALUES ('KEPT', 'k', true, now(), now())",
+        "CREATE TABLE unrelated_table (note text)",
+        "INSERT INTO unrelated_table VALUES ('theirs')",
+        upgrade_to=revision,
+    )
 
 
 Entry = tuple[int, int, int, int, int]
@@ -198,6 +239,110 @@ async def test_an_older_backup_is_restored_then_upgraded(
         assert await migrate.current(database.engine) == migrate.heads()
     finally:
         await database.dispose()
+
+
+# The database at the backup's migration, or at another one (the backup is at the head, the database one behind).
+@pytest.mark.parametrize("revision", ["head", "0007"])
+async def test_a_postgresql_restore_that_fails_partway_changes_nothing(
+    needs_postgresql: None, database: Database, database_url: str, fresh_database_url: str, tmp_path: Path,
+    revision: str,
+) -> None:
+    await build_catalog(database, products=6, suppliers=2)
+    # A backup holding a table the database has too: its CREATE TABLE fails after the inventory's tables
+    # are dropped and some of the backup is restored.
+    await _execute(database_url, "CREATE TABLE unrelated_table (note text)")
+    try:
+        file = _back_up(database_url, tmp_path / "backup.pgdump")
+    finally:
+        await _execute(database_url, "DROP TABLE unrelated_table")
+    await _occupied_target(fresh_database_url, revision)
+    before = await _contents(fresh_database_url)
+
+    code, out, err = await run_command(fresh_database_url, "db", "restore", "--force", str(file))
+    assert code == 1, out + err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert 'relation "unrelated_table" already exists' in err, err
+    assert await _contents(fresh_database_url) == before
+
+
+@pytest.mark.parametrize("revision", ["head", "0007"])
+async def test_a_postgresql_restore_of_a_truncated_backup_changes_nothing(
+    needs_postgresql: None, database: Database, database_url: str, fresh_database_url: str, tmp_path: Path,
+    revision: str,
+) -> None:
+    catalog = await build_catalog(database, products=6, suppliers=2)
+    await build_stock(database, catalog, warehouses=2, entries=40)
+    whole = _back_up(database_url, tmp_path / "backup.pgdump").read_bytes()
+    # Its table of contents and first tables' data are whole (it still reads as a backup of ours); pg_restore
+    # fails at the end that is cut off, after it has written the SQL of the tables and most of their data.
+    file = tmp_path / "truncated.pgdump"
+    file.write_bytes(whole[:-64])
+    await _occupied_target(fresh_database_url, revision)
+    before = await _contents(fresh_database_url)
+
+    code, out, err = await run_command(fresh_database_url, "db", "restore", "--force", str(file))
+    assert code == 1, out + err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "pg_restore failed" in err, err
+    assert await _contents(fresh_database_url) == before
+
+
+@pytest.mark.parametrize("revision", ["head", "0007"])
+async def test_a_forced_postgresql_restore_keeps_tables_that_are_not_the_inventorys(
+    needs_postgresql: None, database: Database, database_url: str, fresh_database_url: str, tmp_path: Path,
+    revision: str,
+) -> None:
+    await build_catalog(database, products=6, suppliers=2)
+    file = _back_up(database_url, tmp_path / "backup.pgdump")
+    await _occupied_target(fresh_database_url, revision)
+
+    code, out, err = await run_command(fresh_database_url, "db", "restore", "--force", str(file))
+    assert code == 0, out + err
+    revisions, tables, codes, notes = await _contents(fresh_database_url)
+    assert revisions == migrate.heads()
+    assert "unrelated_table" in tables and notes == ["theirs"]
+    assert codes == []  # the backup's warehouses: none
+
+
+@pytest.mark.parametrize(
+    ("query", "mode"),
+    [
+        ({"ssl": "require"}, "require"),
+        ({"ssl": "true"}, "require"),
+        ({"ssl": "verify-full"}, "verify-full"),
+        ({"sslmode": "verify-ca"}, "verify-ca"),
+        ({"ssl": "disable"}, "disable"),
+        ({"ssl": "prefer"}, "prefer"),
+        ({"ssl": "allow"}, "allow"),
+    ],
+)
+def test_the_urls_ssl_option_reaches_the_postgresql_tools(
+    monkeypatch: pytest.MonkeyPatch, query: dict[str, str], mode: str
+) -> None:
+    monkeypatch.delenv("PGSSLMODE", raising=False)
+    url = URL.create(
+        "postgresql+asyncpg", username="u", password="secret", host="db.example", database="inv", query=query
+    )
+    options, env = backup._connection(url)
+    assert env["PGSSLMODE"] == mode
+    assert env["PGPASSWORD"] == "secret"
+    assert not any("ssl" in option or "secret" in option for option in options), options
+
+
+def test_without_an_ssl_option_the_tools_keep_the_environments_pgsslmode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGSSLMODE", "verify-full")
+    _, env = backup._connection(URL.create("postgresql+asyncpg", host="db.example", database="inv"))
+    assert env["PGSSLMODE"] == "verify-full"
+    monkeypatch.delenv("PGSSLMODE")
+    _, env = backup._connection(URL.create("postgresql+asyncpg", host="db.example", database="inv"))
+    assert "PGSSLMODE" not in env
+
+
+def test_an_ssl_option_the_tools_do_not_know_is_one_line() -> None:
+    url = URL.create("postgresql+asyncpg", host="db.example", database="inv", query={"ssl": "maybe"})
+    known = "disable, allow, prefer, require, verify-ca, verify-full"
+    with pytest.raises(backup.BackupProblem, match=f"ssl=maybe.*{known}"):
+        backup._connection(url)
 
 
 async def test_keep_deletes_only_the_oldest_of_our_backups(
