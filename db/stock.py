@@ -270,13 +270,13 @@ async def receive_many(session: AsyncSession, receipts: list[Receipt], *, create
         return 0
     product_ids = sorted({r.product_id for r in receipts})
     averages = await _lock_products(session, product_ids)
-    levels = await _lock_levels(session, product_ids)
+    levels = await levels_of(session, product_ids, lock=True)
     missing = sorted({(r.product_id, r.warehouse_id) for r in receipts} - levels.keys())
     if missing:
         # A level that does not exist cannot be locked: it is made at 0 first, then locked and read as the
         # others are. A level another transaction made meanwhile is kept, and read with its quantity.
         await _create_levels(session, missing)
-        levels.update(await _lock_levels(session, sorted({p for p, _w in missing})))
+        levels.update(await levels_of(session, sorted({p for p, _w in missing}), lock=True))
     on_hand = dict.fromkeys(product_ids, 0)
     for (product_id, _warehouse_id), quantity in levels.items():
         on_hand[product_id] += quantity
@@ -321,15 +321,18 @@ async def _lock_products(session: AsyncSession, product_ids: list[int]) -> dict[
     return averages
 
 
-async def _lock_levels(session: AsyncSession, product_ids: list[int]) -> dict[tuple[int, int], int]:
-    """Every level of these products, locked (PostgreSQL) in (product, warehouse) order: they are written back
-    as computed from what is read here. SQLite's write transaction excludes other writers already."""
+async def levels_of(
+    session: AsyncSession, product_ids: list[int], *, lock: bool = False
+) -> dict[tuple[int, int], int]:
+    """Every level of these products by (product id, warehouse id); with `lock`, locked (PostgreSQL) in
+    (product, warehouse) order, for levels written back as computed from what is read here. SQLite's write
+    transaction excludes other writers already."""
     levels: dict[tuple[int, int], int] = {}
     for start in range(0, len(product_ids), _CHUNK):
         query = select(_levels.c.product_id, _levels.c.warehouse_id, _levels.c.quantity).where(
             _levels.c.product_id.in_(product_ids[start : start + _CHUNK])
         )
-        if _dialect(session) == "postgresql":
+        if lock and _dialect(session) == "postgresql":
             query = query.with_for_update()
         query = query.order_by(_levels.c.product_id, _levels.c.warehouse_id)
         levels.update({(p, w): q for p, w, q in await session.execute(query)})

@@ -25,7 +25,7 @@ from db.catalog import (
     _supplier_changes,
 )
 from db.errors import DomainError
-from db.models import Category, InventoryTransaction, Product, ProductSupplier, StockLevel, Supplier, Warehouse
+from db.models import Category, InventoryTransaction, Product, ProductSupplier, Supplier, Warehouse
 from db.transfer import csvfile
 from db.transfer.csvfile import CellError, FileProblem, Row, RowError, Table
 from db.transfer.formats import FORMATS, PATH_SEPARATOR
@@ -650,7 +650,7 @@ async def _import_stock(
     references = _receipt_references(found)
     legacy = [_legacy_reference(stock_row.row) for stock_row in found]
     imported = set(await _by_key(session, [], InventoryTransaction.reference, [*references, *legacy]))
-    balances = await _levels(session, sorted({stock_row.product.id for stock_row in found}))
+    balances = await stock.levels_of(session, sorted({stock_row.product.id for stock_row in found}))
     receipts: list[stock.Receipt] = []
     for stock_row, reference, legacy_reference in zip(found, references, legacy, strict=True):
         if reference in imported or legacy_reference in imported:
@@ -707,20 +707,6 @@ def _stock_row(
     if values is None or product is None or place is None:
         return None
     return _StockRow(row, product, place, values["quantity"], values["unit_cost"])
-
-
-async def _levels(session: AsyncSession, product_ids: list[int]) -> dict[tuple[int, int], int]:
-    """The stock levels of these products, by (product id, warehouse id)."""
-    levels: dict[tuple[int, int], int] = {}
-    for start in range(0, len(product_ids), CHUNK):
-        chunk = product_ids[start : start + CHUNK]
-        levels.update({
-            (p, w): q for p, w, q in await session.execute(
-                select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.quantity)
-                .where(StockLevel.product_id.in_(chunk))
-            )
-        })
-    return levels
 
 
 _IMPORTERS = {
