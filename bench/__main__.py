@@ -1,5 +1,6 @@
 """`python -m bench`: run the benchmark (our API, its reference path, PostGraphile), profile one read in-process,
-or measure the seed's rate against a plain bulk insert and the CSV import's rate."""
+measure the seed's rate against a plain bulk insert and the CSV import's rate, or the delivery of stock
+movements to many subscribers."""
 
 import dataclasses
 import json
@@ -10,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from bench import import_rate, profile, report, runner, seed_rate
+from bench import import_rate, profile, report, runner, seed_rate, subscriptions
 from bench.database import FULL, OUT_DIR, SMALL, bench_database
 from bench.workload import OPERATIONS
 from db.bulk_seed import BulkSpec
@@ -157,6 +158,31 @@ def import_rate_command(
     if (products == FULL.products) if record is None else record:
         title = {"postgres": "PostgreSQL", "sqlite": "SQLite"}[db.value]
         report.record_section(f"import-rate:{db.value}", f"CSV import rate: {title}", text)
+    typer.echo(text)
+
+
+@app.command("subscriptions")
+def subscriptions_command(
+    db: Annotated[Backend, typer.Option(help="The database the API runs on.")] = Backend.postgres,
+    subscribers: Annotated[int, typer.Option(min=1, help="WebSocket subscribers to transactionAdded.")] = 200,
+    rate: Annotated[float, typer.Option(min=0.1, help="Stock movements a second.")] = 20,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of movements.")] = 60,
+    workers: Annotated[
+        int, typer.Option(min=1, help="uvicorn worker processes (default: the cores).")
+    ] = runner.default_workers(),
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Write the table into bench/RESULTS.md.")
+    ] = True,
+) -> None:
+    """Deliver stock movements to many subscribers: latency p50/p99 to the client and the server's RSS."""
+    result = subscriptions.run(db.value, subscribers=subscribers, rate=rate, duration=duration, workers=workers)
+    command = "python -m bench " + shlex.join(sys.argv[1:])
+    text = subscriptions.markdown(result, command)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / f"subscriptions-{db.value}.json").write_text(json.dumps(result, indent=2))
+    if record:
+        title = {"postgres": "PostgreSQL", "sqlite": "SQLite"}[db.value]
+        report.record_section(f"subscriptions:{db.value}", f"Subscriptions: {title}", text)
     typer.echo(text)
 
 
