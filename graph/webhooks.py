@@ -83,8 +83,11 @@ class Deliverer:
     """Started and stopped by the app's lifespan. `wake()` says new ledger entries may be there (else it
     looks every `webhook_poll_seconds`)."""
 
-    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+    def __init__(
+        self, settings: Settings, database: Database | None = None, *, leader_retry: float = LEADER_RETRY_SECONDS
+    ) -> None:
         self.settings = settings
+        self.leader_retry = leader_retry
         # An in-memory SQLite database exists only in the app's engine: use it; else an engine of our own.
         self._own_database = database is None or not _in_memory(settings)
         self.database = Database(settings) if self._own_database else database  # type: ignore[assignment]
@@ -123,7 +126,7 @@ class Deliverer:
                 logger.exception("webhook deliverer failed; starting again")
             finally:
                 self.leading = False
-            await asyncio.sleep(LEADER_RETRY_SECONDS)
+            await asyncio.sleep(self.leader_retry)
 
     @contextlib.asynccontextmanager
     async def _leadership(self) -> AsyncIterator[Any]:
