@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import changes as change_log
 from db.binds import Bind, with_values
 from db.catalog import KEEP, Keep, _assign, _Checks, _given, _stamp
-from db.errors import FieldError, InvalidInput, NotFound
+from db.errors import NotFound
 from db.lengths import MAX_WEBHOOK_SECRET_LENGTH, MAX_WEBHOOK_URL_LENGTH
 from db.models import InventoryTransaction, Product, Warehouse, WebhookDelivery, WebhookEndpoint
 from db.pagination import SortKey
@@ -251,9 +251,6 @@ def delivery_conditions(
     return [delivery.endpoint_id == bind("endpoint_id", lambda s: s.endpoint_id)]
 
 
-async def endpoint_exists(session: AsyncSession, *, endpoint_id: int) -> bool:
-    return await session.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint_id)) is not None
-
 
 # --- delivery -----------------------------------------------------------------------------------------
 
@@ -394,7 +391,3 @@ async def record_attempt(
     )
     await session.flush()
     return outcome.delivered
-
-
-def invalid_url(message: str) -> InvalidInput:
-    return InvalidInput([FieldError("url", message)])
