@@ -128,6 +128,30 @@ async def wait_until(check: Callable[[], Any], *, timeout: float = 20.0) -> Any:
         await asyncio.sleep(0.05)
 
 
+async def stored(database: Database) -> tuple[int, bool, int, int]:
+    """The one endpoint's cursor, whether it is active and its failures in a row, and the number of deliveries
+    logged, read with plain SQL. Tests wait on these rather than on queries: compare mode reads twice, and
+    the deliverer may move the endpoint on between the two reads."""
+    async with database.engine.connect() as conn:
+        (row,) = (
+            await conn.exec_driver_sql(
+                "SELECT last_event_id, is_active, consecutive_failures, "
+                "(SELECT count(*) FROM webhook_deliveries) FROM webhook_endpoints"
+            )
+        ).all()
+    return row[0], bool(row[1]), row[2], row[3]
+
+
+async def settled(database: Database, cursor: int | None = None, deliveries: int | None = None) -> None:
+    """Wait until the endpoint's cursor and the delivery log are as given."""
+
+    async def reached() -> bool:
+        at, _active, _failures, logged = await stored(database)
+        return (cursor is None or at == cursor) and (deliveries is None or logged == deliveries)
+
+    await wait_until(reached)
+
+
 async def endpoint_of(gql: GraphQLClient) -> dict[str, Any]:
     (endpoint,) = (await gql(ENDPOINTS))["webhookEndpoints"]["nodes"]
     return endpoint
@@ -138,7 +162,7 @@ async def deliveries(gql: GraphQLClient, endpoint_id: str) -> list[dict[str, Any
 
 
 async def test_a_receiver_that_refuses_for_a_while_gets_every_event_signed_and_the_log_shows_the_retries(
-    gql: GraphQLClient, receiver: Receiver, place: dict[str, Any]
+    gql: GraphQLClient, receiver: Receiver, place: dict[str, Any], database: Database
 ) -> None:
     receiver.refusals = 3
     created = await create(gql, url=receiver.url, events=ALL_EVENTS)
@@ -186,7 +210,8 @@ async def test_a_receiver_that_refuses_for_a_while_gets_every_event_signed_and_t
     assert shipped["warehouse"] == {"id": place["wid"], "code": "MAIN"}
     assert shipped["stockLevel"] == {"quantityOnHand": 3}
 
-    log = await wait_until(lambda: _full_log(gql, endpoint_id, 7))
+    await settled(database, cursor=ids[-1], deliveries=7)
+    log = await deliveries(gql, endpoint_id)
     # Newest first: the three later events at their first attempt, then the first event's four attempts.
     assert [(d["eventId"], d["attempt"], d["statusCode"]) for d in log] == [
         (ids[3], 1, 200),
@@ -203,25 +228,22 @@ async def test_a_receiver_that_refuses_for_a_while_gets_every_event_signed_and_t
     assert (endpoint["lastEventId"], endpoint["consecutiveFailures"], endpoint["isActive"]) == (ids[3], 0, True)
 
 
-async def _full_log(gql: GraphQLClient, endpoint_id: str, count: int) -> list[dict[str, Any]] | None:
-    log = await deliveries(gql, endpoint_id)
-    return log if len(log) == count else None
-
-
 def _pk(global_id_: str) -> int:
     """The ledger id (the event id) in an entry's global ID."""
     return int(base64.b64decode(global_id_).decode().split(":")[1])
 
 
 async def test_an_endpoint_is_disabled_after_a_run_of_failures_and_resumes_where_it_stopped(
-    gql: GraphQLClient, receiver: Receiver, place: dict[str, Any], settings: Settings
+    gql: GraphQLClient, receiver: Receiver, place: dict[str, Any], settings: Settings, database: Database
 ) -> None:
     receiver.refusals, receiver.refuse_with = None, 500
     created = await create(gql, url=receiver.url, events=["STOCK_CHANGED"])
     endpoint_id = created["webhookEndpoint"]["id"]
     first = _pk((await move(gql, RECEIVE, **place["at"], quantity=4))["transactions"][0]["id"])
 
-    disabled = await wait_until(lambda: _disabled(gql))
+    await wait_until(lambda: _disabled(database))
+    disabled = await endpoint_of(gql)
+    assert disabled["isActive"] is False
     assert disabled["consecutiveFailures"] == settings.webhook_max_failures
     assert disabled["disabledAt"] is not None and disabled["lastEventId"] == first - 1
     log = await deliveries(gql, endpoint_id)
@@ -244,39 +266,37 @@ async def test_an_endpoint_is_disabled_after_a_run_of_failures_and_resumes_where
 
     await wait_until(lambda: set(receiver.delivered()) >= {first, *later})
     assert receiver.delivered() == [first, *later]
+    await settled(database, cursor=later[-1])
     assert (await endpoint_of(gql))["lastEventId"] == later[-1]
 
 
-async def _disabled(gql: GraphQLClient) -> dict[str, Any] | None:
-    endpoint = await endpoint_of(gql)
-    return None if endpoint["isActive"] else endpoint
+async def _disabled(database: Database) -> bool:
+    _cursor, active, _failures, _logged = await stored(database)
+    return not active
 
 
 async def test_events_an_endpoint_does_not_take_are_passed_over(
-    gql: GraphQLClient, receiver: Receiver, place: dict[str, Any]
+    gql: GraphQLClient, receiver: Receiver, place: dict[str, Any], database: Database
 ) -> None:
     await create(gql, url=receiver.url, events=["LOW_STOCK_REACHED"])
     ids = [
         _pk((await move(gql, mutation, **place["at"], quantity=quantity))["transactions"][0]["id"])
         for mutation, quantity in ((RECEIVE, 8), (SHIP, 2), (SHIP, 2), (SHIP, 1), (RECEIVE, 5), (SHIP, 6))
     ]  # 8, 6, 4 (low), 3, 8, 2 (low)
-    await wait_until(lambda: _endpoint_at(gql, ids[-1]))
+    await settled(database, cursor=ids[-1])
     assert receiver.delivered() == [ids[2], ids[5]]
+    assert (await endpoint_of(gql))["lastEventId"] == ids[-1]
     assert all(r.json["events"] == ["LOW_STOCK_REACHED"] for r in receiver.requests)
 
 
-async def _endpoint_at(gql: GraphQLClient, event_id: int) -> bool:
-    return (await endpoint_of(gql))["lastEventId"] == event_id
-
-
 async def test_an_endpoint_gets_only_events_made_after_it_was_registered(
-    gql: GraphQLClient, receiver: Receiver, place: dict[str, Any]
+    gql: GraphQLClient, receiver: Receiver, place: dict[str, Any], database: Database
 ) -> None:
     before = _pk((await move(gql, RECEIVE, **place["at"], quantity=3))["transactions"][0]["id"])
     created = await create(gql, url=receiver.url, events=["TRANSACTION_ADDED"])
     assert created["webhookEndpoint"]["lastEventId"] == before
     after = _pk((await move(gql, RECEIVE, **place["at"], quantity=1))["transactions"][0]["id"])
-    await wait_until(lambda: receiver.delivered())
+    await settled(database, cursor=after)
     assert receiver.delivered() == [after]
 
 
@@ -394,8 +414,8 @@ async def test_deleting_an_endpoint_deletes_its_log(
 ) -> None:
     created = await create(gql, url=receiver.url, events=["TRANSACTION_ADDED"])
     endpoint_id = created["webhookEndpoint"]["id"]
-    await move(gql, RECEIVE, **place["at"], quantity=1)
-    await wait_until(lambda: receiver.delivered())
+    entry = _pk((await move(gql, RECEIVE, **place["at"], quantity=1))["transactions"][0]["id"])
+    await settled(database, cursor=entry, deliveries=1)
     assert len(await deliveries(gql, endpoint_id)) == 1
 
     deleted = (await gql(DELETE, {"id": endpoint_id}))["deleteWebhookEndpoint"]
