@@ -208,6 +208,8 @@ async def update_endpoint(
         secret = changes["secret"] = new_secret()
     if changes.get("is_active") and not endpoint.is_active:
         changes.update(consecutive_failures=0, disabled_at=None, next_attempt_at=None)
+    elif changes.get("url", endpoint.url) != endpoint.url:
+        changes["next_attempt_at"] = None  # a new URL is tried at once, not after the old one's backoff
     _stamp(endpoint, changes, updated_by_id)
     _assign(endpoint, changes)
     await session.flush()

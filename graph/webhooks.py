@@ -126,6 +126,9 @@ class Deliverer:
                 logger.exception("webhook deliverer failed; starting again")
             finally:
                 self.leading = False
+                # Another process may deliver from now on: what this one had under way stops.
+                for task in list(self._busy.values()):
+                    task.cancel()
             await asyncio.sleep(self.leader_retry)
 
     @contextlib.asynccontextmanager
