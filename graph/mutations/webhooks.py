@@ -42,7 +42,8 @@ class CreateWebhookEndpointInput:
     events: list[WebhookEvent] = strawberry.field(description=EVENTS)  # type: ignore[valid-type]
     secret: str | None = optional(
         f"The secret requests are signed with: {webhooks_db.MIN_SECRET_LENGTH} to {MAX_WEBHOOK_SECRET_LENGTH} "
-        "characters. Left out, a random one is made; either way the payload shows it this once."
+        "characters, taken as given (not trimmed). Left out, a random one is made; either way the payload shows "
+        "it this once."
     )
     is_active: bool = optional("False registers it switched off: nothing is delivered until it is enabled.", True)
 
