@@ -84,7 +84,8 @@ class Receiver:
         self.requests.append(
             Received(int(request.headers["Inventory-Event-Id"]), request.headers["Inventory-Signature"], body, status)
         )
-        return Response(status_code=status)
+        # A redirect names the receiver itself: followed, it would be delivered at the first attempt.
+        return Response(status_code=status, headers={"Location": self.url} if 300 <= status < 400 else None)
 
     def delivered(self) -> list[int]:
         """The event ids of the accepted requests, in the order they came."""
@@ -429,3 +430,46 @@ async def test_deleting_an_endpoint_deletes_its_log(
     assert [(e["field"], e["code"]) for e in again["errors"]] == [("id", "NOT_FOUND")]
     missing = (await gql(UPDATE, {"input": {"id": global_id("WebhookEndpoint", 999_999), "isActive": True}}))
     assert [(e["field"], e["code"]) for e in missing["updateWebhookEndpoint"]["errors"]] == [("id", "NOT_FOUND")]
+
+
+async def test_a_slow_receiver_does_not_hold_up_the_others(
+    gql: GraphQLClient, place: dict[str, Any], database: Database
+) -> None:
+    """Endpoints are delivered to at once: a receiver that takes seconds to answer delays only itself."""
+    answered = asyncio.Event()
+
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(3)
+        return Response(status_code=200)
+
+    async def fast(request: Request) -> Response:
+        answered.set()
+        return Response(status_code=200)
+
+    routes = [Route("/slow", slow, methods=["POST"]), Route("/fast", fast, methods=["POST"])]
+    async with serving(Starlette(routes=routes)) as url:
+        await create(gql, url=f"{url}/slow", events=["STOCK_CHANGED"])
+        await create(gql, url=f"{url}/fast", events=["STOCK_CHANGED"])
+        started = time.monotonic()
+        await move(gql, RECEIVE, **place["at"], quantity=1)
+        await asyncio.wait_for(answered.wait(), timeout=10)
+        assert time.monotonic() - started < 2.5
+        # The slow one is answered too, before the receiver goes away.
+        await wait_until(lambda: _both_delivered(database))
+
+
+async def _both_delivered(database: Database) -> bool:
+    async with database.engine.connect() as conn:
+        return (await conn.exec_driver_sql("SELECT count(*) FROM webhook_deliveries WHERE status_code = 200")).scalar() == 2
+
+
+async def test_a_redirect_is_not_followed_but_counts_as_a_failure(
+    gql: GraphQLClient, receiver: Receiver, place: dict[str, Any], database: Database
+) -> None:
+    receiver.refusals, receiver.refuse_with = 1, 307
+    created = await create(gql, url=receiver.url, events=["TRANSACTION_ADDED"])
+    entry = _pk((await move(gql, RECEIVE, **place["at"], quantity=1))["transactions"][0]["id"])
+    await settled(database, cursor=entry, deliveries=2)
+    log = await deliveries(gql, created["webhookEndpoint"]["id"])
+    assert [(d["attempt"], d["statusCode"], d["error"]) for d in log] == [(2, 200, None), (1, 307, "HTTP 307")]
+    assert [r.status for r in receiver.requests] == [307, 200]
