@@ -25,6 +25,8 @@ from db.types import Money
 ACTING = "inventory.acting"
 PASSWORD = "password"
 REDACTED = "[redacted]"
+# Logged only as REDACTED: that they changed, never what they are.
+_SECRETS = frozenset({PASSWORD, "secret"})
 
 # Not logged: the row's id (the change names it), its own timestamps, creator and last changer (the change
 # has its time and actor), what the ledger moves (a product's average cost), login throttling, and the password hash
@@ -97,7 +99,7 @@ def field_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
         old, new = before.get(name), after.get(name)
         if old == new:
             continue
-        if name == PASSWORD:
+        if name in _SECRETS:
             old, new = (None if old is None else REDACTED), (None if new is None else REDACTED)
         found.append({"field": name, "old": old, "new": new})
     return found

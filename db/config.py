@@ -73,6 +73,23 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = 65536
     password_hash_parallelism: int = 4
 
+    # Webhooks (graph/webhooks.py). Endpoints on loopback, private, link-local and other non-public addresses
+    # are refused unless this is on (tests and closed networks).
+    webhooks_allow_private: bool = False
+    # Whether this process runs a deliverer; of all the processes that do, one at a time delivers.
+    webhooks_deliver: bool = True
+    # After this many failed attempts in a row an endpoint is disabled until an administrator enables it.
+    webhook_max_failures: int = Field(default=10, ge=1)
+    # How long one delivery may take, connecting included, before it counts as failed.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How often the deliverer looks for new ledger entries when nothing woke it.
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    # The wait before retrying a failed delivery: base * 2^(failures - 1), at most max, less up to half at random.
+    webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # Endpoints delivered to at once, so one slow receiver does not hold up the others.
+    webhook_concurrency: int = Field(default=8, ge=1)
+
     @cached_property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

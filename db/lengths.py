@@ -25,6 +25,10 @@ MAX_USERNAME_LENGTH = 64
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 
+# Webhooks: an endpoint's URL and its signing secret
+MAX_WEBHOOK_URL_LENGTH = 2_000
+MAX_WEBHOOK_SECRET_LENGTH = 200
+
 # Queries: a search filter's text
 MAX_SEARCH_LENGTH = 1_000
 

@@ -26,6 +26,7 @@ from graph.http import REQUEST_ID_HEADER, BodyReadDeadline, GraphQLOverHTTP, Req
 from graph.ide import assets_mount, graphiql_page
 from graph.plans.serve import ReadPlans
 from graph.schema import build_schema
+from graph.webhooks import Deliverer
 
 
 class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
@@ -90,7 +91,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         freeze_startup_objects()
+        # Every process runs one; one of them at a time delivers (graph/webhooks.py).
+        deliverer = Deliverer(settings, db) if settings.webhooks_deliver else None
+        app.state.webhooks = deliverer
+        if deliverer is not None:
+            deliverer.start()
         yield
+        if deliverer is not None:
+            await deliverer.stop()
         if owns_database:
             await db.dispose()
         if reference is not None:
@@ -119,4 +127,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     app.state.database = db
+    app.state.webhooks = None
     return app

@@ -140,12 +140,14 @@ def is_self_or_admin(viewer: Any, user_id: int) -> bool:
 def may_fetch(viewer: Any, type_name: str, pk: int) -> bool:
     """Whether `viewer` (as for `is_self_or_admin`) may fetch the object of `type_name` with primary key
     `pk` by its ID (`node`, `nodes`, on both read paths): a User only itself, unless an administrator (as
-    `users` is theirs alone); a Change only with READS_CHANGES or a higher role (as `changes`); anything else
-    anyone who may use `node`."""
+    `users` is theirs alone); a Change only with READS_CHANGES or a higher role (as `changes`); a
+    WebhookEndpoint only an administrator (as `webhookEndpoints`); anything else anyone who may use `node`."""
     if type_name == "User":
         return is_self_or_admin(viewer, pk)
     if type_name == "Change":
         return viewer is not None and viewer.role.rank >= READS_CHANGES.rank
+    if type_name == "WebhookEndpoint":
+        return viewer is not None and viewer.role is models.Role.ADMIN
     return True
 
 

@@ -12,11 +12,22 @@ from db import catalog_reads as reads
 from db import stock_reads
 from db.engine import Database
 from db.errors import DomainError
-from db.models import Category, Change, InventoryTransaction, Product, ProductSupplier, PurchaseOrder, Supplier, Warehouse
+from db.models import (
+    Category,
+    Change,
+    InventoryTransaction,
+    Product,
+    ProductSupplier,
+    PurchaseOrder,
+    Supplier,
+    Warehouse,
+    WebhookEndpoint,
+)
 from db.pagination import Page, SortKey, Window, empty_page
 from graph.types import catalog as types
 from graph.types import changes as change_types
 from graph.types import stock as stock_types
+from graph.types import webhooks as webhook_types
 from graph.types.users import UserByIdLoader
 
 K = TypeVar("K", bound=Hashable)
@@ -225,6 +236,11 @@ class ChangeByIdLoader(_ByIdLoader):
     convert = change_types.Change.from_model
 
 
+class WebhookEndpointByIdLoader(_ByIdLoader):
+    model = WebhookEndpoint
+    convert = webhook_types.WebhookEndpoint.from_model
+
+
 class TransactionCountByProductIdLoader(_GroupedLoader[tuple[int, stock_reads.TransactionFilter], int]):
     def default(self, key: Any) -> int:
         return 0
@@ -327,6 +343,10 @@ class Loaders:
     def change_by_id(self) -> ChangeByIdLoader:
         return ChangeByIdLoader(self.db)
 
+    @cached_property
+    def webhook_endpoint_by_id(self) -> WebhookEndpointByIdLoader:
+        return WebhookEndpointByIdLoader(self.db)
+
     def by_type_name(self, type_name: str) -> "_ByIdLoader | None":
         """The loader that fetches nodes of a GraphQL type by primary key (for `node`/`nodes`)."""
         return {
@@ -339,5 +359,6 @@ class Loaders:
             "InventoryTransaction": lambda: self.inventory_transaction_by_id,
             "PurchaseOrder": lambda: self.purchase_order_by_id,
             "Change": lambda: self.change_by_id,
+            "WebhookEndpoint": lambda: self.webhook_endpoint_by_id,
         }.get(type_name, lambda: None)()
 

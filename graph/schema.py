@@ -16,11 +16,13 @@ from graph.mutations.imports import ImportMutations
 from graph.mutations.purchasing import PurchasingMutations
 from graph.mutations.stock import StockMutations
 from graph.mutations.warehouses import WarehouseMutations
+from graph.mutations.webhooks import WebhookMutations
 from graph.queries.auth import AuthQueries
 from graph.queries.catalog import CatalogQueries
 from graph.queries.changes import ChangeQueries
 from graph.queries.purchasing import PurchasingQueries
 from graph.queries.stock import StockQueries
+from graph.queries.webhooks import WebhookQueries
 from graph.scalars import SCALARS
 from graph.types import catalog, stock
 
@@ -41,7 +43,7 @@ QUERY_ACCESS: dict[str, Role | Access] = {
         VIEWER,
     ),
     "changes": READS_CHANGES,
-    "users": ADMIN,
+    **dict.fromkeys(["users", "webhookEndpoints", "webhookDeliveries"], ADMIN),
 }
 
 MUTATION_ACCESS: dict[str, Role | Access] = {
@@ -64,7 +66,13 @@ MUTATION_ACCESS: dict[str, Role | Access] = {
         ],
         MANAGER,
     ),
-    **dict.fromkeys(["createUser", "updateUser", "deactivateUser"], ADMIN),
+    **dict.fromkeys(
+        [
+            "createUser", "updateUser", "deactivateUser",
+            "createWebhookEndpoint", "updateWebhookEndpoint", "deleteWebhookEndpoint",
+        ],
+        ADMIN,
+    ),
 }
 
 
@@ -80,7 +88,7 @@ _TOKEN = (
     description=f"What can be read. {_TOKEN} A field refused for its arguments fails with BAD_USER_INPUT (an "
     "argument breaks a rule) or NOT_FOUND (an ID of another type)."
 )
-class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries, ChangeQueries):
+class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries, ChangeQueries, WebhookQueries):
     pass
 
 
@@ -90,7 +98,13 @@ class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries, Change
     f"`errors` say why and nothing changed (a failed `login` is counted, though). {_TOKEN}"
 )
 class Mutation(
-    CatalogMutations, StockMutations, PurchasingMutations, WarehouseMutations, ImportMutations, AuthMutations
+    CatalogMutations,
+    StockMutations,
+    PurchasingMutations,
+    WarehouseMutations,
+    ImportMutations,
+    AuthMutations,
+    WebhookMutations,
 ):
     pass
 

@@ -60,6 +60,13 @@ def settings(database_url: str) -> Settings:
         password_hash_parallelism=1,
         # The suite's clients all come from 127.0.0.1; tests/api/test_auth.py tests the limit on an app of its own.
         login_rate_per_minute=1_000_000,
+        # Webhook receivers in the tests listen on 127.0.0.1; deliveries and their retries come quickly.
+        webhooks_allow_private=True,
+        webhook_poll_seconds=0.1,
+        webhook_backoff_base_seconds=0.05,
+        webhook_backoff_max_seconds=0.2,
+        webhook_timeout_seconds=5,
+        webhook_max_failures=5,
     )
 
 

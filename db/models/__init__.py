@@ -14,6 +14,7 @@ from db.models.stock import (
     Warehouse,
 )
 from db.models.users import ApiToken, Role, User
+from db.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiToken",
@@ -33,4 +34,6 @@ __all__ = [
     "TransactionKind",
     "User",
     "Warehouse",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -9,6 +9,7 @@ from db import catalog_reads, reports, stock_reads
 from db import changes as changes_db
 from db import purchasing_reads
 from db import users as users_db
+from db import webhooks as webhooks_db
 from db.config import Settings
 from db.errors import Invalid
 from db.pagination import Keyset, SortKey
@@ -18,6 +19,7 @@ from graph.queries.catalog import CategoryFilter, SupplierFilter
 from graph.queries.changes import ChangeFilter
 from graph.queries.purchasing import PurchaseOrderFilter
 from graph.queries.stock import WarehouseFilter
+from graph.queries.webhooks import delivery_filter
 from graph.relay import decode_id, decode_optional_id, id_or_key, window
 from graph.types.catalog import OrderDirection, ProductFilter, ProductOrder, ProductOrderField
 from graph.types.reports import MovementGroupBy
@@ -223,6 +225,14 @@ def stock_movements(arguments: Arguments, settings: Settings) -> reports.Movemen
     category = decode_optional_id(arguments.get("categoryId"), "Category", "categoryId")
     group = reports.MovementGroup(MovementGroupBy(arguments["groupBy"]).value)
     return reports.MovementFilter(group, created_from, created_to, warehouse, category)
+
+
+def webhook_deliveries(arguments: Arguments, settings: Settings) -> PageArgs:
+    """Query.webhookDeliveries: window, the endpoint's ID, then cursors."""
+    page_window = _window(arguments, settings)
+    spec = delivery_filter(arguments["endpointId"])
+    sort = webhooks_db.DELIVERY_SORT
+    return PageArgs(Keyset.of(sort, page_window), sort, spec)
 
 
 def node_ids(arguments: Arguments, settings: Settings) -> list[str]:

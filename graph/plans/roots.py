@@ -15,6 +15,7 @@ from sqlalchemy.sql import ColumnElement
 from db import catalog_reads, purchasing_reads, reports, stock_reads
 from db import changes as changes_db
 from db import users as users_db
+from db import webhooks as webhooks_db
 from db.models import (
     Category,
     Change,
@@ -25,6 +26,8 @@ from db.models import (
     Supplier,
     User,
     Warehouse,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from graph.auth import may_fetch, refusal
 from graph.plans import arguments
@@ -245,6 +248,7 @@ NODE_MODELS: dict[str, Any] = {
     "InventoryTransaction": InventoryTransaction,
     "PurchaseOrder": PurchaseOrder,
     "Change": Change,
+    "WebhookEndpoint": WebhookEndpoint,
 }
 
 
@@ -490,6 +494,15 @@ QUERY: dict[str, FieldSpec] = {
     ),
     "users": _page(
         User, arguments.page(users_db.USER_SORT, arguments.user_filter), users_db.user_conditions, users_db.USER_SORT
+    ),
+    "webhookEndpoints": _page(
+        WebhookEndpoint,
+        arguments.page(webhooks_db.ENDPOINT_SORT),
+        webhooks_db.endpoint_conditions,
+        webhooks_db.ENDPOINT_SORT,
+    ),
+    "webhookDeliveries": _page(
+        WebhookDelivery, arguments.webhook_deliveries, webhooks_db.delivery_conditions, webhooks_db.DELIVERY_SORT
     ),
     "lowStock": _page(Product, arguments.low_stock, reports.low_stock_conditions, reports.LOW_STOCK_SORT),
     "inventoryValuation": Valuation(),

@@ -22,6 +22,8 @@ from db.models import (
     Supplier,
     User,
     Warehouse,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from db.pagination import SortKey
 from graph.auth import is_self_or_admin
@@ -198,6 +200,18 @@ class _ChangedFieldsWriter(w.FieldWriter):
         return self._items(row, state)
 
 
+class EventNames(FieldSpec):
+    """WebhookEndpoint.events: the JSON column's list of names, which are the enum's names."""
+
+    def compile(self, compiler: Any, field: Any, row: RowPlan) -> w.FieldWriter:
+        slot, decode = compiler.column_slot(row, field.parent_model, "events")
+
+        def names(_state: State, stored: Any) -> list[str]:
+            return list(stored if decode is None else decode(stored))
+
+        return w.Computed(field.named, [slot], names, None)
+
+
 PRODUCT_SORTS: tuple[SortKey, ...] = tuple(
     catalog_reads.product_sort(field) for field in catalog_reads.ProductSortField
 )
@@ -358,6 +372,34 @@ TYPES: TypeMap = {
             "fields": ChangedFields(),
             "actor": _to(User, "actor_id"),
         },
+    ),
+    "WebhookEndpoint": (
+        WebhookEndpoint,
+        {
+            "id": GlobalId("WebhookEndpoint"),
+            **_columns(
+                url="url",
+                isActive="is_active",
+                consecutiveFailures="consecutive_failures",
+                disabledAt="disabled_at",
+                lastEventId="last_event_id",
+                nextAttemptAt="next_attempt_at",
+            ),
+            **TIMESTAMPS,
+            "events": EventNames(),
+        },
+    ),
+    "WebhookDelivery": (
+        WebhookDelivery,
+        _columns(
+            eventId="event_id",
+            attempt="attempt",
+            statusCode="status_code",
+            error="error",
+            durationMs="duration_ms",
+            createdAt="created_at",
+            nextAttemptAt="next_attempt_at",
+        ),
     ),
     "User": (
         User,

@@ -69,7 +69,7 @@ async def _load_node(context: Context, global_id: str) -> Any:
     loader = context.loaders.by_type_name(type_name)
     if loader is None:
         return None
-    if type_name in ("User", "Change") and not may_fetch(await context.user(), type_name, pk):
+    if type_name in ("User", "Change", "WebhookEndpoint") and not may_fetch(await context.user(), type_name, pk):
         return None
     return await loader.load(pk)
 
@@ -78,8 +78,8 @@ async def _load_node(context: Context, global_id: str) -> Any:
 class CatalogQueries:
     @strawberry.field(
         description="Fetch any object by its global ID; null if there is none (or the ID is not one). A User "
-        "only for itself and for administrators, a Change only for managers and administrators: null for "
-        "anyone else. Ask for the type's fields with a "
+        "only for itself and for administrators, a Change only for managers and administrators, a WebhookEndpoint "
+        "only for administrators: null for anyone else. Ask for the type's fields with a "
         "fragment: `node(id: $id) { ... on Product { sku } }`."
     )
     async def node(
@@ -91,8 +91,8 @@ class CatalogQueries:
 
     @strawberry.field(
         description="Fetch objects by global ID, in the order asked; null where there is none, for a User "
-        "other than the caller unless the caller is an administrator, and for a Change unless the caller is a "
-        "manager or an administrator."
+        "other than the caller unless the caller is an administrator, for a Change unless the caller is a "
+        "manager or an administrator, and for a WebhookEndpoint unless the caller is an administrator."
     )
     async def nodes(
         self,

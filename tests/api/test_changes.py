@@ -388,6 +388,25 @@ async def test_every_mutation_but_stock_movements_and_tokens_writes_a_change(gql
     _, found = await one("deactivateUser", "$id: ID!", {"id": user})
     same(found, "User", user)
 
+    # Webhook endpoints (switched off: the test server's deliverer leaves them alone); the secret only redacted.
+    hook, found = await one(
+        "createWebhookEndpoint", "$input: CreateWebhookEndpointInput!",
+        {"input": {"url": "http://127.0.0.1:9/hook", "events": ["STOCK_CHANGED"], "isActive": False,
+                   "secret": "a-secret-nobody-reads"}},
+        "webhookEndpoint { id }",
+    )
+    same(found, "WebhookEndpoint", hook)
+    _, found = await one(
+        "updateWebhookEndpoint", "$input: UpdateWebhookEndpointInput!", {"input": {"id": hook, "rotateSecret": True}}
+    )
+    same(found, "WebhookEndpoint", hook)
+    [rotated, created] = await _nodes(gql, filter={"entityId": hook}, first=2)
+    assert rotated["fields"] == [{"field": "secret", "old": "[redacted]", "new": "[redacted]"}]
+    assert {"field": "secret", "old": None, "new": "[redacted]"} in created["fields"]
+    assert "a-secret-nobody-reads" not in str(created)
+    _, found = await one("deleteWebhookEndpoint", "$id: ID!", {"id": hook})
+    same(found, "WebhookEndpoint", hook)
+
     # Tokens are no objects of the API: signing in and out logs nothing.
     token, found = await logged(
         "login", "$username: String!, $password: String!", {"username": "clerk", "password": TEST_PASSWORD},

@@ -38,6 +38,7 @@ import db.models
 from db.config import Settings
 from db.engine import Database
 from db.seed import seed_demo
+from db.types import utcnow
 from graph.app import create_app
 from graph.limits import Limits, check_document
 from graph.plans.serve import ReadPlans
@@ -229,6 +230,9 @@ HARVEST = [
     """{ purchaseOrders(first: 100) { edges { cursor node { number orderedAt } } } }""",
     """{ users(first: 100) { edges { cursor node { username } } } }""",
     """{ changes(first: 100) { edges { cursor node { changedAt: at requestId operation } } } }""",
+    """{ webhookEndpoints(first: 100) { edges { cursor node { url createdAt } } } }""",
+    """query { webhookDeliveries(endpointId: "V2ViaG9va0VuZHBvaW50OjE=", first: 100) {
+        edges { cursor node { createdAt nextAttemptAt error } } } }""",
 ]
 
 # Changes made through the API after the demo data is loaded (which writes none), so that the change log
@@ -238,6 +242,8 @@ CHANGES = [
     """mutation($id: ID!) { updateProduct(input: {id: $id, unitPrice: "12.34", description: null}) { errors { code } } }""",
     """mutation($id: ID!) { updateWarehouse(input: {id: $id, name: "Renamed hall"}) { errors { code } } }""",
     """mutation { createUser(input: {username: "logged", password: "correct horse battery", role: CLERK}) { errors { code } } }""",
+    # Switched off, so that the test server's deliverer leaves it alone; its log is written below.
+    """mutation { createWebhookEndpoint(input: {url: "http://127.0.0.1:9/hook", events: [STOCK_CHANGED, LOW_STOCK_REACHED], isActive: false}) { errors { code } } }""",
 ]
 
 
@@ -291,6 +297,15 @@ async def sides(gql: GraphQLClient, database: Database, settings: Settings) -> A
             variables = {"id": global_id("Warehouse", 1)}
         data = await gql(mutation, variables if "$id" in mutation else None)
         assert all(not payload["errors"] for payload in data.values()), data
+    async with database.write_session() as session, session.begin():
+        endpoint = await session.scalar(select(db.models.WebhookEndpoint.id))
+        for event_id, attempt, status, error in ((3, 1, 503, "HTTP 503"), (3, 2, None, "ConnectError"), (3, 3, 200, None)):
+            session.add(
+                db.models.WebhookDelivery(
+                    endpoint_id=endpoint, event_id=event_id, attempt=attempt, status_code=status, error=error,
+                    duration_ms=12.5 * attempt, next_attempt_at=None if status == 200 else utcnow(),
+                )
+            )
     reference_settings = settings.model_copy(update={"read_plans": False, "plan_compare": False})
     app = create_app(reference_settings, database=database)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60) as client:

@@ -67,7 +67,8 @@ async def logged_database(settings: Settings, database: Database) -> AsyncIterat
     admin = create_async_engine(database.engine.url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(text(f'ALTER DATABASE "{name}" SET log_statement = \'all\''))
-    logged = Database(settings.model_copy(update={"plan_compare": False}))
+    # No webhook deliverer: its polling would be logged among the reads' statements.
+    logged = Database(settings.model_copy(update={"plan_compare": False, "webhooks_deliver": False}))
     try:
         yield logged, admin
     finally:

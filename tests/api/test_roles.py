@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from db import catalog, purchasing, stock, users, warehouses
+from db import catalog, purchasing, stock, users, warehouses, webhooks
 from db.engine import Database
 from db.models import ApiToken, Base, IdempotencyKey, Role, User
 from graph.schema import schema
@@ -52,6 +52,8 @@ EXPECTED: dict[str, dict[str, Role | Anyone]] = {
         "purchaseOrders": VIEWER,
         "changes": MANAGER,
         "users": ADMIN,
+        "webhookEndpoints": ADMIN,
+        "webhookDeliveries": ADMIN,
     },
     "mutation": {
         "login": ANYONE,
@@ -86,6 +88,9 @@ EXPECTED: dict[str, dict[str, Role | Anyone]] = {
         "createUser": ADMIN,
         "updateUser": ADMIN,
         "deactivateUser": ADMIN,
+        "createWebhookEndpoint": ADMIN,
+        "updateWebhookEndpoint": ADMIN,
+        "deleteWebhookEndpoint": ADMIN,
     },
 }
 
@@ -126,6 +131,7 @@ class Rows:
     draft_order: str
     ordered_order: str
     user: str
+    webhook: str
 
 
 @pytest.fixture
@@ -153,6 +159,10 @@ async def rows(database: Database) -> Rows:
         ordered = await purchasing.create_purchase_order(session, supplier_id=supplier.id, lines=[line])
         await purchasing.submit_purchase_order(session, purchase_order_id=ordered.id)
         user = await users.create_user(session, security=security, username="someone", password=TEST_PASSWORD)
+        # Switched off: the test server's deliverer leaves it alone.
+        hook = await webhooks.create_endpoint(
+            session, url="http://127.0.0.1:9/hook", events=["TRANSACTION_ADDED"], is_active=False, allow_private=True
+        )
     return Rows(
         category=global_id("Category", category.id),
         empty_category=global_id("Category", empty_category.id),
@@ -166,6 +176,7 @@ async def rows(database: Database) -> Rows:
         draft_order=global_id("PurchaseOrder", draft.id),
         ordered_order=global_id("PurchaseOrder", ordered.id),
         user=global_id("User", user.id),
+        webhook=global_id("WebhookEndpoint", hook.endpoint.id),
     )
 
 
@@ -195,6 +206,10 @@ def _query(field: str, rows: Rows) -> tuple[str, dict[str, Any]]:
         "purchaseOrders": (f"{{ purchaseOrders {page} }}", {}),
         "changes": (f"{{ changes {page} }}", {}),
         "users": (f"{{ users {page} }}", {}),
+        "webhookEndpoints": (f"{{ webhookEndpoints {page} }}", {}),
+        "webhookDeliveries": (
+            f"query($id: ID!) {{ webhookDeliveries(endpointId: $id) {page} }}", {"id": rows.webhook}
+        ),
     }
     return documents[field]
 
@@ -232,6 +247,11 @@ def _mutation_input(field: str, rows: Rows) -> tuple[str, dict[str, Any]]:
         ),
         "createUser": ("CreateUserInput", {"username": "newcomer", "password": TEST_PASSWORD, "role": "VIEWER"}),
         "updateUser": ("UpdateUserInput", {"id": rows.user, "role": "CLERK"}),
+        "createWebhookEndpoint": (
+            "CreateWebhookEndpointInput",
+            {"url": "http://127.0.0.1:9/new", "events": ["STOCK_CHANGED"], "isActive": False},
+        ),
+        "updateWebhookEndpoint": ("UpdateWebhookEndpointInput", {"id": rows.webhook, "url": "http://127.0.0.1:9/b"}),
     }
     if field in input_types:
         type_name, value = input_types[field]
@@ -245,6 +265,7 @@ def _mutation_input(field: str, rows: Rows) -> tuple[str, dict[str, Any]]:
         "submitPurchaseOrder": rows.draft_order,
         "cancelPurchaseOrder": rows.draft_order,
         "deactivateUser": rows.user,
+        "deleteWebhookEndpoint": rows.webhook,
     }
     if field in ids:
         return "$id: ID!", {"id": ids[field]}

@@ -53,6 +53,8 @@ def _text(length: int, field: str) -> str:
         return "a" * length
     if field == "username":
         return "u" * length
+    if field == "url":
+        return "http://127.0.0.1/" + "a" * (length - len("http://127.0.0.1/"))
     return "é" * (length - 1) + "x"  # characters, not bytes
 
 
@@ -129,6 +131,12 @@ CASES = [
     Case("createUser", "email", "MAX_EMAIL_LENGTH",
          lambda ids, t: {"username": "mailed", "password": "a long enough password", "role": "VIEWER", "email": t},
          "SELECT count(*) FROM users WHERE email = :text"),
+    Case("createWebhookEndpoint", "url", "MAX_WEBHOOK_URL_LENGTH",
+         lambda ids, t: {"url": t, "events": ["STOCK_CHANGED"], "isActive": False},
+         "SELECT count(*) FROM webhook_endpoints WHERE url = :text"),
+    Case("createWebhookEndpoint", "secret", "MAX_WEBHOOK_SECRET_LENGTH",
+         lambda ids, t: {"url": "http://127.0.0.1/hook", "events": ["STOCK_CHANGED"], "isActive": False, "secret": t},
+         "SELECT count(*) FROM webhook_endpoints WHERE secret = :text"),
     # Kept only as a hash: the user exists or not.
     Case("createUser", "password", "MAX_PASSWORD_LENGTH",
          lambda ids, t: {"username": "passworded", "password": t, "role": "VIEWER"},
@@ -202,6 +210,7 @@ async def test_at_the_limit_it_is_accepted_and_stored(gql: GraphQLClient, databa
 TABLES = (
     "categories", "suppliers", "products", "product_suppliers", "warehouses", "stock_levels",
     "inventory_transactions", "purchase_orders", "purchase_order_lines", "idempotency_keys", "users",
+    "webhook_endpoints",
 )
 
 
