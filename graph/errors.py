@@ -5,6 +5,7 @@ HTTP 503 when nothing else succeeded, graph/http.py); anything unexpected is mas
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 from enum import Enum
 
 import strawberry
@@ -176,6 +177,12 @@ class ErrorTranslation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         yield
         _code_request_errors(self.execution_context.pre_execution_errors)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Each result a subscription sends: it does not pass through on_operation until the stream ends.
+        if getattr(result, "errors", None):
+            result.errors = [_graphql_error(e) for e in result.errors]
+        yield
 
     def on_operation(self) -> Iterator[None]:
         yield
