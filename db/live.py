@@ -138,6 +138,11 @@ async def entries_after(
     return [(row[0], row[1]) for row in rows]
 
 
+async def created_at(session: AsyncSession, *, entry_id: int) -> Any:
+    """When the entry `entry_id` was made; None if there is none (the ledger was emptied or restored)."""
+    return await session.scalar(select(InventoryTransaction.created_at).where(InventoryTransaction.id == entry_id))
+
+
 async def newest_id(session: AsyncSession) -> int:
     """The highest ledger id (0 for an empty ledger)."""
     return (await session.scalar(select(func.coalesce(func.max(InventoryTransaction.id), 0)))) or 0

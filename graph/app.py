@@ -44,7 +44,7 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=settings.cors_origins,
         )
-        self.live = LiveFeed(database, settings)
+        self.live = LiveFeed(settings)
         self.connections = OpenConnections(self.live)
         self.database = database
         self.settings = settings

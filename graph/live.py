@@ -30,6 +30,10 @@ PAGE = 500
 # Events a subscriber may have waiting; a client that falls further behind is ended (it may resume
 # with `after`) rather than let the server's memory grow.
 QUEUE_LIMIT = 10_000
+# Connections of the feed's own pool.
+FEED_POOL_SIZE = 4
+# The LISTEN connection's name in pg_stat_activity.
+APPLICATION_NAME = "inventory live feed"
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,14 @@ def listen_dsn(database_url: str) -> str:
 
 
 class LiveFeed:
-    def __init__(self, database: Database, settings: Settings) -> None:
-        self.database = database
+    """The process's feed. Its reads (the feed's, replays, token checks) go through an engine of its own with
+    a small pool: they never wait behind requests for a pooled connection, nor count among theirs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.database = Database(settings.model_copy(update={"pool_size": FEED_POOL_SIZE, "pool_max_overflow": 0}))
         self.settings = settings
         self.position = 0  # the highest ledger id handed to subscribers
+        self._position_made: Any = None  # that entry's created_at: tells the same ledger from a new one
         self.subscribers: set[Subscriber] = set()
         self.user_listeners: list[Callable[[int | None], None]] = []
         self._wake = asyncio.Event()
@@ -94,6 +102,7 @@ class LiveFeed:
     async def start(self) -> None:
         async with self.database.read_session() as session:
             self.position = await live_db.newest_id(session)
+            self._position_made = await live_db.created_at(session, entry_id=self.position)
         self._tasks.append(asyncio.create_task(self._read_loop(), name="live feed: read"))
         if self.database.postgresql:
             self._tasks.append(asyncio.create_task(self._listen_loop(), name="live feed: listen"))
@@ -115,6 +124,7 @@ class LiveFeed:
         if self._listen_connection is not None:
             with contextlib.suppress(Exception):
                 await self._listen_connection.close(timeout=2)
+        await self.database.dispose()
 
     # --- subscribing ------------------------------------------------------------------------
 
@@ -170,20 +180,29 @@ class LiveFeed:
         """Hand every entry after the position to the subscribers, in id order."""
         while True:
             async with self.database.read_session() as session:
-                rows = await live_db.entries_after(session, after_id=self.position, limit=PAGE)
-                newest = None if rows else await live_db.newest_id(session)
-            if newest is not None and newest < self.position:
-                # The ledger was emptied (tests) or restored from a backup: a short one is sent from its
-                # start, a long one from its end (its history is the `transactions` query's).
-                self.position = 0 if newest <= PAGE else newest
-                continue
-            for entry, reorder_point in rows:
+                # The entry at the position is read again, to tell that the ledger is still the same one.
+                since = self.position - 1 if self.position else 0
+                rows = await live_db.entries_after(session, after_id=since, limit=PAGE + 1)
+                if self.position:
+                    if not rows or (rows[0][0].id, rows[0][0].created_at) != (self.position, self._position_made):
+                        await self._ledger_replaced(session)
+                        continue
+                    rows = rows[1:]
+            for entry, reorder_point in rows[:PAGE]:
                 event = LedgerEvent(entry, reorder_point)
                 for subscriber in list(self.subscribers):
                     subscriber.put(event)
-                self.position = entry.id
+                self.position, self._position_made = entry.id, entry.created_at
             if len(rows) < PAGE:
                 return
+
+    async def _ledger_replaced(self, session: Any) -> None:
+        """The entry at the position is gone or another one: the ledger was emptied (tests) or restored
+        from a backup. A short ledger is then sent from its start, a long one from its end (its history is
+        the `transactions` query's)."""
+        newest = await live_db.newest_id(session)
+        self.position = 0 if newest <= PAGE else newest
+        self._position_made = await live_db.created_at(session, entry_id=self.position)
 
     async def _poll_loop(self) -> None:
         """SQLite: other processes' appends, seen by the highest id."""
@@ -205,7 +224,9 @@ class LiveFeed:
         while True:
             closed = asyncio.Event()
             try:
-                connection = await asyncpg.connect(listen_dsn(self.settings.database_url))
+                connection = await asyncpg.connect(
+                    listen_dsn(self.settings.database_url), server_settings={"application_name": APPLICATION_NAME}
+                )
             except Exception as error:  # noqa: BLE001 - the database may be down for a while
                 log.warning("the live feed could not connect to listen (%s); retrying in %.1f s", error, backoff)
                 await asyncio.sleep(backoff)

@@ -77,9 +77,7 @@ async def _live(feed: LiveFeed, subscriber: Any) -> AsyncIterator[LedgerEvent]:
             ) from None
 
 
-async def _events(
-    context: Context, feed: LiveFeed, *, after_id: int | None = None, **narrowing: Any
-) -> AsyncIterator[LedgerEvent]:
+async def _events(feed: LiveFeed, *, after_id: int | None = None, **narrowing: Any) -> AsyncIterator[LedgerEvent]:
     """Every event from now on; with `after_id`, first every entry after it (narrowed as the database can),
     then the live ones it has not sent: registered before the replay reads, the subscription misses
     nothing in between, and ids (commit order) tell which it sent already."""
@@ -87,7 +85,7 @@ async def _events(
         sent = after_id or 0
         if after_id is not None:
             while True:
-                async with context.db.read_session() as session:
+                async with feed.database.read_session() as session:
                     rows = await live_db.entries_after(session, after_id=sent, limit=PAGE, **narrowing)
                 for entry, reorder_point in rows:
                     sent = entry.id
@@ -208,7 +206,7 @@ async def _transactions(
     kinds: set[Kind] | None,
 ) -> AsyncGenerator[InventoryTransaction, None]:
     narrowing = {"product_id": product_id, "warehouse_id": warehouse_id, "kinds": sorted(kinds) if kinds else None}
-    async for event in _events(context, feed, after_id=after_id, **narrowing):
+    async for event in _events(feed, after_id=after_id, **narrowing):
         entry = event.entry
         if (
             (product_id is not None and entry.product_id != product_id)
@@ -223,7 +221,7 @@ async def _transactions(
 async def _levels(
     context: Context, feed: LiveFeed, products: set[int] | None, warehouses: set[int] | None
 ) -> AsyncGenerator[StockLevel, None]:
-    async for event in _events(context, feed):
+    async for event in _events(feed):
         entry = event.entry
         if (products is not None and entry.product_id not in products) or (
             warehouses is not None and entry.warehouse_id not in warehouses
@@ -241,12 +239,12 @@ def crossed_reorder_point(event: LedgerEvent) -> bool:
 
 
 async def _low_stock(context: Context, feed: LiveFeed, warehouse: int | None) -> AsyncGenerator[LowStockItem, None]:
-    async for event in _events(context, feed):
+    async for event in _events(feed):
         entry = event.entry
         if (warehouse is not None and entry.warehouse_id != warehouse) or not crossed_reorder_point(event):
             continue
         _fresh(context)
-        async with context.db.read_session() as session:
+        async with feed.database.read_session() as session:
             product = await session.get(ProductModel, entry.product_id)
         if product is None:
             continue
@@ -363,7 +361,8 @@ class LiveTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     async def check_token(self) -> None:
         """Close the connection unless its token still signs in its user, active and with the same role."""
         token = self.context.token
-        user = None if token is None else await token_user(self.context.db, token)
+        database = self.connections.feed.database if self.connections is not None else self.context.db
+        user = None if token is None else await token_user(database, token)
         if user is not None and user.id == self.user_id and user.role == self.role:
             return
         if self.connections is not None:

@@ -296,3 +296,31 @@ async def test_connections_check_their_token_again_every_few_seconds(
         await subscription.wait_ended()
         await asyncio.sleep(0.3)
         assert connection.close_code == 4403
+
+
+async def test_the_feed_reconnects_and_reads_what_it_missed_when_its_listen_connection_drops(
+    server: str, database: Database, clerk: GraphQLClient, place: dict[str, Any]
+) -> None:
+    if database.settings.is_sqlite:
+        pytest.skip("PostgreSQL's LISTEN connection (SQLite's feed has none)")
+    from sqlalchemy import text
+
+    from graph.live import APPLICATION_NAME
+
+    _viewer, token = await sign_in(database, Role.VIEWER)
+    async with connected(server, token) as connection:
+        subscription = await connection.subscribe(ADDED)
+        async with database.write_session() as session, session.begin():
+            ended = await session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND datname = current_database()"
+                ),
+                {"name": APPLICATION_NAME},
+            )
+        assert ended
+        made = [
+            (await move(clerk, RECEIVE, productId=place["pid"], warehouseId=place["nid"], quantity=q))["transactions"][0]["id"]
+            for q in (1, 2, 3)
+        ]
+        assert [added(r)["id"] for r in await subscription.take(3, timeout=20)] == made
