@@ -245,7 +245,8 @@ async def test_queries_and_mutations_go_over_http_not_the_websocket(server: str,
     async with connected(server, token) as connection:
         query = await connection.subscribe("{ me { username } }")
         error = await query.wait_ended()
-    assert error is not None, "a query over the WebSocket was answered"
+    assert error is not None and "BAD_REQUEST" in str(error), error
+    assert "send queries and mutations over HTTP" in str(error)
 
 
 async def test_logout_closes_the_connection_of_that_token(
@@ -324,3 +325,14 @@ async def test_the_feed_reconnects_and_reads_what_it_missed_when_its_listen_conn
             for q in (1, 2, 3)
         ]
         assert [added(r)["id"] for r in await subscription.take(3, timeout=20)] == made
+
+
+async def test_a_subscription_over_http_is_refused(http: Any, database: Database) -> None:
+    _viewer, token = await sign_in(database, Role.VIEWER)
+    response = await http.post(
+        "/graphql", json={"query": "subscription { stockChanged { quantityOnHand } }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["message"].startswith("Subscriptions are served over a WebSocket at /graphql")
