@@ -190,7 +190,9 @@ class Subscription:
         info: Info[Context, None],
         warehouse_id: Annotated[
             strawberry.ID | None,
-            strawberry.argument(description=f"{id_input('a warehouse')} Only its stock; all warehouses when not given."),
+            strawberry.argument(
+                description=f"{id_input('a warehouse')} Only its stock; all warehouses when not given."
+            ),
         ] = None,
     ) -> AsyncGenerator[LowStockItem, None]:
         feed = _feed(info)

@@ -3,9 +3,11 @@ transport) whose results are collected as they arrive."""
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import websockets
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportClosed, TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
@@ -112,12 +114,20 @@ async def connected(server: str, token: str | None, **payload: Any) -> AsyncIter
                     await task
 
 
+async def subscription_error(server: str, token: str, document: str, variables: dict[str, Any] | None = None) -> str:
+    """The error the server ends a subscription of `document` with, which it must."""
+    async with connected(server, token) as connection:
+        subscription = await connection.subscribe(document, variables)
+        error = await subscription.wait_ended()
+    assert error is not None, "the subscription was not refused"
+    return str(error)
+
+
 async def refused_close_code(server: str, init_payload: dict[str, Any]) -> int | None:
     """The close code the server ends a connection with that sends `init_payload`, or None if it accepts."""
-    import websockets
-
-    async with websockets.connect(ws_url(server), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        await ws.send('{"type": "connection_init", "payload": %s}' % __import__("json").dumps(init_payload))
+    protocols = [WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+    async with websockets.connect(ws_url(server), subprotocols=protocols) as ws:  # type: ignore[arg-type]
+        await ws.send(json.dumps({"type": "connection_init", "payload": init_payload}))
         try:
             message = await asyncio.wait_for(ws.recv(), WAIT)
         except websockets.ConnectionClosed as closed:
