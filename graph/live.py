@@ -100,9 +100,7 @@ class LiveFeed:
     # --- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        async with self.database.read_session() as session:
-            self.position = await live_db.newest_id(session)
-            self._position_made = await live_db.created_at(session, entry_id=self.position)
+        """Start the feed's tasks; it reads nothing here, so that the server starts with the database down."""
         self._tasks.append(asyncio.create_task(self._read_loop(), name="live feed: read"))
         if self.database.postgresql:
             self._tasks.append(asyncio.create_task(self._listen_loop(), name="live feed: listen"))
@@ -165,7 +163,20 @@ class LiveFeed:
 
     # --- loops ------------------------------------------------------------------------------
 
+    async def _find_position(self) -> None:
+        """Start from the newest entry: entries committed earlier are for `after` to replay."""
+        while True:
+            try:
+                async with self.database.read_session() as session:
+                    self.position = await live_db.newest_id(session)
+                    self._position_made = await live_db.created_at(session, entry_id=self.position)
+                return
+            except Exception as error:  # noqa: BLE001 - the database may be down for a while
+                log.warning("the live feed could not read the ledger (%s); retrying", error)
+                await asyncio.sleep(self.settings.live_poll_seconds * 4)
+
     async def _read_loop(self) -> None:
+        await self._find_position()
         while True:
             await self._wake.wait()
             self._wake.clear()
