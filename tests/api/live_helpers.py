@@ -92,6 +92,11 @@ class Connection:
         await asyncio.sleep(0.2)
         return subscription
 
+    async def closed_with(self, timeout: float = WAIT) -> int | None:
+        """The code the server closes the connection with, once it has."""
+        await asyncio.wait_for(self.websocket.wait_closed(), timeout)
+        return self.close_code
+
     @property
     def close_code(self) -> int | None:
         """The code the server closed the connection with (None while open)."""

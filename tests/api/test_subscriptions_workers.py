@@ -1,5 +1,5 @@
 """Done-when 1: with `inventory serve --workers 2` on PostgreSQL, a subscriber connected to one worker hears of
-a `shipStock` another worker handled (LISTEN/NOTIFY fan-out). Which worker holds a connection is read from
+a `shipStock` another worker handled (LISTEN/NOTIFY fan-out), and is closed by a `logout` the other handled. Which worker holds a connection is read from
 Linux's /proc: the server-side socket of the client's port, and the worker process that has it open."""
 
 import asyncio
@@ -146,3 +146,10 @@ async def _fan_out_across_workers(database: Database, url: str, port: int, worke
             assert level_events[1] == {
                 "quantityOnHand": 7, "product": {"id": product_id}, "warehouse": {"id": warehouse_id}
             }
+
+        # The viewer logs out through the other worker: its connections on this one are closed (4403).
+        logout = await GraphQLClient(clerk.http, viewer_token)("mutation { logout { errors { code } } }")
+        assert logout["logout"]["errors"] == []
+        for connection, added, _levels in subscribers[listening]:
+            await added.wait_ended()
+            assert await connection.closed_with() == 4403
