@@ -78,7 +78,9 @@ async def announce(session: AsyncSession, *, newest_id: int | None = None) -> No
             {} if newest_id is None else {"payload": str(newest_id)},
         )
     else:
-        session.info[_LEDGER_APPENDED] = max(newest_id or 0, session.info.get(_LEDGER_APPENDED, 0))
+        # -1 when the id is not known here: no position equals it, so the feed reads.
+        known = -1 if newest_id is None else newest_id
+        session.info[_LEDGER_APPENDED] = max(known, session.info.get(_LEDGER_APPENDED, -1))
 
 
 async def announce_user(session: AsyncSession, *, user_id: int) -> None:

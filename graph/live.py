@@ -65,8 +65,10 @@ class Subscriber:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
+            # What it has not read goes; the end takes its place (a reader waiting on the queue gets it).
             self.overflowed = True
-            self.queue = asyncio.Queue(1)
+            while not self.queue.empty():
+                self.queue.get_nowait()
             self.queue.put_nowait(None)
 
     async def next(self) -> LedgerEvent:

@@ -350,7 +350,7 @@ class LiveTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
-        user = self.context._user if self.connection_acknowledged else None
+        user = await self.context.user() if self.connection_acknowledged else None  # looked up by on_ws_connect
         if user is not None and self.connections is not None:
             self.user_id, self.role = user.id, user.role
             self.connections.add(self)

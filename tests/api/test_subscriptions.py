@@ -320,3 +320,19 @@ async def test_a_subscription_over_http_is_refused(http: Any, database: Database
     assert response.status_code == 400
     (error,) = response.json()["errors"]
     assert error["message"].startswith("Subscriptions are served over a WebSocket at /graphql")
+
+
+async def test_a_subscriber_that_falls_behind_is_ended_rather_than_left_growing() -> None:
+    from db.models import InventoryTransaction
+    from graph.live import FellBehind, LedgerEvent
+    from graph.live import Subscriber as FeedSubscriber
+
+    subscriber = FeedSubscriber(queue=asyncio.Queue(2))
+    reading = asyncio.create_task(subscriber.next())  # waiting on the queue when it overflows
+    await asyncio.sleep(0)
+    for entry_id in (1, 2, 3):
+        subscriber.put(LedgerEvent(InventoryTransaction(id=entry_id), reorder_point=0))
+    with pytest.raises(FellBehind):
+        await reading
+    subscriber.put(LedgerEvent(InventoryTransaction(id=4), reorder_point=0))
+    assert subscriber.queue.qsize() == 0  # nothing more is kept for it
