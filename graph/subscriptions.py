@@ -11,9 +11,9 @@ from typing import Annotated, Any
 import orjson
 import strawberry
 from graphql import GraphQLError
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types import Info
 
@@ -329,7 +329,20 @@ class OpenConnections:
 
 class TextFrames(ASGIWebSocketAdapter):
     """strawberry's WebSocket adapter sends what the view's encode_json gives, bytes from orjson, as binary
-    frames; graphql-transport-ws messages are text frames, which clients insist on."""
+    frames; graphql-transport-ws messages are text frames, which clients insist on. Received messages are
+    taken from binary frames too (JSON as UTF-8), as clients that send what orjson gives send them."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        while self.ws.application_state != WebSocketState.DISCONNECTED:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("text")
+            try:
+                yield self.view.decode_json(data if data is not None else message.get("bytes") or b"")
+            except ValueError as error:  # JSONDecodeError, or bytes that are not UTF-8
+                if not ignore_parsing_errors:
+                    raise NonJsonMessageReceived from error
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         try:

@@ -128,11 +128,13 @@ async def subscription_error(server: str, token: str, document: str, variables: 
     return str(error)
 
 
-async def refused_close_code(server: str, init_payload: dict[str, Any]) -> int | None:
-    """The close code the server ends a connection with that sends `init_payload`, or None if it accepts."""
+async def refused_close_code(server: str, init_payload: dict[str, Any], *, binary: bool = False) -> int | None:
+    """The close code the server ends a connection with that sends `init_payload` (in a binary frame with
+    `binary`), or None if it accepts."""
     protocols = [WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
     async with websockets.connect(ws_url(server), subprotocols=protocols) as ws:  # type: ignore[arg-type]
-        await ws.send(json.dumps({"type": "connection_init", "payload": init_payload}))
+        message = json.dumps({"type": "connection_init", "payload": init_payload})
+        await ws.send(message.encode() if binary else message)
         try:
             message = await asyncio.wait_for(ws.recv(), WAIT)
         except websockets.ConnectionClosed as closed:

@@ -206,6 +206,8 @@ async def test_a_connection_without_a_valid_token_is_closed_with_4403(server: st
     assert await refused_close_code(server, {"authorization": "Bearer not-a-token"}) == 4403
     assert await refused_close_code(server, {"Authorization": f"Bearer {token}"}) is None
     assert await refused_close_code(server, {"token": token}) is None
+    assert await refused_close_code(server, {"token": token}, binary=True) is None  # JSON in a binary frame
+    assert await refused_close_code(server, {}, binary=True) == 4403
     async with database.write_session() as session, session.begin():
         from db import users
 
