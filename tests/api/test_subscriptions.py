@@ -338,3 +338,20 @@ async def test_a_subscriber_that_falls_behind_is_ended_rather_than_left_growing(
         await reading
     subscriber.put(LedgerEvent(InventoryTransaction(id=4), reorder_point=0))
     assert subscriber.queue.qsize() == 0  # nothing more is kept for it
+
+
+async def test_a_role_change_closes_the_users_connections_and_an_email_change_does_not(
+    server: str, database: Database, gql: GraphQLClient
+) -> None:
+    clerk, token = await sign_in(database, Role.CLERK)
+    update = "mutation($input: UpdateUserInput!) { updateUser(input: $input) { errors { code } } }"
+    async with connected(server, token) as connection:
+        subscription = await connection.subscribe(ADDED)
+        changed = await gql(update, {"input": {"id": global_id("User", clerk.id), "email": "clerk@example.com"}})
+        assert changed["updateUser"]["errors"] == []
+        await asyncio.sleep(0.5)
+        assert not subscription.ended.is_set()
+        demoted = await gql(update, {"input": {"id": global_id("User", clerk.id), "role": "VIEWER"}})
+        assert demoted["updateUser"]["errors"] == []
+        await subscription.wait_ended()
+        assert await connection.closed_with() == 4403
