@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # A request whose body has not fully arrived this long after its headers gets 408 (slow clients).
     request_read_timeout_seconds: float = 30.0
 
+    # Subscriptions (graph/live.py): on SQLite, how often each process looks for ledger entries other
+    # processes wrote; everywhere, how often open WebSocket connections check their token again (expiry;
+    # revocation and user changes are heard of at once).
+    live_poll_seconds: float = Field(default=0.5, gt=0)
+    live_recheck_seconds: float = Field(default=30.0, gt=0)
+
     # Origins whose pages may call the API (comma-separated in the environment); none by default.
     cors_origins: Annotated[list[str], NoDecode] = []
 

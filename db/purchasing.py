@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import changes as change_log
-from db import idempotency
+from db import idempotency, live
 from db.catalog import KEEP, Keep, _exists, _get, _guarded
 from db.catalog_reads import by_ids
 from db.errors import DomainError, Duplicate, FieldError, Invalid, NotFound
@@ -411,6 +411,8 @@ async def receive_purchase_order(
         order = await _order(session, purchase_order_id)
         return Receipt(order, entries, idempotency.replayed_levels(replay, entries), replayed=True)
 
+    # Before any row lock, as every ledger writer (receive_stock takes it again below, a no-op).
+    await live.lock_appends(session)
     # Locked before the lines are read, so two receipts against one order cannot both see the same
     # outstanding quantity (SQLite serializes write transactions at BEGIN).
     order = await _order(session, purchase_order_id, lock=True)

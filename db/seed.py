@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import live
 from db.models import (
     Category,
     InventoryTransaction,
@@ -576,6 +577,7 @@ async def _insert_stock_history(
     """Warehouses, HISTORY_DAYS days of ledger entries up to yesterday and the purchase orders behind the
     receipts, the stock levels they sum to and the products' average costs; returns how many warehouses,
     entries and orders were inserted."""
+    await live.lock_appends(session)  # the ledger's ids commit in order (db/live.py)
     start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=HISTORY_DAYS)
     warehouse_rows = [
         {
@@ -612,6 +614,7 @@ async def _insert_stock_history(
         if entry["purchase_order_id"] is not None:
             entry["purchase_order_id"] = ids[id(entry["purchase_order_id"])]
     await session.execute(insert(InventoryTransaction), history.entries)
+    await live.announce(session)
     await session.execute(
         insert(StockLevel),
         [

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import live
 from db.catalog import CENT, MAX_QUANTITY, _Checks
 from db.errors import InsufficientStock, Invalid, NotFound
 from db.lengths import MAX_NOTE_LENGTH, MAX_REFERENCE_LENGTH
@@ -179,6 +180,7 @@ async def _record(
     )
     session.add(entry)
     await session.flush()
+    await live.announce(session, newest_id=entry.id)
     return entry
 
 
@@ -212,6 +214,7 @@ async def receive_stock(
     unit_cost = check.cost("unitCost", unit_cost)
     reference, note = check.remarks(reference, note)
     check.done()
+    await live.lock_appends(session)
     # On PostgreSQL the product row stays locked to commit; several receipts in one transaction (a purchase
     # order) should therefore take products in id order, as every other transaction does.
     product = await _product(session, product_id, lock=True)
@@ -268,6 +271,7 @@ async def receive_many(session: AsyncSession, receipts: list[Receipt], *, create
     entries with their balances, the levels and the products' average costs; the number of entries."""
     if not receipts:
         return 0
+    await live.lock_appends(session)
     product_ids = sorted({r.product_id for r in receipts})
     averages = await _lock_products(session, product_ids)
     levels = await levels_of(session, product_ids, lock=True)
@@ -306,6 +310,7 @@ async def receive_many(session: AsyncSession, receipts: list[Receipt], *, create
         update(Product), [{"id": p, "average_cost": averages[p], "updated_at": now} for p in product_ids]
     )
     await session.execute(InventoryTransaction.__table__.insert(), entries)
+    await live.announce(session)
     return len(entries)
 
 
@@ -372,6 +377,7 @@ async def ship_stock(
     check.quantity("quantity", quantity)
     reference, note = check.remarks(reference, note)
     check.done()
+    await live.lock_appends(session)
     product = await _product(session, product_id)
     warehouse = await _warehouse(session, warehouse_id, "warehouseId")
     balance = await _take(session, product, warehouse, quantity)
@@ -395,6 +401,7 @@ async def adjust_stock(
     check.quantity("countedQuantity", counted_quantity, minimum=0)
     note = check.text("note", note, max_length=MAX_NOTE_LENGTH, required=False)
     check.done()
+    await live.lock_appends(session)
     # Allowed in archived warehouses and for archived products: a count must always be recordable.
     product = await _product(session, product_id)
     warehouse = await _warehouse(session, warehouse_id, "warehouseId")
@@ -442,6 +449,7 @@ async def transfer_stock(
     if from_warehouse_id == to_warehouse_id:
         check.fail("toWarehouseId", "`toWarehouseId` must be another warehouse than `fromWarehouseId`.")
     check.done()
+    await live.lock_appends(session)
     product = await _product(session, product_id)
     source = await _warehouse(session, from_warehouse_id, "fromWarehouseId")
     target = await _warehouse(session, to_warehouse_id, "toWarehouseId")
@@ -481,6 +489,7 @@ async def return_stock(
     unit_cost = check.cost("unitCost", unit_cost)
     reference, note = check.remarks(reference, note)
     check.done()
+    await live.lock_appends(session)
     product = await _product(session, product_id)
     warehouse = await _warehouse(session, warehouse_id, "warehouseId")
     _require_active(product, warehouse, warehouse_field="warehouseId", action="take returns")

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import changes as change_log
+from db import live
 from db.catalog import KEEP, Keep, _Checks, _given, _guarded
 from db.binds import Bind, with_values
 from db.catalog_reads import contains_text, search_pattern
@@ -268,6 +269,7 @@ async def update_user(
         await session.flush()
         await revoke_all_tokens(session, user_id=user.id)
     await change_log.record(session, user, before, change_log.snapshot(user))
+    await live.announce_user(session, user_id=user.id)  # its open subscriptions are checked again
     return user
 
 
@@ -500,13 +502,17 @@ async def _touch(session: AsyncSession, token_id: int, now: datetime) -> None:
 
 async def revoke_token(session: AsyncSession, *, token: str) -> bool:
     """Revoke one token; False if it was unknown or revoked already."""
-    result = await session.execute(
+    user_id = await session.scalar(
         update(ApiToken)
         .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
+        .returning(ApiToken.user_id)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if user_id is None:
+        return False
+    await live.announce_user(session, user_id=user_id)  # subscriptions on this token end
+    return True
 
 
 async def revoke_all_tokens(session: AsyncSession, *, user_id: int) -> int:
@@ -518,4 +524,5 @@ async def revoke_all_tokens(session: AsyncSession, *, user_id: int) -> int:
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
+    await live.announce_user(session, user_id=user_id)  # subscriptions on these tokens end
     return result.rowcount  # type: ignore[attr-defined,no-any-return]

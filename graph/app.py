@@ -10,10 +10,13 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from db.config import Settings
 from db.engine import Database
@@ -24,14 +27,26 @@ from graph.context import Context
 from graph.errors import translate_errors, without_suggestions
 from graph.http import REQUEST_ID_HEADER, BodyReadDeadline, GraphQLOverHTTP, RequestIdMiddleware
 from graph.ide import assets_mount, graphiql_page
+from graph.live import LiveFeed
 from graph.plans.serve import ReadPlans
 from graph.schema import build_schema
+from graph.subscriptions import LiveTransportWS, OpenConnections, TextFrames, connection_token
 from graph.webhooks import Deliverer
 
 
 class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = LiveTransportWS
+    websocket_adapter_class = TextFrames  # type: ignore[assignment]
     def __init__(self, database: Database, settings: Settings, *, reference: Database | None = None) -> None:
-        super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None)
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            # Subscriptions (graph/subscriptions.py) over the protocol current clients speak only.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=settings.cors_origins,
+        )
+        self.live = LiveFeed(settings)
+        self.connections = OpenConnections(self.live)
         self.database = database
         self.settings = settings
         self.login_limiter = LoginLimiter(settings.login_rate_per_minute)
@@ -48,6 +63,14 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
             if planned is not None:
                 return planned
         return await super().answer(request)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:  # type: ignore[override]
+        """A WebSocket connection signs in with connection_init's payload (or, from clients that can send
+        one, the handshake's Authorization header); without a valid token it is closed with 4403."""
+        context.sign_in_with(connection_token(context.connection_params) or context.token)
+        if await context.user() is None:
+            raise ConnectionRejectionError()
+        return UNSET
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return graphiql_page(request)  # strawberry's own page loads GraphiQL from a CDN
@@ -67,6 +90,7 @@ class InventoryGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
             request=request,
             token=bearer_token(request),
             login_limiter=self.login_limiter,
+            live=self.live,
         )
 
 
@@ -88,23 +112,30 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # Compare mode runs the reference path on an engine of its own (graph/plans/serve.py).
     reference = Database(settings) if settings.read_plans and settings.plan_compare else None
 
+    graphql = InventoryGraphQL(db, settings, reference=reference)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         freeze_startup_objects()
-        # Every process runs one; one of them at a time delivers (graph/webhooks.py).
+        await graphql.live.start()
+        graphql.connections.start()
+        # Every process runs one; one of them at a time delivers (graph/webhooks.py), woken by the feed as
+        # entries commit rather than waiting for its next poll.
         deliverer = Deliverer(settings, db) if settings.webhooks_deliver else None
         app.state.webhooks = deliverer
         if deliverer is not None:
+            graphql.live.on_appended(deliverer.wake)
             deliverer.start()
         yield
         if deliverer is not None:
             await deliverer.stop()
+        await graphql.connections.stop()
+        await graphql.live.stop()
         if owns_database:
             await db.dispose()
         if reference is not None:
             await reference.dispose()
 
-    graphql = InventoryGraphQL(db, settings, reference=reference)
     cors = Middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -115,6 +146,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"], max_body_size=settings.max_body_bytes),
+            WebSocketRoute("/graphql", graphql),
             *health.routes(db),
             *([assets_mount()] if settings.graphiql else []),
         ],

@@ -3,6 +3,7 @@
 import asyncio
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from starlette.requests import Request
 
@@ -28,6 +29,10 @@ class Context:
     _user_stale: bool = field(default=False, init=False, repr=False)
     # Per-client login attempts, shared by the requests of one process (graph/app.py).
     login_limiter: LoginLimiter | None = field(default=None, repr=False)
+    # The process's live feed, for subscriptions (graph/live.py); None where none runs.
+    live: Any = field(default=None, repr=False)
+    # A WebSocket connection's connection_init payload (strawberry sets it); None over HTTP.
+    connection_params: dict[str, Any] | None = field(default=None, repr=False)
 
     async def user(self, *, recheck: bool = False) -> User | None:
         """The user of the request's bearer token: None when there was no token or it is not (or no longer)
@@ -54,3 +59,13 @@ class Context:
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.db)
+
+    def fresh_loaders(self) -> None:
+        """Forget the loaders' cache: a WebSocket connection's context lives for hours, and each event it
+        sends must read its nested fields as they are now."""
+        self.__dict__.pop("loaders", None)
+
+    def sign_in_with(self, token: str | None) -> None:
+        """Use `token` (a WebSocket connection's, from connection_init) from now on."""
+        self.token = token
+        self._user, self._user_known = None, False

@@ -5,11 +5,13 @@ HTTP 503 when nothing else succeeded, graph/http.py); anything unexpected is mas
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 from enum import Enum
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from db.engine import is_unavailable
 from db.errors import DomainError
@@ -137,6 +139,15 @@ def _graphql_error(error: GraphQLError) -> GraphQLError:
     return GraphQLError("Unexpected error.", nodes=error.nodes, path=error.path, extensions=extensions)
 
 
+def _streamed_error(error: GraphQLError) -> GraphQLError:
+    if isinstance(error.original_error, InvalidOperationTypeError):  # a query or mutation over the WebSocket
+        return GraphQLError(
+            "Only subscriptions are served over the WebSocket: send queries and mutations over HTTP.",
+            extensions={"code": "BAD_REQUEST"},
+        )
+    return _graphql_error(error)
+
+
 def translate_errors(errors: list[GraphQLError]) -> list[GraphQLError]:
     """`ErrorTranslation`'s work, for errors that did not pass through it: strawberry turns an
     exception raised by an extension before execution into an error the extensions never see."""
@@ -176,6 +187,12 @@ class ErrorTranslation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         yield
         _code_request_errors(self.execution_context.pre_execution_errors)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Each result a subscription sends: it does not pass through on_operation until the stream ends.
+        if getattr(result, "errors", None):
+            result.errors = [_streamed_error(e) for e in result.errors]
+        yield
 
     def on_operation(self) -> Iterator[None]:
         yield

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError, OperationDefinitionNode, OperationType
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -262,13 +262,16 @@ class GraphQLOverHTTP:
             _refuse_lone_surrogates(item)
         if isinstance(data, GraphQLRequestData):
             note_operation(data.operation_name)
+            operations = _operations(data.query, self.parse_limits) if data.query else []
             if data.operation_name is None and data.query:
-                operations = _operations(data.query, self.parse_limits)
                 if len(operations) > 1:
                     # graphql-core's execute() would run the first operation; the specification says to fail
                     raise HTTPException(400, OPERATION_NAME_REQUIRED)
                 if operations and operations[0].name is not None:
                     note_operation(operations[0].name.value)
+            chosen = [o for o in operations if data.operation_name in (None, o.name and o.name.value)]
+            if chosen and chosen[0].operation is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
         return data
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -369,6 +372,11 @@ def _rendered(path: Any) -> str:
         path, segment = path
         segments.append(segment)
     return "".join(reversed(segments))
+
+
+SUBSCRIPTIONS_OVER_WEBSOCKET = (
+    "Subscriptions are served over a WebSocket at /graphql (protocol graphql-transport-ws), not over HTTP."
+)
 
 
 def _operations(query: str, limits: dict[str, int]) -> list[OperationDefinitionNode]:

@@ -1,7 +1,10 @@
 """The strawberry Schema: root types, extensions and configuration."""
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
+from strawberry.types.graphql import OperationType
 from strawberry.types import ExecutionContext
 from strawberry.schema.config import StrawberryConfig
 
@@ -24,6 +27,7 @@ from graph.queries.purchasing import PurchasingQueries
 from graph.queries.stock import StockQueries
 from graph.queries.webhooks import WebhookQueries
 from graph.scalars import SCALARS
+from graph.subscriptions import Subscription as LiveSubscription
 from graph.types import catalog, stock
 
 
@@ -76,6 +80,12 @@ MUTATION_ACCESS: dict[str, Role | Access] = {
 }
 
 
+# Subscriptions read what the ledger queries read.
+SUBSCRIPTION_ACCESS: dict[str, Role | Access] = dict.fromkeys(
+    ["transactionAdded", "stockChanged", "lowStockReached"], VIEWER
+)
+
+
 _TOKEN = (
     "Every field names who may use it (**Access**). Send the token `login` gives as the header "
     "`Authorization: Bearer <token>`; without a valid one, a field that needs it fails with the error code "
@@ -109,7 +119,21 @@ class Mutation(
     pass
 
 
+@guard(SUBSCRIPTION_ACCESS)
+@strawberry.type(description=LiveSubscription.__strawberry_definition__.description)  # type: ignore[attr-defined]
+class Subscription(LiveSubscription):
+    pass
+
+
 class InventorySchema(strawberry.Schema):
+    async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
+        """Over a WebSocket (a context with connection_init's payload), subscriptions only: queries and
+        mutations go over HTTP, where their limits, logs and read plans are."""
+        context = kwargs.get("context_value", args[1] if len(args) > 1 else None)
+        if kwargs.get("allowed_operation_types") is None and getattr(context, "connection_params", None) is not None:
+            kwargs["allowed_operation_types"] = (OperationType.SUBSCRIPTION,)
+        return await super().stream(query, *args, **kwargs)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Logging happens in ErrorTranslation, which knows expected errors from unexpected ones."""
 
@@ -119,6 +143,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     built = InventorySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder],
         extensions=[ErrorTranslation, *(limit_extensions(settings) if settings else [])],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),

@@ -18,7 +18,7 @@ from graphql import (
 from db.models import Role
 from graph.auth import access_note
 from graph.errors import ErrorCode
-from graph.schema import MUTATION_ACCESS, QUERY_ACCESS, build_schema
+from graph.schema import MUTATION_ACCESS, QUERY_ACCESS, SUBSCRIPTION_ACCESS, build_schema
 from tests.utils import TEST_PASSWORD
 
 # graphql-core describes these itself; so do its introspection types, whose names start with "__".
@@ -101,7 +101,7 @@ def test_undescribed_finds_each_kind_of_undescribed_part():
 
 def test_root_fields_say_who_may_use_them():
     schema = build_client_schema(build_schema().introspect())
-    for root, access in (("Query", QUERY_ACCESS), ("Mutation", MUTATION_ACCESS)):
+    for root, access in (("Query", QUERY_ACCESS), ("Mutation", MUTATION_ACCESS), ("Subscription", SUBSCRIPTION_ACCESS)):
         root_type = schema.get_type(root)
         assert isinstance(root_type, GraphQLObjectType)
         assert root_type.fields.keys() == access.keys()
