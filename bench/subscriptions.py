@@ -29,6 +29,7 @@ SUBSCRIPTION = "subscription Ledger { transactionAdded { id kind quantity balanc
 RECEIVE = """mutation Receive($input: ReceiveStockInput!) {
   receiveStock(input: $input) { transactions { id } errors { code message } }
 }"""
+CONNECT_BATCH = 20
 TARGETS = "query Targets { products(first: 20) { nodes { id } } warehouses(first: 5) { nodes { id } } }"
 
 
@@ -136,16 +137,20 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 async def _measure(bench: BenchDatabase, port: int, subscribers: int, rate: float, duration: float,
                    pid: int) -> dict[str, Any]:
     token = await bench_db.bench_token(bench)
-    base = f"http://127.0.0.1:{port}"
+    base, url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql"
     tally, ready, stop = Tally(), asyncio.Queue[None](), asyncio.Event()
     limits = httpx.Limits(max_connections=64)
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits,
                                  timeout=30) as client:
         targets = await _targets(client)
-        clients = [asyncio.ensure_future(_subscriber(f"ws://127.0.0.1:{port}/graphql", token, tally, ready, stop))
-                   for _ in range(subscribers)]
-        for _ in range(subscribers):
-            await asyncio.wait_for(ready.get(), timeout=60)
+        clients = []
+        # Connected a batch at a time, as clients arrive in practice: 200 sign-ins at once would only
+        # measure the pool's queue.
+        for start in range(0, subscribers, CONNECT_BATCH):
+            batch = min(CONNECT_BATCH, subscribers - start)
+            clients += [asyncio.ensure_future(_subscriber(url, token, tally, ready, stop)) for _ in range(batch)]
+            for _ in range(batch):
+                await asyncio.wait_for(ready.get(), timeout=60)
         with RssSampler(pid) as memory:
             movements = await _drive(client, targets, rate, duration)
             # Let the last movements arrive everywhere (or give up after 10 s and count what is missing).
