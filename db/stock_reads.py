@@ -111,6 +111,22 @@ async def levels_by_product_ids(session: AsyncSession, product_ids: Sequence[int
     return grouped
 
 
+async def levels_by_keys(
+    session: AsyncSession, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], StockLevel]:
+    """The stock levels of these (product id, warehouse id) pairs that exist: the products' levels in the
+    warehouses asked for, the pairs not asked for left out."""
+    wanted = set(keys)
+    rows = await fetch_rows(
+        session,
+        select_rows(StockLevel).where(
+            one_of(session, StockLevel.product_id, sorted({p for p, _ in wanted})),
+            one_of(session, StockLevel.warehouse_id, sorted({w for _, w in wanted})),
+        ),
+    )
+    return {(row.product_id, row.warehouse_id): row for row in rows if (row.product_id, row.warehouse_id) in wanted}
+
+
 async def level_pages_by_warehouse_ids(
     session: AsyncSession, warehouse_ids: Sequence[int], window: Window
 ) -> dict[int, Page[StockLevel]]:

@@ -12,7 +12,17 @@ from db import catalog_reads as reads
 from db import stock_reads
 from db.engine import Database
 from db.errors import DomainError
-from db.models import Category, Change, InventoryTransaction, Product, ProductSupplier, PurchaseOrder, Supplier, Warehouse
+from db.models import (
+    Category,
+    Change,
+    InventoryTransaction,
+    Product,
+    ProductSupplier,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Supplier,
+    Warehouse,
+)
 from db.pagination import Page, SortKey, Window, empty_page
 from graph.types import catalog as types
 from graph.types import changes as change_types
@@ -79,6 +89,19 @@ class InventoryTransactionByIdLoader(_ByIdLoader):
 class PurchaseOrderByIdLoader(_ByIdLoader):
     model = PurchaseOrder
     convert = stock_types.PurchaseOrder.from_model
+
+
+class PurchaseOrderLineByIdLoader(_ByIdLoader):
+    model = PurchaseOrderLine
+    convert = stock_types.PurchaseOrderLine.from_model
+
+
+class StockLevelByKeyLoader(_Loader[tuple[int, int], Any]):
+    """Stock levels by (product id, warehouse id), their table's key (for `node`/`nodes`)."""
+
+    async def fetch_batch(self, session: Any, keys: list[tuple[int, int]]) -> Sequence[Any]:
+        rows = await stock_reads.levels_by_keys(session, keys)
+        return [stock_types.StockLevel.from_model(rows[k]) if k in rows else None for k in keys]
 
 
 class _GroupedLoader(_Loader[K, V]):
@@ -296,6 +319,14 @@ class Loaders:
         return PurchaseOrderByIdLoader(self.db)
 
     @cached_property
+    def purchase_order_line_by_id(self) -> PurchaseOrderLineByIdLoader:
+        return PurchaseOrderLineByIdLoader(self.db)
+
+    @cached_property
+    def stock_level_by_key(self) -> StockLevelByKeyLoader:
+        return StockLevelByKeyLoader(self.db)
+
+    @cached_property
     def lines_by_purchase_order_id(self) -> LinesByPurchaseOrderIdLoader:
         return LinesByPurchaseOrderIdLoader(self.db)
 
@@ -327,8 +358,9 @@ class Loaders:
     def change_by_id(self) -> ChangeByIdLoader:
         return ChangeByIdLoader(self.db)
 
-    def by_type_name(self, type_name: str) -> "_ByIdLoader | None":
-        """The loader that fetches nodes of a GraphQL type by primary key (for `node`/`nodes`)."""
+    def by_type_name(self, type_name: str) -> "_Loader[Any, Any] | None":
+        """The loader that fetches nodes of a GraphQL type by key (for `node`/`nodes`): the primary key, or
+        for a stock level the (product id, warehouse id) pair (graph.relay.KEY_PARTS)."""
         return {
             "Product": lambda: self.product_by_id,
             "Category": lambda: self.category_by_id,
@@ -338,6 +370,8 @@ class Loaders:
             "User": lambda: self.user_by_id,
             "InventoryTransaction": lambda: self.inventory_transaction_by_id,
             "PurchaseOrder": lambda: self.purchase_order_by_id,
+            "PurchaseOrderLine": lambda: self.purchase_order_line_by_id,
+            "StockLevel": lambda: self.stock_level_by_key,
             "Change": lambda: self.change_by_id,
         }.get(type_name, lambda: None)()
 

@@ -201,15 +201,29 @@ class Warehouse(Node):
     ) -> "Connection[StockLevel]":
         return WAREHOUSE_STOCK.resolve(self, info, first=first, after=after, last=last, before=before)
 
+STOCK_LEVEL_ID = (
+    "The global ID of this stock level: an opaque string, unique across all types; `node(id:)` fetches it too. "
+    "A stock level is one product's in one warehouse, so its ID stands for that pair and never changes: the "
+    "same in `Product.stock`, `Warehouse.stock`, `node` and the `stockLevels` of every stock mutation's payload, "
+    "which lets a client cache (Apollo, Relay) update the level it holds in place."
+)
+
+
 @strawberry.type(description="How many units of a product one warehouse holds.")
-class StockLevel:
+class StockLevel(Node):
+    id: strawberry.ID = strawberry.field(description=STOCK_LEVEL_ID)
     quantity_on_hand: int = strawberry.field(description="Units in the warehouse; never below 0.")
     product_pk: strawberry.Private[int]
     warehouse_pk: strawberry.Private[int]
 
     @classmethod
     def of(cls, *, product_id: int, warehouse_id: int, quantity: int) -> "StockLevel":
-        return cls(quantity_on_hand=quantity, product_pk=product_id, warehouse_pk=warehouse_id)
+        return cls(
+            id=strawberry.ID(to_global_id("StockLevel", product_id, warehouse_id)),
+            quantity_on_hand=quantity,
+            product_pk=product_id,
+            warehouse_pk=warehouse_id,
+        )
 
     @classmethod
     def from_model(cls, row: models.StockLevel) -> "StockLevel":
@@ -285,7 +299,12 @@ class InventoryTransaction(Node):
 
 
 @strawberry.type(description="One product on a purchase order: how many units were ordered and received, at what cost.")
-class PurchaseOrderLine:
+class PurchaseOrderLine(Node):
+    id: strawberry.ID = strawberry.field(
+        description=f"{id_of('this line')} Receipts (`receivePurchaseOrder`) return the order with its lines, so "
+        "a client cache updates the line's quantities in place. Replacing a draft's lines "
+        "(`updatePurchaseOrder(input: {lines})`) gives the new lines new IDs."
+    )
     quantity_ordered: int = strawberry.field(description="Units ordered.")
     quantity_received: int = strawberry.field(description="Units received against this line so far.")
     unit_cost: Decimal = strawberry.field(
@@ -297,6 +316,7 @@ class PurchaseOrderLine:
     @classmethod
     def from_model(cls, row: models.PurchaseOrderLine) -> "PurchaseOrderLine":
         return cls(
+            id=strawberry.ID(to_global_id("PurchaseOrderLine", row.id)),
             pk=row.id,
             product_pk=row.product_id,
             quantity_ordered=row.quantity_ordered,
