@@ -4,6 +4,7 @@ from db.models.base import Base
 from db.models.catalog import Category, Product, ProductSupplier, Supplier
 from db.models.changes import Change
 from db.models.stock import (
+    AdjustmentReason,
     IdempotencyKey,
     InventoryTransaction,
     PurchaseOrder,
@@ -16,6 +17,7 @@ from db.models.stock import (
 from db.models.users import ApiToken, Role, User
 
 __all__ = [
+    "AdjustmentReason",
     "ApiToken",
     "Base",
     "Category",

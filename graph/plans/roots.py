@@ -11,6 +11,7 @@ from graphql import GraphQLError, GraphQLObjectType, get_named_type
 from sqlalchemy import ARRAY, Integer, and_, null, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
+from strawberry.utils.str_converters import to_camel_case
 
 from db import catalog_reads, purchasing_reads, reports, stock_reads
 from db import changes as changes_db
@@ -567,9 +568,20 @@ REPORT_TYPES = {
                     ("net", "net"),
                 )
             },
+            "adjustedByReason": One(MOVEMENT_ROWS, same_row=True),
             "product": One(Product, _group(reports.MovementGroup.PRODUCT), root_arguments=True),
             "category": One(Category, _group(reports.MovementGroup.CATEGORY), root_arguments=True),
             "warehouse": One(Warehouse, _group(reports.MovementGroup.WAREHOUSE), root_arguments=True),
+        },
+    ),
+    "AdjustmentsByReason": (
+        MOVEMENT_ROWS,
+        {
+            **{
+                to_camel_case(reason.value.lower()): Column(column)
+                for reason, column in reports.REASON_COLUMNS.items()
+            },
+            "notRecorded": Column(reports.UNRECORDED_COLUMN),
         },
     ),
 }

@@ -315,6 +315,7 @@ TYPES: TypeMap = {
                 unitCost="unit_cost",
                 reference="reference",
                 note="note",
+                reason="reason",
                 createdAt="created_at",
             ),
             "product": _to(Product, "product_id"),

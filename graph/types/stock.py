@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -77,6 +78,38 @@ TransactionKind = strawberry.enum(
 )
 
 
+_REASON_DESCRIPTIONS = {
+    models.AdjustmentReason.CYCLE_COUNT: "A routine count of part of the stock found a difference with no more "
+    "specific cause.",
+    models.AdjustmentReason.DAMAGED: "Units found damaged and taken out of stock.",
+    models.AdjustmentReason.LOST: "Units missing: lost or stolen.",
+    models.AdjustmentReason.FOUND: "Units found that the stock level did not count.",
+    models.AdjustmentReason.EXPIRED: "Units past their expiry date, taken out of stock.",
+    models.AdjustmentReason.CORRECTION: "A booking error put right; also what `adjustStock` records when no "
+    "reason is given.",
+}
+
+AdjustmentReason = strawberry.enum(
+    Enum(
+        "AdjustmentReason",
+        {
+            r.name: strawberry.enum_value(r.value, description=_REASON_DESCRIPTIONS[r])
+            for r in models.AdjustmentReason
+        },
+    ),
+    description="Why a count differed from the stock level: the reason of an ADJUSTMENT entry (`adjustStock`).",
+)
+
+REASONS_FILTER = (
+    "Entries recorded with any of these adjustment reasons (so ADJUSTMENT entries only; adjustments made "
+    "before reasons were recorded have none and never match); all entries when empty or not given."
+)
+
+
+def _reasons(reasons: "list[Any] | None") -> frozenset[models.AdjustmentReason]:
+    return frozenset(models.AdjustmentReason(r.value) for r in reasons or ())
+
+
 _WAREHOUSE_ENTRIES = f"{id_input('a warehouse')} Only its entries are listed."
 
 
@@ -91,6 +124,9 @@ class ProductTransactionFilter:
     )
     created_to: datetime | None = strawberry.field(default=None, name="to", description="Entries made before this time.")
     reference: str | None = strawberry.field(default=None, description="Entries with exactly this reference.")
+    reasons: list[AdjustmentReason] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description=REASONS_FILTER
+    )
 
     def spec(self, product_id: int | None = None) -> reads.TransactionFilter:
         reads.check_period(self.created_from, self.created_to, start_field="filter.from", end_field="filter.to")
@@ -101,6 +137,7 @@ class ProductTransactionFilter:
             created_from=self.created_from,
             created_to=self.created_to,
             reference=self.reference,
+            reasons=_reasons(self.reasons),
         )
 
 
@@ -118,6 +155,9 @@ class TransactionFilter:
     )
     created_to: datetime | None = strawberry.field(default=None, name="to", description="Entries made before this time.")
     reference: str | None = strawberry.field(default=None, description="Entries with exactly this reference.")
+    reasons: list[AdjustmentReason] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description=REASONS_FILTER
+    )
 
     def spec(self) -> reads.TransactionFilter:
         product_id = decode_optional_id(self.product_id, "Product", "filter.productId")
@@ -127,6 +167,7 @@ class TransactionFilter:
             created_from=self.created_from,
             created_to=self.created_to,
             reference=self.reference,
+            reasons=self.reasons,
         )
         return within.spec(product_id)
 
@@ -253,6 +294,11 @@ class InventoryTransaction(Node):
         "purchase order, its number. Null when none was given."
     )
     note: str | None = strawberry.field(description="Free text, up to 2,000 characters; null when none was given.")
+    reason: AdjustmentReason | None = strawberry.field(  # type: ignore[valid-type]
+        description="Why the count differed, on ADJUSTMENT entries (CORRECTION when `adjustStock` was given "
+        "none). Null on every other kind, and on adjustments recorded before reasons were (their reason is "
+        "not known)."
+    )
     created_at: datetime = strawberry.field(description="When the entry was made.")
     pk: strawberry.Private[int]
     product_pk: strawberry.Private[int]
@@ -275,6 +321,7 @@ class InventoryTransaction(Node):
             unit_cost=row.unit_cost,
             reference=row.reference,
             note=row.note,
+            reason=None if row.reason is None else AdjustmentReason(row.reason.value),
             created_at=row.created_at,
         )
 
