@@ -418,6 +418,12 @@ def plan_records(plan_log: logging.Handler) -> Iterator[_Records]:
 )
 @example(document='{ node(id: "U3RvY2tMZXZlbDoxOjE=") { id ... on StockLevel { quantityOnHand warehouse { code } } } }')
 @example(document='{ purchaseOrders(first: 3) { nodes { lines { id unitCost } } } }')
+# Adjustment reasons: on entries, as a filter (the demo's counts have reasons), and in the movements report.
+@example(
+    document="{ transactions(first: 5, filter: {reasons: [DAMAGED, FOUND]}) { totalCount nodes { kind reason } } "
+    "stockMovements(groupBy: WAREHOUSE) { adjusted adjustedByReason { cycleCount damaged lost found expired "
+    "correction notRecorded } } }"
+)
 async def test_plans_answer_as_the_reference_path(
     sides: Sides, tally: Tally, plan_records: _Records, document: str
 ) -> None:
