@@ -69,12 +69,14 @@ _KIND_DESCRIPTIONS = {
     "cost stays as it is.",
 }
 
-TransactionKind = strawberry.enum(
-    Enum(
-        "TransactionKind",
-        {k.name: strawberry.enum_value(k.value, description=_KIND_DESCRIPTIONS[k]) for k in models.TransactionKind},
-    ),
-    description="What moved stock: the kind of a ledger entry.",
+def _mirror(values: type[Enum], descriptions: dict[Any, str], description: str) -> Any:
+    """The GraphQL enum of a model's enum: the same names and values, each with its description."""
+    members = {v.name: strawberry.enum_value(v.value, description=descriptions[v]) for v in values}
+    return strawberry.enum(Enum(values.__name__, members), description=description)  # type: ignore[misc]
+
+
+TransactionKind = _mirror(
+    models.TransactionKind, _KIND_DESCRIPTIONS, "What moved stock: the kind of a ledger entry."
 )
 
 
@@ -89,15 +91,10 @@ _REASON_DESCRIPTIONS = {
     "reason is given.",
 }
 
-AdjustmentReason = strawberry.enum(
-    Enum(
-        "AdjustmentReason",
-        {
-            r.name: strawberry.enum_value(r.value, description=_REASON_DESCRIPTIONS[r])
-            for r in models.AdjustmentReason
-        },
-    ),
-    description="Why a count differed from the stock level: the reason of an ADJUSTMENT entry (`adjustStock`).",
+AdjustmentReason = _mirror(
+    models.AdjustmentReason,
+    _REASON_DESCRIPTIONS,
+    "Why a count differed from the stock level: the reason of an ADJUSTMENT entry (`adjustStock`).",
 )
 
 REASONS_FILTER = (
@@ -181,15 +178,8 @@ _STATUS_DESCRIPTIONS = {
     models.PurchaseOrderStatus.CANCELLED: "Cancelled before anything was received.",
 }
 
-PurchaseOrderStatus = strawberry.enum(
-    Enum(
-        "PurchaseOrderStatus",
-        {
-            s.name: strawberry.enum_value(s.value, description=_STATUS_DESCRIPTIONS[s])
-            for s in models.PurchaseOrderStatus
-        },
-    ),
-    description="DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED, or CANCELLED.",
+PurchaseOrderStatus = _mirror(
+    models.PurchaseOrderStatus, _STATUS_DESCRIPTIONS, "DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED, or CANCELLED."
 )
 
 
