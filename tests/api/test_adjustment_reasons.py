@@ -5,9 +5,11 @@ reason, with adjustments recorded before reasons existed (reason null) counted a
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from db.engine import Database
+from db.models import InventoryTransaction, TransactionKind
+from db.types import utcnow
 from tests.api.stock_helpers import ADJUST, RECEIVE, make_product, make_warehouse, move
 from tests.utils import GraphQLClient
 
@@ -122,11 +124,10 @@ async def test_stock_movements_split_adjustments_by_reason(
     # An adjustment recorded before reasons were: written as migration 0010 leaves old entries (reason null).
     async with database.engine.begin() as conn:
         await conn.execute(
-            text(
-                "INSERT INTO inventory_transactions (product_id, warehouse_id, kind, quantity, balance_after, "
-                "created_at) VALUES (:p, :w, 'ADJUSTMENT', -2, 107, :now)"
-            ),
-            {"p": counted["other"][0], "w": counted["warehouse"][0], "now": "2026-01-01 00:00:00"},
+            insert(InventoryTransaction).values(
+                product_id=counted["other"][0], warehouse_id=counted["warehouse"][0], kind=TransactionKind.ADJUSTMENT,
+                quantity=-2, balance_after=107, created_at=utcnow(),
+            )
         )
         await conn.execute(
             text("UPDATE stock_levels SET quantity = 107 WHERE product_id = :p AND warehouse_id = :w"),
