@@ -7,12 +7,13 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.binds import Bind, with_values
 from db.catalog_reads import product_sort, subtree_ids
 from db.models import (
+    AdjustmentReason,
     Category,
     InventoryTransaction,
     Product,
@@ -217,12 +218,27 @@ class Movements:
     transferred_in: int
     transferred_out: int
     net: int
+    # `adjusted` split by the entries' reasons, in AdjustmentReason's order, then the adjustments recorded
+    # before reasons were (reason null): together they sum to `adjusted`.
+    adjusted_by_reason: tuple[int, ...] = ()
 
 
 def _sum_of(kind: TransactionKind) -> ColumnElement[int]:
     return func.coalesce(
         func.sum(case((InventoryTransaction.kind == kind, InventoryTransaction.quantity), else_=0)), 0
     )
+
+
+# The columns of `movement_rows` with the adjustments of each reason, and of none (`adjusted_unrecorded`).
+REASON_COLUMNS = {reason: f"adjusted_{reason.value.lower()}" for reason in AdjustmentReason}
+UNRECORDED_COLUMN = "adjusted_unrecorded"
+
+
+def _adjusted_for(reason: AdjustmentReason | None) -> ColumnElement[int]:
+    entry = InventoryTransaction
+    has_reason = entry.reason.is_(None) if reason is None else entry.reason == reason
+    adjustment = and_(entry.kind == TransactionKind.ADJUSTMENT, has_reason)
+    return func.coalesce(func.sum(case((adjustment, entry.quantity), else_=0)), 0)
 
 
 @dataclass(frozen=True)
@@ -260,6 +276,8 @@ def movement_rows(spec: MovementFilter, bind: Bind | None = None) -> Select[Any]
         _sum_of(TransactionKind.TRANSFER_IN).label("transferred_in"),
         (-_sum_of(TransactionKind.TRANSFER_OUT)).label("transferred_out"),
         func.sum(entry.quantity).label("net"),
+        *(_adjusted_for(reason).label(column) for reason, column in REASON_COLUMNS.items()),
+        _adjusted_for(None).label(UNRECORDED_COLUMN),
     )
     joined = select(entry).join(Product, Product.id == entry.product_id)
     group: Any
@@ -294,8 +312,13 @@ async def stock_movements(
     `created_to` (exclusive). Only groups with entries in the period appear, ordered by name.
 
     Received counts RECEIPT entries, returned RETURN entries (signed: units back in are positive),
-    adjusted is the signed sum of ADJUSTMENT entries. Transfers have their own columns: grouped by
+    adjusted is the signed sum of ADJUSTMENT entries, and adjusted_by_reason the same split by their reasons.
+    Transfers have their own columns: grouped by
     product or category, a transfer shows in both and leaves `net` unchanged.
     """
     spec = MovementFilter(group_by, created_from, created_to, warehouse_id, category_id)
-    return [Movements(*row[:-1]) for row in (await session.execute(movement_rows(spec))).all()]
+    fixed = len(Movements.__dataclass_fields__) - 1  # the columns before the reasons'
+    return [
+        Movements(*row[:fixed], adjusted_by_reason=tuple(row[fixed:-1]))
+        for row in (await session.execute(movement_rows(spec))).all()
+    ]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import live
 from db.models import (
+    AdjustmentReason,
     Category,
     InventoryTransaction,
     Product,
@@ -31,6 +32,10 @@ from db.types import utcnow
 
 CENT = Decimal("0.01")
 COST_PLACES = Decimal("0.0001")
+# Why the demo's counts came up short (one per product, in turn); a count that found more is FOUND.
+_SHORTFALL_REASONS = (
+    AdjustmentReason.CYCLE_COUNT, AdjustmentReason.DAMAGED, AdjustmentReason.LOST, AdjustmentReason.EXPIRED
+)
 
 
 @dataclass(frozen=True)
@@ -560,6 +565,7 @@ class _History:
                 "unit_cost": extra.get("unit_cost"),
                 "reference": extra.get("reference"),
                 "note": extra.get("note"),
+                "reason": extra.get("reason"),
                 "purchase_order_id": extra.get("order"),  # the _Order until the orders have ids
                 "created_at": moment,
             }
@@ -732,7 +738,10 @@ def _apply(
         level = history.levels.get((pid, wid), 0)
         change = max(-level, rng.choice((-3, -2, -1, -1, 1, 2)))
         if change:
-            history.record(moment, pid, wid, TransactionKind.ADJUSTMENT, change, note="Cycle count")
+            # A reason for every count, taken from the product rather than the random generator, so that the
+            # rest of the demo history stays as it was before counts had reasons.
+            reason = AdjustmentReason.FOUND if change > 0 else _SHORTFALL_REASONS[pid % len(_SHORTFALL_REASONS)]
+            history.record(moment, pid, wid, TransactionKind.ADJUSTMENT, change, note="Cycle count", reason=reason)
     elif kind == "transfer":
         pid, source = event[1]
         level = history.levels.get((pid, source), 0)

@@ -19,7 +19,15 @@ from db import live
 from db.catalog import CENT, MAX_QUANTITY, _Checks
 from db.errors import InsufficientStock, Invalid, NotFound
 from db.lengths import MAX_NOTE_LENGTH, MAX_REFERENCE_LENGTH
-from db.models import InventoryTransaction, Product, ProductSupplier, StockLevel, TransactionKind, Warehouse
+from db.models import (
+    AdjustmentReason,
+    InventoryTransaction,
+    Product,
+    ProductSupplier,
+    StockLevel,
+    TransactionKind,
+    Warehouse,
+)
 from db.types import utcnow
 
 # The stock_levels.quantity column is a 32-bit integer on PostgreSQL.
@@ -393,10 +401,12 @@ async def adjust_stock(
     product_id: int,
     warehouse_id: int,
     counted_quantity: int,
+    reason: AdjustmentReason = AdjustmentReason.CORRECTION,
     note: str | None = None,
     created_by_id: int | None = None,
 ) -> InventoryTransaction | None:
-    """Set a level to a physical count by recording the difference (ADJUSTMENT); None when nothing differs."""
+    """Set a level to a physical count by recording the difference (ADJUSTMENT, with why it differed); None
+    when nothing differs."""
     check = _StockChecks()
     check.quantity("countedQuantity", counted_quantity, minimum=0)
     note = check.text("note", note, max_length=MAX_NOTE_LENGTH, required=False)
@@ -418,7 +428,7 @@ async def adjust_stock(
         balance = await _take(session, product, warehouse, -difference)
     return await _record(
         session, product, warehouse, TransactionKind.ADJUSTMENT, difference, balance,
-        note=note, created_by_id=created_by_id,
+        reason=reason, note=note, created_by_id=created_by_id,
     )
 
 

@@ -13,6 +13,7 @@ from db.binds import Bind, with_values
 from db.catalog_reads import contains_text, search_pattern
 from db.errors import Invalid
 from db.models import (
+    AdjustmentReason,
     InventoryTransaction,
     PurchaseOrderLine,
     StockLevel,
@@ -45,6 +46,8 @@ class TransactionFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
     reference: str | None = None
+    # Entries with any of these adjustment reasons (ADJUSTMENT entries that have one).
+    reasons: frozenset[AdjustmentReason] = frozenset()
 
 
 def check_period(start: datetime | None, end: datetime | None, *, start_field: str, end_field: str) -> None:
@@ -83,6 +86,9 @@ def transaction_conditions(
         # The set of kinds is part of the statement's shape (db/binds.py): one parameter each.
         kinds = [bind(f"kind_{i}", lambda s, i=i: sorted(s.kinds)[i]) for i in range(len(spec.kinds))]
         conditions.append(or_(*(entry.kind == kind for kind in kinds)))
+    if spec.reasons:
+        reasons = [bind(f"reason_{i}", lambda s, i=i: sorted(s.reasons)[i]) for i in range(len(spec.reasons))]
+        conditions.append(or_(*(entry.reason == reason for reason in reasons)))
     if spec.created_from is not None:
         conditions.append(entry.created_at >= bind("created_from", lambda s: s.created_from))
     if spec.created_to is not None:
@@ -109,6 +115,22 @@ async def levels_by_product_ids(session: AsyncSession, product_ids: Sequence[int
     for row in rows:
         grouped[row.product_id].append(row)
     return grouped
+
+
+async def levels_by_keys(
+    session: AsyncSession, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], StockLevel]:
+    """The stock levels of these (product id, warehouse id) pairs that exist: the products' levels in the
+    warehouses asked for, the pairs not asked for left out."""
+    wanted = set(keys)
+    rows = await fetch_rows(
+        session,
+        select_rows(StockLevel).where(
+            one_of(session, StockLevel.product_id, sorted({p for p, _ in wanted})),
+            one_of(session, StockLevel.warehouse_id, sorted({w for _, w in wanted})),
+        ),
+    )
+    return {(row.product_id, row.warehouse_id): row for row in rows if (row.product_id, row.warehouse_id) in wanted}
 
 
 async def level_pages_by_warehouse_ids(

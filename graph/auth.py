@@ -137,11 +137,12 @@ def is_self_or_admin(viewer: Any, user_id: int) -> bool:
     return viewer is not None and (viewer.id == user_id or viewer.role is models.Role.ADMIN)
 
 
-def may_fetch(viewer: Any, type_name: str, pk: int) -> bool:
+def may_fetch(viewer: Any, type_name: str, pk: Any) -> bool:
     """Whether `viewer` (as for `is_self_or_admin`) may fetch the object of `type_name` with primary key
-    `pk` by its ID (`node`, `nodes`, on both read paths): a User only itself, unless an administrator (as
-    `users` is theirs alone); a Change only with READS_CHANGES or a higher role (as `changes`); a
-    WebhookEndpoint only an administrator (as `webhookEndpoints`); anything else anyone who may use `node`."""
+    `pk` (a stock level's: a pair) by its ID (`node`, `nodes`, on both read paths): a User only itself, unless
+    an administrator (as `users` is theirs alone); a Change only with READS_CHANGES or a higher role (as
+    `changes`); a WebhookEndpoint only an administrator (as `webhookEndpoints`); anything else anyone who may
+    use `node`."""
     if type_name == "User":
         return is_self_or_admin(viewer, pk)
     if type_name == "Change":

@@ -19,6 +19,7 @@ from db.models import (
     Product,
     ProductSupplier,
     PurchaseOrder,
+    PurchaseOrderLine,
     Supplier,
     Warehouse,
     WebhookEndpoint,
@@ -90,6 +91,19 @@ class InventoryTransactionByIdLoader(_ByIdLoader):
 class PurchaseOrderByIdLoader(_ByIdLoader):
     model = PurchaseOrder
     convert = stock_types.PurchaseOrder.from_model
+
+
+class PurchaseOrderLineByIdLoader(_ByIdLoader):
+    model = PurchaseOrderLine
+    convert = stock_types.PurchaseOrderLine.from_model
+
+
+class StockLevelByKeyLoader(_Loader[tuple[int, int], Any]):
+    """Stock levels by (product id, warehouse id), their table's key (for `node`/`nodes`)."""
+
+    async def fetch_batch(self, session: Any, keys: list[tuple[int, int]]) -> Sequence[Any]:
+        rows = await stock_reads.levels_by_keys(session, keys)
+        return [stock_types.StockLevel.from_model(rows[k]) if k in rows else None for k in keys]
 
 
 class _GroupedLoader(_Loader[K, V]):
@@ -312,6 +326,14 @@ class Loaders:
         return PurchaseOrderByIdLoader(self.db)
 
     @cached_property
+    def purchase_order_line_by_id(self) -> PurchaseOrderLineByIdLoader:
+        return PurchaseOrderLineByIdLoader(self.db)
+
+    @cached_property
+    def stock_level_by_key(self) -> StockLevelByKeyLoader:
+        return StockLevelByKeyLoader(self.db)
+
+    @cached_property
     def lines_by_purchase_order_id(self) -> LinesByPurchaseOrderIdLoader:
         return LinesByPurchaseOrderIdLoader(self.db)
 
@@ -347,8 +369,9 @@ class Loaders:
     def webhook_endpoint_by_id(self) -> WebhookEndpointByIdLoader:
         return WebhookEndpointByIdLoader(self.db)
 
-    def by_type_name(self, type_name: str) -> "_ByIdLoader | None":
-        """The loader that fetches nodes of a GraphQL type by primary key (for `node`/`nodes`)."""
+    def by_type_name(self, type_name: str) -> "_Loader[Any, Any] | None":
+        """The loader that fetches nodes of a GraphQL type by key (for `node`/`nodes`): the primary key, or
+        for a stock level the (product id, warehouse id) pair (graph.relay.KEY_PARTS)."""
         return {
             "Product": lambda: self.product_by_id,
             "Category": lambda: self.category_by_id,
@@ -358,6 +381,8 @@ class Loaders:
             "User": lambda: self.user_by_id,
             "InventoryTransaction": lambda: self.inventory_transaction_by_id,
             "PurchaseOrder": lambda: self.purchase_order_by_id,
+            "PurchaseOrderLine": lambda: self.purchase_order_line_by_id,
+            "StockLevel": lambda: self.stock_level_by_key,
             "Change": lambda: self.change_by_id,
             "WebhookEndpoint": lambda: self.webhook_endpoint_by_id,
         }.get(type_name, lambda: None)()

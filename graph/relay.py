@@ -18,23 +18,50 @@ T = TypeVar("T")
 MAX_PK = 2**31 - 1
 
 
+# Types whose rows are keyed by more than one number, and how many: a stock level is the level of one
+# product in one warehouse (its table's primary key), so its ID holds both ids, product first.
+KEY_PARTS = {"StockLevel": 2}
+
+
 @functools.lru_cache(maxsize=65536)
-def to_global_id(type_name: str, pk: int) -> str:
+def to_global_id(type_name: str, *key: int) -> str:
     # Kept for the latest ids, and made with binascii rather than base64.b64encode (the same text in half the
     # time): a page of responses holds thousands, mostly of the same rows.
-    return binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False).decode()
+    text = f"{type_name}:{':'.join(map(str, key))}"
+    return binascii.b2a_base64(text.encode(), newline=False).decode()
+
+
+def _split(global_id: str) -> tuple[str, tuple[int, ...]]:
+    """A global ID's type name and the numbers of its key; ValueError if it is not one."""
+    try:
+        type_name, _, key = base64.b64decode(global_id.encode(), validate=True).decode().partition(":")
+        parts = key.split(":")
+        numbers = tuple(int(part) for part in parts)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError(f"{global_id!r} is not a valid ID") from None
+    if not type_name or any(
+        not 0 < number <= MAX_PK or str(number) != part for number, part in zip(numbers, parts, strict=True)
+    ):
+        raise ValueError(f"{global_id!r} is not a valid ID")
+    return type_name, numbers
 
 
 def from_global_id(global_id: str) -> tuple[str, int]:
-    """Split a global ID into type name and primary key; ValueError if it is not one."""
-    try:
-        type_name, _, pk = base64.b64decode(global_id.encode(), validate=True).decode().partition(":")
-        number = int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError(f"{global_id!r} is not a valid ID") from None
-    if not type_name or not 0 < number <= MAX_PK or str(number) != pk:
+    """Split a global ID of a row keyed by one number into type name and primary key; ValueError if it is
+    not one (a stock level's ID among them: see `from_node_id`)."""
+    type_name, numbers = _split(global_id)
+    if len(numbers) != 1:
         raise ValueError(f"{global_id!r} is not a valid ID")
-    return type_name, number
+    return type_name, numbers[0]
+
+
+def from_node_id(global_id: str) -> tuple[str, int | tuple[int, ...]]:
+    """Split any global ID into type name and key: the primary key, or for the types of `KEY_PARTS` the
+    tuple of the key's numbers; ValueError if it is not one, or its key has another number of parts."""
+    type_name, numbers = _split(global_id)
+    if len(numbers) != KEY_PARTS.get(type_name, 1):
+        raise ValueError(f"{global_id!r} is not a valid ID")
+    return type_name, numbers if len(numbers) > 1 else numbers[0]
 
 
 def decode_id(global_id: str, type_name: str, field: str) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import migrate, stock
 from db.config import Settings
 from db.engine import Database
-from db.models import Base, Product, ProductSupplier, StockLevel, Supplier, Warehouse
+from db.models import AdjustmentReason, Base, Product, ProductSupplier, StockLevel, Supplier, Warehouse
 from db.seed import seed_demo
 from db.transfer import csvfile
 from db.transfer.exports import export_rows, header
@@ -99,7 +99,7 @@ async def test_round_trip_through_an_empty_database(database: Database, empty_da
     async with empty_database.read_session() as session:
         assert await stock.audit(session) == []
     ledger = (await _export(empty_database, "ledger")).splitlines()
-    assert ledger[0] == "created_at,sku,warehouse,kind,quantity,balance_after,unit_cost,reference,note"
+    assert ledger[0] == "created_at,sku,warehouse,kind,quantity,balance_after,unit_cost,reference,note,reason"
     assert len(ledger) - 1 == first["stock"].count("\n") - 1
     assert all(",RECEIPT," in line and line.split(",")[0].endswith("Z") for line in ledger[1:])
 
@@ -301,6 +301,25 @@ async def test_upsert_updates_and_insert_refuses(database: Database) -> None:
     again = await _import(database, "products", changed, mode="upsert")
     assert (again.updated, again.unchanged) == (0, 2)
     assert await _snapshot(database) == before
+
+
+async def test_the_ledger_export_carries_adjustment_reasons(database: Database) -> None:
+    await _catalog(database)
+    await _warehouses(database, "MAIN")
+    assert (await _import(database, "stock", "sku,warehouse,quantity,unit_cost\nHAM-1,MAIN,10,2.00\n")).inserted
+    async with database.write_session() as session, session.begin():
+        product = await session.scalar(select(Product.id).where(Product.sku == "HAM-1"))
+        warehouse = await session.scalar(select(Warehouse.id).where(Warehouse.code == "MAIN"))
+        await stock.adjust_stock(
+            session, product_id=product, warehouse_id=warehouse, counted_quantity=7, reason=AdjustmentReason.DAMAGED
+        )
+        await stock.adjust_stock(session, product_id=product, warehouse_id=warehouse, counted_quantity=8)
+    ledger = (await _export(database, "ledger")).splitlines()
+    assert ledger[0].endswith(",note,reason")
+    # The receipt has no reason (an empty cell); the counts theirs, the second the default.
+    assert [(line.split(",")[3], line.split(",")[-1]) for line in ledger[1:]] == [
+        ("RECEIPT", ""), ("ADJUSTMENT", "DAMAGED"), ("ADJUSTMENT", "CORRECTION"),
+    ]
 
 
 async def test_opening_stock_is_received_once(database: Database) -> None:

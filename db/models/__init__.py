@@ -4,6 +4,7 @@ from db.models.base import Base
 from db.models.catalog import Category, Product, ProductSupplier, Supplier
 from db.models.changes import Change
 from db.models.stock import (
+    AdjustmentReason,
     IdempotencyKey,
     InventoryTransaction,
     PurchaseOrder,
@@ -17,6 +18,7 @@ from db.models.users import ApiToken, Role, User
 from db.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AdjustmentReason",
     "ApiToken",
     "Base",
     "Category",

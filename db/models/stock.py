@@ -38,6 +38,18 @@ class TransactionKind(enum.StrEnum):
     RETURN = "RETURN"
 
 
+class AdjustmentReason(enum.StrEnum):
+    """Why a count differed from the stock level: stored on ADJUSTMENT entries (null on entries made before
+    reasons were recorded, and on every other kind)."""
+
+    CYCLE_COUNT = "CYCLE_COUNT"
+    DAMAGED = "DAMAGED"
+    LOST = "LOST"
+    FOUND = "FOUND"
+    EXPIRED = "EXPIRED"
+    CORRECTION = "CORRECTION"
+
+
 class PurchaseOrderStatus(enum.StrEnum):
     DRAFT = "DRAFT"
     ORDERED = "ORDERED"
@@ -140,6 +152,8 @@ class InventoryTransaction(Base):
     unit_cost: Mapped[Decimal | None] = mapped_column(Money(14, 2))
     reference: Mapped[str | None] = mapped_column(String(MAX_REFERENCE_LENGTH), index=True)
     note: Mapped[str | None] = mapped_column(Text)
+    # ADJUSTMENT entries only; null on the adjustments recorded before migration 0010 added it.
+    reason: Mapped[AdjustmentReason | None] = mapped_column(_enum(AdjustmentReason))
     purchase_order_id: Mapped[int | None] = mapped_column(
         ForeignKey("purchase_orders.id", ondelete="RESTRICT"), index=True
     )

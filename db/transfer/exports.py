@@ -80,7 +80,7 @@ async def export_rows(
         query = (
             select(InventoryTransaction.created_at, Product.sku, Warehouse.code, InventoryTransaction.kind,
                    InventoryTransaction.quantity, InventoryTransaction.balance_after, InventoryTransaction.unit_cost,
-                   InventoryTransaction.reference, InventoryTransaction.note)
+                   InventoryTransaction.reference, InventoryTransaction.note, InventoryTransaction.reason)
             .join(Product, Product.id == InventoryTransaction.product_id)
             .join(Warehouse, Warehouse.id == InventoryTransaction.warehouse_id)
             .order_by(InventoryTransaction.id)

@@ -48,8 +48,10 @@ FORMATS = {
 }
 IMPORT_KINDS = tuple(FORMATS)
 
+# `reason` last: added after the others (adjustment reasons), so columns read by position keep their places.
 LEDGER_COLUMNS = (
     "created_at", "sku", "warehouse", "kind", "quantity", "balance_after", "unit_cost", "reference", "note",
+    "reason",
 )
 EXPORT_KINDS = (*IMPORT_KINDS, "ledger")
 # A category path's separator: `Tools/Hand tools` is the category "Hand tools" under the root "Tools".

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
-from db import idempotency, stock
+from db import idempotency, models, stock
 from db.catalog import MONEY_RULE
 from db.config import Settings
 from db.lengths import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NOTE_LENGTH, MAX_REFERENCE_LENGTH
@@ -25,7 +25,7 @@ from graph.context import Context
 from graph.errors import UserError, with_error_codes
 from graph.mutations.base import INPUT, errors_field, money_refused, optional, write
 from graph.relay import decode_id, id_input
-from graph.types.stock import InventoryTransaction, StockLevel
+from graph.types.stock import AdjustmentReason, InventoryTransaction, StockLevel
 
 KEY_TTL_HOURS = Settings.model_fields["idempotency_key_ttl_hours"].default
 KEY_DESCRIPTION = (
@@ -94,6 +94,11 @@ class AdjustStockInput:
         description="The quantity counted, 0 to 1,000,000,000; the difference to the stock level is recorded "
         "(nothing when equal)."
     )
+    reason: AdjustmentReason = strawberry.field(  # type: ignore[valid-type]
+        default=AdjustmentReason.CORRECTION,  # type: ignore[attr-defined]
+        description="Why the count differs, recorded on the ADJUSTMENT entry (`InventoryTransaction.reason`). "
+        "CORRECTION when not given, so clients written before reasons existed keep working unchanged.",
+    )
     note: str | None = optional(NOTE)
     idempotency_key: str | None = _key()
 
@@ -140,6 +145,8 @@ def _arguments(input: Any) -> Callable[[], dict[str, Any]]:
             value = getattr(input, field.name)
             if field.name in _REFERENCES:
                 value = decode_id(value, _REFERENCES[field.name], to_camel_case(field.name))
+            elif field.name == "reason":
+                value = models.AdjustmentReason(value.value)
             arguments[field.name] = value
         return arguments
 
@@ -296,8 +303,8 @@ class StockMutations:
 
     @strawberry.mutation(
         description=with_error_codes(
-            "Record a physical count: an ADJUSTMENT entry by the difference, or no entry when the count matches. "
-            "Archived products and warehouses may be counted.",
+            "Record a physical count: an ADJUSTMENT entry by the difference, with the `reason` it differs for, or "
+            "no entry when the count matches. Archived products and warehouses may be counted.",
             INVALID=f"`countedQuantity` is outside 0 to 1,000,000,000; `note` is over {MAX_NOTE_LENGTH:,} characters; "
             f"{_MALFORMED}.",
             NOT_FOUND=_NOT_FOUND,

@@ -23,7 +23,13 @@ from graph.queries.webhooks import delivery_filter
 from graph.relay import decode_id, decode_optional_id, id_or_key, window
 from graph.types.catalog import OrderDirection, ProductFilter, ProductOrder, ProductOrderField
 from graph.types.reports import MovementGroupBy
-from graph.types.stock import ProductTransactionFilter, PurchaseOrderStatus, TransactionFilter, TransactionKind
+from graph.types.stock import (
+    AdjustmentReason,
+    ProductTransactionFilter,
+    PurchaseOrderStatus,
+    TransactionFilter,
+    TransactionKind,
+)
 
 Arguments = dict[str, Any]
 
@@ -108,6 +114,11 @@ def _kinds(value: Arguments) -> list[Any] | None:
     return None if kinds is None else [TransactionKind(kind) for kind in kinds]
 
 
+def _reasons(value: Arguments) -> list[Any] | None:
+    reasons = value.get("reasons")
+    return None if reasons is None else [AdjustmentReason(reason) for reason in reasons]
+
+
 def transaction_filter(value: Arguments | None) -> stock_reads.TransactionFilter:
     value = value or {}
     return TransactionFilter(
@@ -117,6 +128,7 @@ def transaction_filter(value: Arguments | None) -> stock_reads.TransactionFilter
         created_from=value.get("from"),
         created_to=value.get("to"),
         reference=value.get("reference"),
+        reasons=_reasons(value),
     ).spec()
 
 
@@ -128,6 +140,7 @@ def product_transaction_filter(value: Arguments | None) -> stock_reads.Transacti
         created_from=value.get("from"),
         created_to=value.get("to"),
         reference=value.get("reference"),
+        reasons=_reasons(value),
     ).spec()
 
 

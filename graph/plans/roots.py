@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError, GraphQLObjectType, get_named_type
-from sqlalchemy import ARRAY, Integer, null, select
+from sqlalchemy import ARRAY, Integer, and_, null, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
+from strawberry.utils.str_converters import to_camel_case
 
 from db import catalog_reads, purchasing_reads, reports, stock_reads
 from db import changes as changes_db
@@ -23,6 +24,8 @@ from db.models import (
     Product,
     ProductSupplier,
     PurchaseOrder,
+    PurchaseOrderLine,
+    StockLevel,
     Supplier,
     User,
     Warehouse,
@@ -36,7 +39,7 @@ from graph.plans.compiler import Compiler, Field, RootField, Viewer
 from graph.plans.fields import Aggregate, Column, Columns, Computed, FieldSpec, One, Page, RowShape
 from graph.plans.rows import Relation, RowPlan, SqlContext
 from graph.plans.schema_map import PRODUCT_SORTS, TYPES
-from graph.relay import from_global_id
+from graph.relay import from_node_id
 from graph.schema import QUERY_ACCESS
 
 # --- objects by key -----------------------------------------------------------------------------------
@@ -247,17 +250,29 @@ NODE_MODELS: dict[str, Any] = {
     "User": User,
     "InventoryTransaction": InventoryTransaction,
     "PurchaseOrder": PurchaseOrder,
+    "PurchaseOrderLine": PurchaseOrderLine,
+    "StockLevel": StockLevel,
     "Change": Change,
     "WebhookEndpoint": WebhookEndpoint,
 }
+# The columns a global ID's key names, where they are not `id` (graph.relay.KEY_PARTS), in its order.
+NODE_KEYS: dict[str, tuple[str, ...]] = {"StockLevel": ("product_id", "warehouse_id")}
+
+
+def _key_columns(type_name: str) -> tuple[str, ...]:
+    return NODE_KEYS.get(type_name, ("id",))
+
+
+def _parts(pk: int | tuple[int, ...]) -> tuple[int, ...]:
+    return pk if isinstance(pk, tuple) else (pk,)
 
 
 @dataclass(frozen=True)
 class NodeRef:
-    """A global ID's type and primary key."""
+    """A global ID's type and key: the primary key, or a tuple of the numbers of a key of several columns."""
 
     type_name: str
-    pk: int
+    pk: int | tuple[int, ...]
 
     def __shape__(self) -> str:
         return self.type_name
@@ -271,7 +286,7 @@ def readable(ref: NodeRef, viewer: users_db.SignedIn | None) -> bool:
 def node_ref(global_id: str) -> NodeRef | None:
     """What a global ID names, or None if it names nothing `node` can fetch (as the reference path)."""
     try:
-        type_name, pk = from_global_id(global_id)
+        type_name, pk = from_node_id(global_id)
     except ValueError:
         return None
     return NodeRef(type_name, pk) if type_name in NODE_MODELS else None
@@ -307,7 +322,16 @@ class NodeField(FieldSpec):
                 return null()
             bind = context.binder(args)
             node_row, _ = writers[ref.type_name]
-            found = _found(context, node_row, NODE_MODELS[ref.type_name], lambda t: t.id == bind("pk", lambda s: s.pk))
+
+            def keyed(target: Any) -> ColumnElement[bool]:
+                return and_(
+                    *(
+                        getattr(target, column) == bind(f"key{i}", lambda s, i=i: _parts(s.pk)[i])
+                        for i, column in enumerate(_key_columns(ref.type_name))
+                    )
+                )
+
+            found = _found(context, node_row, NODE_MODELS[ref.type_name], keyed)
             return context.json.nested(found.scalar_subquery())
 
         def rows(value: list[Any], specs: list[Any]) -> list[tuple[RowPlan, list[Any]]]:
@@ -357,14 +381,23 @@ class NodesField(FieldSpec):
             per_type = []
             for type_name in sorted(refs.types()):
                 node_row, _ = writers[type_name]
-                ids = bind(
-                    f"ids_{type_name}",
-                    lambda s, t=type_name: json.id_list([r.pk for r in s.refs if r is not None and r.type_name == t]),
-                    ARRAY(Integer) if json.postgresql else None,
-                )
                 target = aliased(NODE_MODELS[type_name])
-                element = json.array([target.id, node_row.json(context, target)])
-                listed = json.aggregate(element, select(target).where(json.in_list(target.id, ids)), ())
+                columns = [getattr(target, name) for name in _key_columns(type_name)]
+                # A key of several columns: each column among the numbers asked for in its place, which
+                # may find pairs not asked for too (the writer takes only those asked for).
+                conditions = []
+                for i, column in enumerate(columns):
+                    ids = bind(
+                        f"ids_{type_name}_{i}",
+                        lambda s, t=type_name, i=i: json.id_list(
+                            [_parts(r.pk)[i] for r in s.refs if r is not None and r.type_name == t]
+                        ),
+                        ARRAY(Integer) if json.postgresql else None,
+                    )
+                    conditions.append(json.in_list(column, ids))
+                key = columns[0] if len(columns) == 1 else json.array(columns)
+                element = json.array([key, node_row.json(context, target)])
+                listed = json.aggregate(element, select(target).where(*conditions), ())
                 per_type.append(json.nested(listed.scalar_subquery()))
             return json.array(per_type or [null()])
 
@@ -401,10 +434,10 @@ class _NodesWriter(w.FieldWriter):
         refs = state.specs[self.arguments]
         if isinstance(refs, Exception):
             return self.failed(refs, path, state)
-        found: dict[tuple[str, int], Any] = {}
+        found: dict[tuple[str, Any], Any] = {}
         for type_name, listed in zip(sorted(refs.types()), row[self.slot], strict=False):
             for pk, value in listed or ():
-                found[(type_name, pk)] = value
+                found[(type_name, tuple(pk) if isinstance(pk, list) else pk)] = value
         values: list[Any] = []
         for index, ref in enumerate(refs.refs):
             value = None if ref is None or not readable(ref, state.viewer) else found.get((ref.type_name, ref.pk))
@@ -548,9 +581,20 @@ REPORT_TYPES = {
                     ("net", "net"),
                 )
             },
+            "adjustedByReason": One(MOVEMENT_ROWS, same_row=True),
             "product": One(Product, _group(reports.MovementGroup.PRODUCT), root_arguments=True),
             "category": One(Category, _group(reports.MovementGroup.CATEGORY), root_arguments=True),
             "warehouse": One(Warehouse, _group(reports.MovementGroup.WAREHOUSE), root_arguments=True),
+        },
+    ),
+    "AdjustmentsByReason": (
+        MOVEMENT_ROWS,
+        {
+            **{
+                to_camel_case(reason.value.lower()): Column(column)
+                for reason, column in reports.REASON_COLUMNS.items()
+            },
+            "notRecorded": Column(reports.UNRECORDED_COLUMN),
         },
     ),
 }

@@ -308,6 +308,11 @@ TYPES: TypeMap = {
     "StockLevel": (
         StockLevel,
         {
+            # Keyed by product and warehouse (graph.relay.KEY_PARTS), as the reference path's StockLevel.of.
+            "id": Computed(
+                ("product_id", "warehouse_id"),
+                lambda _state, product, warehouse: to_global_id("StockLevel", product, warehouse),
+            ),
             "quantityOnHand": Column("quantity"),
             "product": _to(Product, "product_id"),
             "warehouse": _to(Warehouse, "warehouse_id"),
@@ -324,6 +329,7 @@ TYPES: TypeMap = {
                 unitCost="unit_cost",
                 reference="reference",
                 note="note",
+                reason="reason",
                 createdAt="created_at",
             ),
             "product": _to(Product, "product_id"),
@@ -354,6 +360,7 @@ TYPES: TypeMap = {
     "PurchaseOrderLine": (
         PurchaseOrderLine,
         {
+            "id": GlobalId("PurchaseOrderLine"),
             **_columns(quantityOrdered="quantity_ordered", quantityReceived="quantity_received", unitCost="unit_cost"),
             "quantityOutstanding": Computed(
                 ("quantity_ordered", "quantity_received"), lambda _state, ordered, received: ordered - received

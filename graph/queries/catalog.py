@@ -23,7 +23,7 @@ from graph.relay import (
     by_id_or,
     decode_id,
     decode_optional_id,
-    from_global_id,
+    from_node_id,
     id_input,
     window,
 )
@@ -63,7 +63,7 @@ class SupplierFilter:
 
 async def _load_node(context: Context, global_id: str) -> Any:
     try:
-        type_name, pk = from_global_id(global_id)
+        type_name, pk = from_node_id(global_id)
     except ValueError:
         return None
     loader = context.loaders.by_type_name(type_name)

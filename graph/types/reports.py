@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from db import reports
+from db.models import AdjustmentReason
 from graph.relations import Relation
 from graph.scalars import Long
 from graph.types.catalog import Category, Product, ProductSupplier
@@ -114,6 +115,34 @@ MOVEMENT_PRODUCT = Relation(lambda loaders: loaders.product_by_id, _group(Moveme
 MOVEMENT_CATEGORY = Relation(lambda loaders: loaders.category_by_id, _group(MovementGroupBy.CATEGORY))
 MOVEMENT_WAREHOUSE = Relation(lambda loaders: loaders.warehouse_by_id, _group(MovementGroupBy.WAREHOUSE))
 
+def _by_reason(reason: str) -> Any:
+    return strawberry.field(description=f"Net change by ADJUSTMENT entries recorded with reason {reason} (signed).")
+
+
+@strawberry.type(
+    description="The net change by stock counts (`adjusted`) split by the adjustments' reasons "
+    "(`adjustStock(input: {reason})`); the fields add up to `adjusted`."
+)
+class AdjustmentsByReason:
+    cycle_count: Long = _by_reason("CYCLE_COUNT")
+    damaged: Long = _by_reason("DAMAGED")
+    lost: Long = _by_reason("LOST")
+    found: Long = _by_reason("FOUND")
+    expired: Long = _by_reason("EXPIRED")
+    correction: Long = _by_reason("CORRECTION")
+    not_recorded: Long = strawberry.field(
+        description="Net change by ADJUSTMENT entries without a reason: those recorded before reasons were "
+        "(signed)."
+    )
+
+    @classmethod
+    def of(cls, sums: tuple[int, ...]) -> "AdjustmentsByReason":
+        """From db.reports.Movements.adjusted_by_reason: the reasons' sums in their order, then the unrecorded."""
+        *reasons, unrecorded = sums
+        names = [reason.value.lower() for reason in AdjustmentReason]
+        return cls(**dict(zip(names, reasons, strict=True)), not_recorded=unrecorded)
+
+
 @strawberry.type(
     description="Units moved in a period by one product, category or warehouse (the field for the "
     "grouping asked for is set). Outgoing columns count units, so they are not negative."
@@ -127,6 +156,9 @@ class StockMovementSummary:
     transferred_out: Long = strawberry.field(description="Units transferred out (TRANSFER_OUT entries).")
     net: Long = strawberry.field(
         description="Change in stock: received + returned - shipped + adjusted + transferredIn - transferredOut."
+    )
+    adjusted_by_reason: AdjustmentsByReason = strawberry.field(
+        description="`adjusted` split by the adjustments' reasons."
     )
     group_by: strawberry.Private[MovementGroupBy]
     group_pk: strawberry.Private[int | None]
@@ -143,6 +175,7 @@ class StockMovementSummary:
             transferred_in=row.transferred_in,
             transferred_out=row.transferred_out,
             net=row.net,
+            adjusted_by_reason=AdjustmentsByReason.of(row.adjusted_by_reason),
         )
 
     @strawberry.field(description="With groupBy PRODUCT: the product; null otherwise.")

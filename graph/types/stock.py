@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -68,13 +69,42 @@ _KIND_DESCRIPTIONS = {
     "cost stays as it is.",
 }
 
-TransactionKind = strawberry.enum(
-    Enum(
-        "TransactionKind",
-        {k.name: strawberry.enum_value(k.value, description=_KIND_DESCRIPTIONS[k]) for k in models.TransactionKind},
-    ),
-    description="What moved stock: the kind of a ledger entry.",
+def _mirror(values: type[Enum], descriptions: dict[Any, str], description: str) -> Any:
+    """The GraphQL enum of a model's enum: the same names and values, each with its description."""
+    members = {v.name: strawberry.enum_value(v.value, description=descriptions[v]) for v in values}
+    return strawberry.enum(Enum(values.__name__, members), description=description)  # type: ignore[misc]
+
+
+TransactionKind = _mirror(
+    models.TransactionKind, _KIND_DESCRIPTIONS, "What moved stock: the kind of a ledger entry."
 )
+
+
+_REASON_DESCRIPTIONS = {
+    models.AdjustmentReason.CYCLE_COUNT: "A routine count of part of the stock found a difference with no more "
+    "specific cause.",
+    models.AdjustmentReason.DAMAGED: "Units found damaged and taken out of stock.",
+    models.AdjustmentReason.LOST: "Units missing: lost or stolen.",
+    models.AdjustmentReason.FOUND: "Units found that the stock level did not count.",
+    models.AdjustmentReason.EXPIRED: "Units past their expiry date, taken out of stock.",
+    models.AdjustmentReason.CORRECTION: "A booking error put right; also what `adjustStock` records when no "
+    "reason is given.",
+}
+
+AdjustmentReason = _mirror(
+    models.AdjustmentReason,
+    _REASON_DESCRIPTIONS,
+    "Why a count differed from the stock level: the reason of an ADJUSTMENT entry (`adjustStock`).",
+)
+
+REASONS_FILTER = (
+    "Entries recorded with any of these adjustment reasons (so ADJUSTMENT entries only; adjustments made "
+    "before reasons were recorded have none and never match); all entries when empty or not given."
+)
+
+
+def _reasons(reasons: "list[Any] | None") -> frozenset[models.AdjustmentReason]:
+    return frozenset(models.AdjustmentReason(r.value) for r in reasons or ())
 
 
 _WAREHOUSE_ENTRIES = f"{id_input('a warehouse')} Only its entries are listed."
@@ -91,6 +121,9 @@ class ProductTransactionFilter:
     )
     created_to: datetime | None = strawberry.field(default=None, name="to", description="Entries made before this time.")
     reference: str | None = strawberry.field(default=None, description="Entries with exactly this reference.")
+    reasons: list[AdjustmentReason] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description=REASONS_FILTER
+    )
 
     def spec(self, product_id: int | None = None) -> reads.TransactionFilter:
         reads.check_period(self.created_from, self.created_to, start_field="filter.from", end_field="filter.to")
@@ -101,6 +134,7 @@ class ProductTransactionFilter:
             created_from=self.created_from,
             created_to=self.created_to,
             reference=self.reference,
+            reasons=_reasons(self.reasons),
         )
 
 
@@ -118,6 +152,9 @@ class TransactionFilter:
     )
     created_to: datetime | None = strawberry.field(default=None, name="to", description="Entries made before this time.")
     reference: str | None = strawberry.field(default=None, description="Entries with exactly this reference.")
+    reasons: list[AdjustmentReason] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description=REASONS_FILTER
+    )
 
     def spec(self) -> reads.TransactionFilter:
         product_id = decode_optional_id(self.product_id, "Product", "filter.productId")
@@ -127,6 +164,7 @@ class TransactionFilter:
             created_from=self.created_from,
             created_to=self.created_to,
             reference=self.reference,
+            reasons=self.reasons,
         )
         return within.spec(product_id)
 
@@ -140,15 +178,8 @@ _STATUS_DESCRIPTIONS = {
     models.PurchaseOrderStatus.CANCELLED: "Cancelled before anything was received.",
 }
 
-PurchaseOrderStatus = strawberry.enum(
-    Enum(
-        "PurchaseOrderStatus",
-        {
-            s.name: strawberry.enum_value(s.value, description=_STATUS_DESCRIPTIONS[s])
-            for s in models.PurchaseOrderStatus
-        },
-    ),
-    description="DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED, or CANCELLED.",
+PurchaseOrderStatus = _mirror(
+    models.PurchaseOrderStatus, _STATUS_DESCRIPTIONS, "DRAFT → ORDERED → PARTIALLY_RECEIVED → RECEIVED, or CANCELLED."
 )
 
 
@@ -201,15 +232,29 @@ class Warehouse(Node):
     ) -> "Connection[StockLevel]":
         return WAREHOUSE_STOCK.resolve(self, info, first=first, after=after, last=last, before=before)
 
+STOCK_LEVEL_ID = (
+    "The global ID of this stock level: an opaque string, unique across all types; `node(id:)` fetches it too. "
+    "A stock level is one product's in one warehouse, so its ID stands for that pair and never changes: the "
+    "same in `Product.stock`, `Warehouse.stock`, `node` and the `stockLevels` of every stock mutation's payload, "
+    "which lets a client cache (Apollo, Relay) update the level it holds in place."
+)
+
+
 @strawberry.type(description="How many units of a product one warehouse holds.")
-class StockLevel:
+class StockLevel(Node):
+    id: strawberry.ID = strawberry.field(description=STOCK_LEVEL_ID)
     quantity_on_hand: int = strawberry.field(description="Units in the warehouse; never below 0.")
     product_pk: strawberry.Private[int]
     warehouse_pk: strawberry.Private[int]
 
     @classmethod
     def of(cls, *, product_id: int, warehouse_id: int, quantity: int) -> "StockLevel":
-        return cls(quantity_on_hand=quantity, product_pk=product_id, warehouse_pk=warehouse_id)
+        return cls(
+            id=strawberry.ID(to_global_id("StockLevel", product_id, warehouse_id)),
+            quantity_on_hand=quantity,
+            product_pk=product_id,
+            warehouse_pk=warehouse_id,
+        )
 
     @classmethod
     def from_model(cls, row: models.StockLevel) -> "StockLevel":
@@ -239,6 +284,11 @@ class InventoryTransaction(Node):
         "purchase order, its number. Null when none was given."
     )
     note: str | None = strawberry.field(description="Free text, up to 2,000 characters; null when none was given.")
+    reason: AdjustmentReason | None = strawberry.field(  # type: ignore[valid-type]
+        description="Why the count differed, on ADJUSTMENT entries (CORRECTION when `adjustStock` was given "
+        "none). Null on every other kind, and on adjustments recorded before reasons were (their reason is "
+        "not known)."
+    )
     created_at: datetime = strawberry.field(description="When the entry was made.")
     pk: strawberry.Private[int]
     product_pk: strawberry.Private[int]
@@ -261,6 +311,7 @@ class InventoryTransaction(Node):
             unit_cost=row.unit_cost,
             reference=row.reference,
             note=row.note,
+            reason=None if row.reason is None else AdjustmentReason(row.reason.value),
             created_at=row.created_at,
         )
 
@@ -285,7 +336,12 @@ class InventoryTransaction(Node):
 
 
 @strawberry.type(description="One product on a purchase order: how many units were ordered and received, at what cost.")
-class PurchaseOrderLine:
+class PurchaseOrderLine(Node):
+    id: strawberry.ID = strawberry.field(
+        description=f"{id_of('this line')} Receipts (`receivePurchaseOrder`) return the order with its lines, so "
+        "a client cache updates the line's quantities in place. Replacing a draft's lines "
+        "(`updatePurchaseOrder(input: {lines})`) gives the new lines new IDs."
+    )
     quantity_ordered: int = strawberry.field(description="Units ordered.")
     quantity_received: int = strawberry.field(description="Units received against this line so far.")
     unit_cost: Decimal = strawberry.field(
@@ -297,6 +353,7 @@ class PurchaseOrderLine:
     @classmethod
     def from_model(cls, row: models.PurchaseOrderLine) -> "PurchaseOrderLine":
         return cls(
+            id=strawberry.ID(to_global_id("PurchaseOrderLine", row.id)),
             pk=row.id,
             product_pk=row.product_id,
             quantity_ordered=row.quantity_ordered,
