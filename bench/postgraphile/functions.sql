@@ -14,13 +14,13 @@ as $$
   select coalesce(sum(s.quantity), 0)::integer from public.stock_levels s where s.product_id = p.id
 $$;
 
--- Product.quantityAvailable: units on hand not set aside (db.stock_reads.available_expression, which is
--- the quantity on hand while nothing can be reserved); the low-stock rule reads it.
+-- Product.quantityAvailable: units on hand not set aside (db.stock_reads.available_expression): the
+-- quantity on hand while nothing can be reserved.
 create or replace function postgraphile_bench.products_quantity_available(p public.products)
 returns integer
 language sql stable parallel safe
 as $$
-  select coalesce(sum(s.quantity), 0)::integer from public.stock_levels s where s.product_id = p.id
+  select postgraphile_bench.products_quantity_on_hand(p)
 $$;
 
 -- Product.quantityOnOrder: units on submitted orders not yet received (db.purchasing_reads.on_order).

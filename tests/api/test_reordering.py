@@ -3,7 +3,6 @@ units), `lowStock` on available + on order, and `draftPurchaseOrdersFromLowStock
 supplier, quantities in whole reorder lots, drafts counted so a second call orders nothing twice, products
 without a supplier reported, managers only, all or nothing."""
 
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +14,7 @@ from db import stock
 from db.engine import Database
 from db.models import Product, ProductSupplier, Role, Supplier, Warehouse
 from db.types import utcnow
-from tests.utils import GraphQLClient, global_id, scalar
+from tests.utils import GraphQLClient, Refs, global_id, scalar
 
 ERRORS = "errors { field message code }"
 CREATE = f"""mutation($input: CreatePurchaseOrderInput!) {{
@@ -46,15 +45,6 @@ ON_ORDER = """query($id: ID!) {
   products(first: 50) { nodes { sku quantityOnOrder } }
 }"""
 TABLES = ("purchase_orders", "purchase_order_lines", "changes")
-
-
-@dataclass
-class Refs:
-    pks: dict[str, int]
-    types: dict[str, str]
-
-    def id(self, name: str) -> str:
-        return global_id(self.types[name], self.pks[name])
 
 
 @pytest.fixture
