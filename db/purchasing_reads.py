@@ -1,15 +1,26 @@
-"""Read queries for purchase orders: list filters, the list's order and look-ups by number."""
+"""Read queries for purchase orders: list filters, the list's order, look-ups by number and the units on
+order."""
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.binds import Bind, with_values
-from db.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+from db.models import Product, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from db.pagination import SortKey
-from db.rows import fetch_row, select_rows
+from db.rows import fetch_row, one_of, select_rows
+
+# Submitted orders whose goods have not all arrived: their outstanding units are on order. A draft has
+# not been sent to anyone; a cancelled order never had anything received (db/purchasing.py), a received
+# one has nothing outstanding.
+OPEN_STATUSES = (PurchaseOrderStatus.ORDERED, PurchaseOrderStatus.PARTIALLY_RECEIVED)
+# What reordering counts as already in the pipeline: open orders and drafts, so that drafting orders for
+# what is low twice does not order it twice (db/reordering.py).
+PIPELINE_STATUSES = (PurchaseOrderStatus.DRAFT, *OPEN_STATUSES)
 
 # Newest first: ids grow with creation.
 PURCHASE_ORDER_SORT = SortKey((PurchaseOrder.id,), descending=True)
@@ -42,3 +53,24 @@ def purchase_order_conditions(
 async def purchase_order_by_number(session: AsyncSession, number: str) -> Any:
     stmt = select_rows(PurchaseOrder).where(PurchaseOrder.number == number.strip().upper())
     return await fetch_row(session, stmt)
+
+
+def on_order(product_id: ColumnElement[int], *, drafts: bool = False) -> ColumnElement[int]:
+    """A product's units on order (ordered less received, over the lines of open orders; with `drafts`, of
+    drafts too), for use in a query on products. Orders name no warehouse (goods go where they are received),
+    so this is the product's over all warehouses."""
+    statuses = PIPELINE_STATUSES if drafts else OPEN_STATUSES
+    line = PurchaseOrderLine
+    return (
+        select(func.coalesce(func.sum(line.quantity_ordered - line.quantity_received), 0))
+        .join(PurchaseOrder, PurchaseOrder.id == line.purchase_order_id)
+        # One comparison per status rather than IN: a plan's statement takes no list parameters.
+        .where(line.product_id == product_id, or_(*(PurchaseOrder.status == status for status in statuses)))
+        .scalar_subquery()
+    )
+
+
+async def on_order_by_product_ids(session: AsyncSession, product_ids: Sequence[int]) -> dict[int, int]:
+    """Units on order of each product (`on_order`)."""
+    stmt = select(Product.id, on_order(Product.id)).where(one_of(session, Product.id, product_ids))
+    return {product_id: n for product_id, n in (await session.execute(stmt)).all()}

@@ -22,7 +22,9 @@ from db.models import (
     Warehouse,
 )
 from db.pagination import Page, Window, count_where, fetch_page
+from db.purchasing_reads import on_order
 from db.rows import one_of, select_rows
+from db.stock_reads import available_expression
 from db.types import EXACT, Money, money_sum
 
 CENT = Decimal("0.01")
@@ -40,50 +42,77 @@ class LowStockRow:
     product: Product
     warehouse_id: int | None
     quantity_on_hand: int
+    quantity_available: int
+    quantity_on_order: int
+
+    @property
+    def quantity_reserved(self) -> int:
+        return self.quantity_on_hand - self.quantity_available
 
     @property
     def quantity_to_order(self) -> int:
         return quantity_to_order(
-            self.quantity_on_hand, self.product.reorder_point, self.product.reorder_quantity
+            self.quantity_available + self.quantity_on_order, self.product.reorder_point, self.product.reorder_quantity
         )
 
 
-def quantity_to_order(on_hand: int, reorder_point: int, reorder_quantity: int) -> int:
-    """The reorder quantity, or, when that would not lift stock above the reorder point, just enough to."""
-    return max(reorder_quantity, reorder_point - on_hand + 1)
+def quantity_to_order(position: int, reorder_point: int, reorder_quantity: int) -> int:
+    """Units to order for a product whose stock position (available + on order) is `position`: enough to lift it
+    above the reorder point, rounded up to whole reorder quantities (at least one); with a reorder quantity
+    of 0, just enough. `lowStock` suggests it and `draftPurchaseOrdersFromLowStock` orders it."""
+    shortfall = reorder_point - position + 1
+    if reorder_quantity <= 0:
+        return shortfall
+    return -(-shortfall // reorder_quantity) * reorder_quantity
 
 
 @dataclass(frozen=True)
 class LowStockFilter:
-    """The low-stock report of one warehouse, or of all of them."""
+    """The low-stock report of one warehouse, or of all of them; `drafts` counts draft orders as on order
+    (reordering does, so that it does not order twice what it drafted before)."""
 
     warehouse_id: int | None = None
+    drafts: bool = False
 
 
-def on_hand(product_id: ColumnElement[int], warehouse_id: Any = None) -> ColumnElement[int]:
-    """A product's quantity on hand (in one warehouse, or in all), for use in a query on products;
-    `warehouse_id` may be a value or a SQL expression."""
-    total = select(func.coalesce(func.sum(StockLevel.quantity), 0)).where(StockLevel.product_id == product_id)
+def _levels(product_id: ColumnElement[int], warehouse_id: Any, quantity: ColumnElement[int]) -> ColumnElement[int]:
+    total = select(func.coalesce(func.sum(quantity), 0)).where(StockLevel.product_id == product_id)
     if warehouse_id is not None:
         total = total.where(StockLevel.warehouse_id == warehouse_id)
     return total.scalar_subquery()
 
 
+def on_hand(product_id: ColumnElement[int], warehouse_id: Any = None) -> ColumnElement[int]:
+    """A product's quantity on hand (in one warehouse, or in all), for use in a query on products;
+    `warehouse_id` may be a value or a SQL expression."""
+    return _levels(product_id, warehouse_id, StockLevel.quantity)
+
+
+def available(product_id: ColumnElement[int], warehouse_id: Any = None) -> ColumnElement[int]:
+    """A product's available quantity (db.stock_reads.available_expression), as `on_hand`."""
+    return _levels(product_id, warehouse_id, available_expression())
+
+
 def low_stock_conditions(
     spec: LowStockFilter, bind: Bind | None = None, product: Any = Product
 ) -> list[ColumnElement[bool]]:
-    """Active products with a reorder point whose stock is at or below it.
+    """Active products with a reorder point whose stock position, available + on order, is at or below it.
 
     A reorder point of 0 (the default) means the product is not reordered. For one warehouse, only
     products it holds or has held (it has a stock level for them) count: a warehouse that never
-    carried a product is not short of it. (`bind` and `product` as in db/catalog_reads.py.)
+    carried a product is not short of it. Orders name no warehouse, so a warehouse's position counts all
+    of the product's units on order. (`bind` and `product` as in db/catalog_reads.py.)
     """
     bind = bind or with_values(spec)
     warehouse = None if spec.warehouse_id is None else bind("warehouse_id", lambda s: s.warehouse_id)
+    in_stock = available(product.id, warehouse)
     conditions = [
         product.is_active,
         product.reorder_point > 0,
-        on_hand(product.id, warehouse) <= product.reorder_point,
+        # Units on order only ever lift the position: the products with enough available (nearly all)
+        # are passed without reading their orders.
+        in_stock <= product.reorder_point,
+        in_stock + on_order(product.id, drafts=spec.drafts) <= product.reorder_point,
     ]
     if warehouse is not None:
         held = select(StockLevel.product_id).where(StockLevel.warehouse_id == warehouse)
@@ -92,21 +121,16 @@ def low_stock_conditions(
 
 
 async def low_stock_page(session: AsyncSession, *, warehouse_id: int | None, window: Window) -> Page[LowStockRow]:
-    """One page of the products to reorder, by name, with their quantity on hand."""
+    """One page of the products to reorder, by name, with their quantities on hand, available and on order."""
     stmt = select_rows(Product).where(*low_stock_conditions(LowStockFilter(warehouse_id)))
     page = await fetch_page(session, stmt, LOW_STOCK_SORT, window)
     if not page.rows:
         return Page([], [], page.has_next_page, page.has_previous_page, page.order)
-    quantity = func.coalesce(func.sum(StockLevel.quantity), 0)
-    stmt = (
-        select(StockLevel.product_id, quantity)
-        .where(one_of(session, StockLevel.product_id, [p.id for p in page.rows]))
-        .group_by(StockLevel.product_id)
-    )
-    if warehouse_id is not None:
-        stmt = stmt.where(StockLevel.warehouse_id == warehouse_id)
-    quantities = {product_id: n for product_id, n in (await session.execute(stmt)).all()}
-    rows = [LowStockRow(p, warehouse_id, quantities.get(p.id, 0)) for p in page.rows]
+    stmt = select(
+        Product.id, on_hand(Product.id, warehouse_id), available(Product.id, warehouse_id), on_order(Product.id)
+    ).where(one_of(session, Product.id, [p.id for p in page.rows]))
+    quantities = {pid: (held, free, ordered) for pid, held, free, ordered in (await session.execute(stmt)).all()}
+    rows = [LowStockRow(p, warehouse_id, *quantities[p.id]) for p in page.rows]
     return Page(rows, page.keys, page.has_next_page, page.has_previous_page, page.order)
 
 

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 from strawberry.dataloader import DataLoader
 
 from db import catalog_reads as reads
-from db import stock_reads
+from db import purchasing_reads, stock_reads
 from db.engine import Database
 from db.errors import DomainError
 from db.models import (
@@ -217,6 +217,14 @@ class StockLevelsByProductIdLoader(_GroupedLoader[tuple[int], list[stock_types.S
         return {pid: [stock_types.StockLevel.from_model(level) for level in levels] for pid, levels in rows.items()}
 
 
+class OnOrderByProductIdLoader(_GroupedLoader[tuple[int], int]):
+    def default(self, key: Any) -> int:
+        return 0
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, int]:
+        return await purchasing_reads.on_order_by_product_ids(session, ids)
+
+
 class StockPageByWarehouseIdLoader(_GroupedLoader[tuple[int, Window], Page[Any]]):
     def default(self, key: Any) -> Page[Any]:
         return empty_page(stock_reads.WAREHOUSE_STOCK_SORT)
@@ -340,6 +348,10 @@ class Loaders:
     @cached_property
     def stock_levels_by_product_id(self) -> StockLevelsByProductIdLoader:
         return StockLevelsByProductIdLoader(self.db)
+
+    @cached_property
+    def on_order_by_product_id(self) -> OnOrderByProductIdLoader:
+        return OnOrderByProductIdLoader(self.db)
 
     @cached_property
     def stock_page_by_warehouse_id(self) -> StockPageByWarehouseIdLoader:

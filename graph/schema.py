@@ -66,6 +66,7 @@ MUTATION_ACCESS: dict[str, Role | Access] = {
             "setProductSupplier", "removeProductSupplier",
             "createWarehouse", "updateWarehouse", "archiveWarehouse", "deleteWarehouse",
             "createPurchaseOrder", "updatePurchaseOrder", "submitPurchaseOrder", "cancelPurchaseOrder",
+            "draftPurchaseOrdersFromLowStock",
             "importProducts", "importStock",
         ],
         MANAGER,

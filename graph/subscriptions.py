@@ -18,6 +18,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.types import Info
 
 from db import live as live_db
+from db import purchasing_reads, reports
 from db.errors import DomainError
 from db.models import Product as ProductModel
 from db.models import TransactionKind as Kind
@@ -248,15 +249,26 @@ async def _low_stock(context: Context, feed: LiveFeed, warehouse: int | None) ->
         _fresh(context)
         async with feed.database.read_session() as session:
             product = await session.get(ProductModel, entry.product_id)
+            on_order = (await purchasing_reads.on_order_by_product_ids(session, [entry.product_id])).get(
+                entry.product_id, 0
+            )
         if product is None:
             continue
+        # The level as the entry left it; nothing can be reserved yet, so all of it is available
+        # (db.stock_reads.available_expression).
+        available = entry.balance_after
         yield LowStockItem(
             product=Product.from_model(product),
             warehouse_pk=entry.warehouse_id,
             quantity_on_hand=entry.balance_after,
+            quantity_available=available,
+            quantity_reserved=entry.balance_after - available,
+            quantity_on_order=on_order,
             reorder_point=product.reorder_point,
             reorder_quantity=product.reorder_quantity,
-            quantity_to_order=max(product.reorder_quantity, product.reorder_point - entry.balance_after + 1),
+            quantity_to_order=reports.quantity_to_order(
+                available + on_order, product.reorder_point, product.reorder_quantity
+            ),
         )
 
 

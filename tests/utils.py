@@ -8,6 +8,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,14 @@ async def run_command(
     out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=120)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+@dataclass
+class Refs:
+    """Primary keys of the rows a test starts from, by name; `id(name)` gives the global ID."""
+
+    pks: dict[str, int]
+    types: dict[str, str]
+
+    def id(self, name: str) -> str:
+        return global_id(self.types[name], self.pks[name])

@@ -14,17 +14,38 @@ as $$
   select coalesce(sum(s.quantity), 0)::integer from public.stock_levels s where s.product_id = p.id
 $$;
 
--- Product.quantityToOrder: max(reorderQuantity, reorderPoint - quantityOnHand + 1), as the API's
--- LowStockItem.quantityToOrder.
+-- Product.quantityAvailable: units on hand not set aside (db.stock_reads.available_expression): the
+-- quantity on hand while nothing can be reserved.
+create or replace function postgraphile_bench.products_quantity_available(p public.products)
+returns integer
+language sql stable parallel safe
+as $$
+  select postgraphile_bench.products_quantity_on_hand(p)
+$$;
+
+-- Product.quantityOnOrder: units on submitted orders not yet received (db.purchasing_reads.on_order).
+create or replace function postgraphile_bench.products_quantity_on_order(p public.products)
+returns integer
+language sql stable parallel safe
+as $$
+  select coalesce(sum(l.quantity_ordered - l.quantity_received), 0)::integer
+  from public.purchase_order_lines l
+  join public.purchase_orders o on o.id = l.purchase_order_id
+  where l.product_id = p.id and o.status in ('ORDERED', 'PARTIALLY_RECEIVED')
+$$;
+
+-- Product.quantityToOrder: the units that lift available + on order above the reorder point, rounded up
+-- to whole reorder quantities (just those units with a reorder quantity of 0), as the API's
+-- LowStockItem.quantityToOrder (db.reports.quantity_to_order).
 create or replace function postgraphile_bench.products_quantity_to_order(p public.products)
 returns integer
 language sql stable parallel safe
 as $$
-  select greatest(
-    p.reorder_quantity,
-    p.reorder_point - (select coalesce(sum(s.quantity), 0)::integer
-                       from public.stock_levels s where s.product_id = p.id) + 1
-  )
+  select case when p.reorder_quantity = 0 then short
+              else ((short + p.reorder_quantity - 1) / p.reorder_quantity) * p.reorder_quantity end
+  from (select p.reorder_point + 1
+               - postgraphile_bench.products_quantity_available(p)
+               - postgraphile_bench.products_quantity_on_order(p) as short) as shortfall
 $$;
 
 -- Product.preferredSupplier: the preferred supplier's terms, or null (the API's
@@ -36,8 +57,9 @@ as $$
   select ps.* from public.product_suppliers ps where ps.product_id = p.id and ps.is_preferred
 $$;
 
--- Query.lowStockProducts: active products with a reorder point whose stock over all warehouses is
--- at or below it, by name then id (the API's Query.lowStock without a warehouse).
+-- Query.lowStockProducts: active products with a reorder point whose stock position over all warehouses,
+-- available + on order, is at or below it, by name then id (the API's Query.lowStock without a warehouse;
+-- like it, the products with more available than the point are passed without reading their orders).
 create or replace function postgraphile_bench.low_stock_products()
 returns setof public.products
 language sql stable parallel safe
@@ -47,6 +69,11 @@ as $$
   where p.is_active
     and p.reorder_point > 0
     and (select coalesce(sum(s.quantity), 0) from public.stock_levels s where s.product_id = p.id)
+        <= p.reorder_point
+    and (select coalesce(sum(s.quantity), 0) from public.stock_levels s where s.product_id = p.id)
+        + (select coalesce(sum(l.quantity_ordered - l.quantity_received), 0)
+           from public.purchase_order_lines l join public.purchase_orders o on o.id = l.purchase_order_id
+           where l.product_id = p.id and o.status in ('ORDERED', 'PARTIALLY_RECEIVED'))
         <= p.reorder_point
   order by p.name, p.id
 $$;

@@ -1,4 +1,4 @@
-"""Purchase order mutations: draft, change, submit, receive and cancel orders.
+"""Purchase order mutations: draft, change, submit, receive and cancel orders, and draft them for low stock.
 
 Each is one write transaction; a refused one rolls back and returns its `errors`.
 """
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Self
 import strawberry
 from strawberry.types import Info
 
-from db import purchasing
+from db import purchasing, reordering
 from db.catalog import MONEY_RULE
 from db.lengths import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NOTE_LENGTH, MAX_ORDER_NUMBER_LENGTH
 from graph.context import Context
@@ -19,6 +19,7 @@ from graph.errors import UserError, with_error_codes
 from graph.mutations.base import INPUT, changed, errors_field, money_refused, optional, result_field, write
 from graph.mutations.stock import KEY_DESCRIPTION, NOTE, QUANTITY
 from graph.relay import decode_id, decode_optional_id, id_input
+from graph.types.catalog import Product
 from graph.types.stock import InventoryTransaction, PurchaseOrder, StockLevel
 
 UNSET: Any = strawberry.UNSET
@@ -181,6 +182,28 @@ class ReceivePurchaseOrderPayload:
         )
 
 
+@strawberry.type(description="The purchase orders drafted for a warehouse's low stock, and what could not be ordered.")
+class DraftPurchaseOrdersPayload:
+    purchase_orders: list[PurchaseOrder] = strawberry.field(
+        default_factory=list,
+        description="The drafts created, one per preferred supplier (more for one with over 500 products to "
+        "order), by supplier name; empty when nothing is low or the mutation was refused.",
+    )
+    products_without_supplier: list[Product] = strawberry.field(
+        default_factory=list,
+        description="Low products that were not ordered because they have no preferred supplier, or only an "
+        "archived one, by name: order them by hand.",
+    )
+    errors: list[UserError] = errors_field()
+
+    @classmethod
+    def of(cls, drafts: reordering.Drafts) -> Self:
+        return cls(
+            purchase_orders=[PurchaseOrder.from_model(order) for order in drafts.orders],
+            products_without_supplier=[Product.from_model(product) for product in drafts.unsupplied],
+        )
+
+
 # --- mutations ----------------------------------------------------------------------------------
 
 
@@ -275,3 +298,33 @@ class PurchasingMutations:
     )
     async def cancel_purchase_order(self, info: Info[Context, None], id: _OrderId) -> PurchaseOrderPayload:
         return await write(info, PurchaseOrderPayload, purchasing.cancel_purchase_order, _id_argument(id))
+
+    @strawberry.mutation(
+        description=with_error_codes(
+            "Draft purchase orders for what a warehouse is low on: one DRAFT order per preferred supplier at its "
+            "terms (unit cost; expected after the longest lead time of its lines), one line per product whose "
+            "stock position is at or below its reorder point, for the quantity `lowStock` suggests "
+            "(`quantityToOrder`: rounded up to whole reorder quantities). The rule is `lowStock(warehouseId:)`'s, "
+            "except that drafts count as on order too: calling it again drafts only what earlier drafts do not "
+            "cover, so it never orders the same shortfall twice (submit or cancel the drafts; a cancelled one no "
+            "longer counts). Orders name no warehouse, so units on order anywhere count. Nothing is created when "
+            "nothing is low; products without a preferred supplier are listed, not ordered.",
+            INVALID="the warehouse is archived; a product would need more than 1,000,000,000 units; or "
+            "`warehouseId` is malformed.",
+            NOT_FOUND="`warehouseId` names no warehouse.",
+        )
+    )
+    async def draft_purchase_orders_from_low_stock(
+        self,
+        info: Info[Context, None],
+        warehouse_id: Annotated[
+            strawberry.ID, strawberry.argument(description=id_input("the warehouse whose low stock to order"))
+        ],
+    ) -> DraftPurchaseOrdersPayload:
+        return await write(
+            info,
+            DraftPurchaseOrdersPayload,
+            reordering.draft_purchase_orders_from_low_stock,
+            lambda: {"warehouse_id": decode_id(warehouse_id, "Warehouse", "warehouseId")},
+            records_user="created_by_id",
+        )

@@ -84,21 +84,48 @@ def _low_on_hand(_context: SqlContext, product: Any, spec: arguments.PageArgs, b
     return reports.on_hand(product.id, warehouse)
 
 
+def _low_available(_context: SqlContext, product: Any, spec: arguments.PageArgs, bind: Any, _listed: bool) -> Any:
+    warehouse = None if spec.filter.warehouse_id is None else bind("warehouse_id", lambda s: s.filter.warehouse_id)
+    return reports.available(product.id, warehouse)
+
+
+def _on_order(_context: SqlContext, product: Any, _spec: Any, _bind: Any, _listed: bool) -> Any:
+    return purchasing_reads.on_order(product.id)
+
+
 LOW_ON_HAND = Aggregate(_low_on_hand, root_arguments=True, key="on_hand")
+LOW_AVAILABLE = Aggregate(_low_available, root_arguments=True, key="available")
+# The same slot as Product.quantityOnOrder's (graph/plans/schema_map.py), which the item's product shares.
+LOW_ON_ORDER = Aggregate(_on_order, key="on_order")
 
 
-class QuantityToOrder(FieldSpec):
-    """LowStockItem.quantityToOrder, from the quantity on hand and the product's reorder terms."""
+class QuantityReserved(FieldSpec):
+    """LowStockItem.quantityReserved: on hand less available."""
 
     def compile(self, compiler: Compiler, field: Field, row: RowPlan) -> w.FieldWriter:
         on_hand, _ = LOW_ON_HAND.slot(compiler, field, row)
+        available, _ = LOW_AVAILABLE.slot(compiler, field, row)
+
+        def compute(_state: w.State, on_hand: int, available: int) -> int:
+            return on_hand - available
+
+        return w.Computed(field.named, [on_hand, available], compute, compiler.convert(None, field.definition))
+
+
+class QuantityToOrder(FieldSpec):
+    """LowStockItem.quantityToOrder, from the stock position and the product's reorder terms."""
+
+    def compile(self, compiler: Compiler, field: Field, row: RowPlan) -> w.FieldWriter:
+        available, _ = LOW_AVAILABLE.slot(compiler, field, row)
+        on_order, _ = LOW_ON_ORDER.slot(compiler, field, row)
         point, _ = compiler.column_slot(row, Product, "reorder_point")
         quantity, _ = compiler.column_slot(row, Product, "reorder_quantity")
 
-        def compute(_state: w.State, on_hand: int, point: int, quantity: int) -> int:
-            return reports.quantity_to_order(on_hand, point, quantity)
+        def compute(_state: w.State, available: int, on_order: int, point: int, quantity: int) -> int:
+            return reports.quantity_to_order(available + on_order, point, quantity)
 
-        return w.Computed(field.named, [on_hand, point, quantity], compute, compiler.convert(None, field.definition))
+        slots = [available, on_order, point, quantity]
+        return w.Computed(field.named, slots, compute, compiler.convert(None, field.definition))
 
 
 VALUATION_ROWS = RowShape(reports.valuation_groups(reports.ValuationFilter()))
@@ -549,6 +576,9 @@ REPORT_TYPES = {
         {
             "product": One(Product, same_row=True),
             "quantityOnHand": LOW_ON_HAND,
+            "quantityAvailable": LOW_AVAILABLE,
+            "quantityReserved": QuantityReserved(),
+            "quantityOnOrder": LOW_ON_ORDER,
             "reorderPoint": Column("reorder_point"),
             "reorderQuantity": Column("reorder_quantity"),
             "quantityToOrder": QuantityToOrder(),

@@ -9,7 +9,7 @@ from graphql import get_named_type
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import aliased
 
-from db import catalog_reads, reports, stock_reads
+from db import catalog_reads, purchasing_reads, reports, stock_reads
 from db.models import (
     Category,
     Change,
@@ -136,6 +136,10 @@ def _on_hand(_context: SqlContext, product: Any, _spec: Any, _bind: Any, _listed
     return reports.on_hand(product.id)
 
 
+def _on_order(_context: SqlContext, product: Any, _spec: Any, _bind: Any, _listed: bool) -> Any:
+    return purchasing_reads.on_order(product.id)
+
+
 def _in_category(category: Any, product: Any, spec: Any, bind: Any) -> list[Any]:
     """Category.products: the category's products (or its subtree's), and the filter."""
     conditions = catalog_reads.product_conditions(spec.filter, bind, product)
@@ -237,6 +241,7 @@ TYPES: TypeMap = {
             "updatedBy": _updated_by(),
             "suppliers": Many(ProductSupplier, _suppliers),
             "quantityOnHand": Aggregate(_on_hand),
+            "quantityOnOrder": Aggregate(_on_order, key="on_order"),
             "stock": Many(StockLevel, _stock),
             "transactions": Page(
                 InventoryTransaction, arguments.product_transactions, _of_product, (stock_reads.TRANSACTION_SORT,)

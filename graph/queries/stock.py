@@ -89,9 +89,10 @@ class StockQueries:
         )
 
     @strawberry.field(
-        description="Active products whose stock (in the warehouse, or over all warehouses) is at or below "
-        "their reorder point, by name. Products with a reorder point of 0 are not reordered; for one "
-        "warehouse, only products it holds or has held are considered."
+        description="Active products whose stock position is at or below their reorder point, by name: units "
+        "available (in the warehouse, or over all warehouses) plus units on order (submitted purchase orders not "
+        "yet received; orders name no warehouse, so all of them count). Products with a reorder point of 0 are "
+        "not reordered; for one warehouse, only products it holds or has held are considered."
     )
     async def low_stock(
         self,

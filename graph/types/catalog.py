@@ -193,6 +193,9 @@ PRODUCT_STOCK = Relation(lambda loaders: loaders.stock_levels_by_product_id, lam
 PRODUCT_QUANTITY_ON_HAND = Relation(
     PRODUCT_STOCK.loader, PRODUCT_STOCK.key, finish=lambda levels: sum(level.quantity_on_hand for level in levels)
 )
+PRODUCT_QUANTITY_ON_ORDER = Relation(
+    lambda loaders: loaders.on_order_by_product_id, lambda product, _settings: (product.pk,)
+)
 PRODUCT_TRANSACTIONS = Relation(
     lambda loaders: loaders.transaction_page_by_product_id,
     _transactions_key,
@@ -409,11 +412,12 @@ class Product(Node):
     description: str | None = strawberry.field(description="Free text; null when there is none.")
     unit_price: Decimal = strawberry.field(description="The price of one unit, with 2 decimal places.")
     reorder_point: int = strawberry.field(
-        description="Units: when the stock on hand is at or below this, `lowStock` lists the product. 0 never "
-        "lists it."
+        description="Units: when the stock available plus on order is at or below this, `lowStock` lists the "
+        "product. 0 never lists it."
     )
     reorder_quantity: int = strawberry.field(
-        description="Units to order when restocking; `lowStock` suggests at least this many."
+        description="Units to order when restocking, the lot size: `lowStock` suggests, and "
+        "`draftPurchaseOrdersFromLowStock` orders, whole multiples of it (at least one)."
     )
     is_active: bool = strawberry.field(
         description="False once archived: an archived product keeps its history and its stock can still be "
@@ -472,6 +476,14 @@ class Product(Node):
     @strawberry.field(description="Units on hand over all warehouses.")
     def quantity_on_hand(self, info: Info) -> Long:
         return PRODUCT_QUANTITY_ON_HAND.resolve(self, info)
+
+    @strawberry.field(
+        description="Units on submitted purchase orders not yet received (ordered less received, on orders ORDERED "
+        "or PARTIALLY_RECEIVED; drafts and cancelled orders do not count). Over all warehouses: an order names "
+        "none, its goods go where they are received."
+    )
+    def quantity_on_order(self, info: Info) -> Long:
+        return PRODUCT_QUANTITY_ON_ORDER.resolve(self, info)
 
     @strawberry.field(description="Stock in each warehouse that holds or has held this product, by warehouse name.")
     def stock(self, info: Info) -> list[_StockLevel]:

@@ -26,17 +26,31 @@ PREFERRED_OFFER = Relation(
 CATEGORY_OF_VALUATION = Relation(lambda loaders: loaders.category_by_id, lambda row, _settings: row.category_pk)
 
 
-@strawberry.type(description="A product at or below its reorder point, and how many to order.")
+@strawberry.type(
+    description="A product whose stock position (available + on order) is at or below its reorder point, and "
+    "how many to order."
+)
 class LowStockItem:
     product: Product = strawberry.field(description="The product to reorder.")
     quantity_on_hand: Long = strawberry.field(
         description="Units on hand in the warehouse asked for, or over all warehouses."
     )
+    quantity_available: Long = strawberry.field(
+        description="Units on hand not set aside for anyone, in the warehouse asked for or over all warehouses."
+    )
+    quantity_reserved: Long = strawberry.field(
+        description="Units on hand set aside, so not available: quantityOnHand - quantityAvailable."
+    )
+    quantity_on_order: Long = strawberry.field(
+        description="The product's `quantityOnOrder`: units on submitted orders not yet received. Orders name no "
+        "warehouse, so a warehouse's report counts all of them."
+    )
     reorder_point: int = strawberry.field(description="The product's `reorderPoint`.")
     reorder_quantity: int = strawberry.field(description="The product's `reorderQuantity`.")
     quantity_to_order: int = strawberry.field(
-        description="reorderQuantity, or more if that would not lift stock above the reorder point: "
-        "max(reorderQuantity, reorderPoint - quantityOnHand + 1)."
+        description="Units that lift quantityAvailable + quantityOnOrder above the reorder point, rounded up to "
+        "whole reorderQuantity lots (at least one); with a reorderQuantity of 0, just enough. What "
+        "`draftPurchaseOrdersFromLowStock` orders when no draft covers the product yet."
     )
     warehouse_pk: strawberry.Private[int | None]
 
@@ -46,6 +60,9 @@ class LowStockItem:
             product=Product.from_model(row.product),
             warehouse_pk=row.warehouse_id,
             quantity_on_hand=row.quantity_on_hand,
+            quantity_available=row.quantity_available,
+            quantity_reserved=row.quantity_reserved,
+            quantity_on_order=row.quantity_on_order,
             reorder_point=row.product.reorder_point,
             reorder_quantity=row.product.reorder_quantity,
             quantity_to_order=row.quantity_to_order,

@@ -353,6 +353,13 @@ async def test_every_mutation_but_stock_movements_and_tokens_writes_a_change(gql
     draft, _ = await one("createPurchaseOrder", "$input: CreatePurchaseOrderInput!", {"input": {"supplierId": supplier}}, "purchaseOrder { id }")
     _, found = await one("cancelPurchaseOrder", "$id: ID!", {"id": draft})
     same(found, "PurchaseOrder", draft)
+    # Drafting for low stock logs each order it drafts, as createPurchaseOrder does: HAM-1, 9 at MAIN and 3 on
+    # order, is low once its reorder point is 20; Bolt is its preferred supplier.
+    await one("updateProduct", "$input: UpdateProductInput!", {"input": {"id": product, "reorderPoint": 20}})
+    drafted, found = await one(
+        "draftPurchaseOrdersFromLowStock", "$warehouseId: ID!", {"warehouseId": warehouse}, "purchaseOrders { id }"
+    )
+    same(found, "PurchaseOrder", drafted[0]["id"])
 
     # Archiving and deleting: a delete logs the old values, the new ones null.
     _, found = await one("archiveWarehouse", "$id: ID!", {"id": second})

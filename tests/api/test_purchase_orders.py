@@ -3,7 +3,6 @@ cancelling, idempotent receipts, the list query, and every error code each mutat
 refused mutation leaving the database exactly as it was."""
 
 import asyncio
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -14,7 +13,7 @@ from db import stock
 from db.engine import Database
 from db.models import Product, ProductSupplier, Supplier, Warehouse
 from db.types import utcnow
-from tests.utils import GraphQLClient, global_id, scalar, wait_until_blocked
+from tests.utils import GraphQLClient, Refs, global_id, scalar, wait_until_blocked
 
 TABLES = ("purchase_orders", "purchase_order_lines", "inventory_transactions", "stock_levels", "idempotency_keys")
 
@@ -58,17 +57,6 @@ MISSING_ORDER = global_id("PurchaseOrder", 999_999)
 
 
 # --- fixtures and helpers -----------------------------------------------------------------------
-
-
-@dataclass
-class Refs:
-    """Primary keys of the rows a test starts from, by name; `id(name)` gives the global ID."""
-
-    pks: dict[str, int]
-    types: dict[str, str]
-
-    def id(self, name: str) -> str:
-        return global_id(self.types[name], self.pks[name])
 
 
 @pytest.fixture

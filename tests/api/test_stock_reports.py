@@ -1,6 +1,7 @@
 """The stock reports over HTTP, each checked against values computed here from the inserted ledger,
 levels and products: products to reorder, inventory valuation and stock movements."""
 
+import math
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -29,7 +30,8 @@ def _cents(amount: Decimal) -> str:
 LOW_STOCK = """query ($warehouse: ID, $after: String) {
   lowStock(warehouseId: $warehouse, first: 7, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
-    edges { node { product { sku } warehouse { code } quantityOnHand reorderPoint reorderQuantity quantityToOrder
+    edges { node { product { sku quantityOnOrder } warehouse { code } quantityOnHand quantityAvailable quantityReserved
+      quantityOnOrder reorderPoint reorderQuantity quantityToOrder
       preferredSupplier { unitCost leadTimeDays supplier { name } } } } } }"""
 
 
@@ -50,13 +52,17 @@ def _expected_low_stock(catalog: Catalog, stock: Stock, warehouse_id: int | None
         [offer] = [o for o in catalog.offers if o["product_id"] == product["id"] and o["is_preferred"]]
         rows.append(
             {
-                "product": {"sku": product["sku"]},
+                "product": {"sku": product["sku"], "quantityOnOrder": 0},
                 "warehouse": None if warehouse_id is None else {"code": stock.warehouses[warehouse_id]["code"]},
                 "quantityOnHand": on_hand,
+                # nothing is reserved and nothing is on order in these fixtures (see test_reordering.py)
+                "quantityAvailable": on_hand,
+                "quantityReserved": 0,
+                "quantityOnOrder": 0,
                 "reorderPoint": point,
                 "reorderQuantity": batch,
-                # the reorder quantity, or enough to end above the reorder point if that is more
-                "quantityToOrder": max(batch, point + 1 - on_hand),
+                # whole reorder quantities that end above the reorder point
+                "quantityToOrder": batch * math.ceil((point + 1 - on_hand) / batch) if batch else point + 1 - on_hand,
                 "preferredSupplier": {
                     "unitCost": str(offer["unit_cost"]),
                     "leadTimeDays": offer["lead_time_days"],

@@ -23,7 +23,8 @@ LEVELS = """subscription($products: [ID!], $warehouses: [ID!]) {
 }"""
 LOW = """subscription($warehouse: ID) {
   lowStockReached(warehouseId: $warehouse) {
-    quantityOnHand reorderPoint quantityToOrder product { id } warehouse { id }
+    quantityOnHand quantityAvailable quantityReserved quantityOnOrder reorderPoint quantityToOrder product { id }
+    warehouse { id }
   }
 }"""
 LOGOUT = "mutation { logout { errors { code } } }"
@@ -176,7 +177,8 @@ async def test_low_stock_reached_when_a_movement_crosses_the_reorder_point(
         first, second = [r["lowStockReached"] for r in await low.take(2)]
         await low.nothing_more(0.5)
     assert first == {
-        "quantityOnHand": 3, "reorderPoint": 5, "quantityToOrder": 20,
+        "quantityOnHand": 3, "quantityAvailable": 3, "quantityReserved": 0, "quantityOnOrder": 0, "reorderPoint": 5,
+        "quantityToOrder": 20,
         "product": {"id": place["pid"]}, "warehouse": {"id": place["nid"]},
     }
     assert second["quantityOnHand"] == 5
