@@ -13,12 +13,20 @@ from db.models.stock import (
     TransactionKind,
     Warehouse,
 )
+from db.models.selling import Customer, Reservation, ReturnDisposition, SalesOrder, SalesOrderLine, SalesOrderStatus, SalesReturn
 from db.models.users import ApiToken, Role, User
 
 __all__ = [
     "ApiToken",
     "Base",
     "Category",
+    "Customer",
+    "Reservation",
+    "ReturnDisposition",
+    "SalesOrder",
+    "SalesOrderLine",
+    "SalesOrderStatus",
+    "SalesReturn",
     "Change",
     "IdempotencyKey",
     "InventoryTransaction",
