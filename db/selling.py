@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Required, TypedDict
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import changes as change_log
@@ -775,13 +775,6 @@ async def release_reservation(session: AsyncSession, *, reservation_id: int) -> 
         session, product_id=reservation.product_id, warehouse_id=reservation.warehouse_id, quantity=released
     )
     return reservation
-
-
-def is_open(reservation: Any, now: datetime) -> Any:
-    """The condition (on a Reservation alias or table) for a hold that still holds: not released or expired."""
-    return and_(
-        reservation.released_at.is_(None), or_(reservation.expires_at.is_(None), reservation.expires_at > now)
-    )
 
 
 # --- audit --------------------------------------------------------------------------------------

@@ -9,13 +9,27 @@ from typing import Any, Generic, TypeVar
 from strawberry.dataloader import DataLoader
 
 from db import catalog_reads as reads
-from db import stock_reads
+from db import selling_reads, stock_reads
 from db.engine import Database
 from db.errors import DomainError
-from db.models import Category, Change, InventoryTransaction, Product, ProductSupplier, PurchaseOrder, Supplier, Warehouse
+from db.models import (
+    Category,
+    Change,
+    Customer,
+    InventoryTransaction,
+    Product,
+    ProductSupplier,
+    PurchaseOrder,
+    Reservation,
+    SalesOrder,
+    SalesOrderLine,
+    Supplier,
+    Warehouse,
+)
 from db.pagination import Page, SortKey, Window, empty_page
 from graph.types import catalog as types
 from graph.types import changes as change_types
+from graph.types import selling as selling_types
 from graph.types import stock as stock_types
 from graph.types.users import UserByIdLoader
 
@@ -79,6 +93,40 @@ class InventoryTransactionByIdLoader(_ByIdLoader):
 class PurchaseOrderByIdLoader(_ByIdLoader):
     model = PurchaseOrder
     convert = stock_types.PurchaseOrder.from_model
+
+
+class CustomerByIdLoader(_ByIdLoader):
+    model = Customer
+    convert = selling_types.Customer.from_model
+
+
+class SalesOrderByIdLoader(_ByIdLoader):
+    model = SalesOrder
+    convert = selling_types.SalesOrder.from_model
+
+
+class SalesOrderLineByIdLoader(_ByIdLoader):
+    model = SalesOrderLine
+    convert = selling_types.SalesOrderLine.from_model
+
+
+class ReservationByIdLoader(_ByIdLoader):
+    model = Reservation
+    convert = selling_types.Reservation.from_model
+
+
+class HeldByLevelLoader(_Loader[tuple[int, int], int]):
+    """Units open holds keep of each (product id, warehouse id)."""
+
+    async def fetch_batch(self, session: Any, keys: list[tuple[int, int]]) -> Sequence[int]:
+        held = await selling_reads.held_by_levels(session, keys)
+        return [held.get(key, 0) for key in keys]
+
+
+class HeldByProductIdLoader(_Loader[int, int]):
+    async def fetch_batch(self, session: Any, keys: list[int]) -> Sequence[int]:
+        held = await selling_reads.held_by_products(session, keys)
+        return [held.get(key, 0) for key in keys]
 
 
 class _GroupedLoader(_Loader[K, V]):
@@ -181,6 +229,33 @@ class LinesByPurchaseOrderIdLoader(_GroupedLoader[tuple[int], list[stock_types.P
     async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[stock_types.PurchaseOrderLine]]:
         rows = await stock_reads.lines_by_purchase_order_ids(session, ids)
         return {oid: [stock_types.PurchaseOrderLine.from_model(line) for line in lines] for oid, lines in rows.items()}
+
+
+class LinesBySalesOrderIdLoader(_GroupedLoader[tuple[int], list[selling_types.SalesOrderLine]]):
+    def default(self, key: Any) -> list[selling_types.SalesOrderLine]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[selling_types.SalesOrderLine]]:
+        rows = await selling_reads.lines_by_order_ids(session, ids)
+        return {oid: [selling_types.SalesOrderLine.from_model(line) for line in lines] for oid, lines in rows.items()}
+
+
+class ReservationsByLineIdLoader(_GroupedLoader[tuple[int], list[selling_types.Reservation]]):
+    def default(self, key: Any) -> list[selling_types.Reservation]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[selling_types.Reservation]]:
+        rows = await selling_reads.holds_by_line_ids(session, ids)
+        return {lid: [selling_types.Reservation.from_model(row) for row in held] for lid, held in rows.items()}
+
+
+class ReturnsByLineIdLoader(_GroupedLoader[tuple[int], list[selling_types.SalesReturn]]):
+    def default(self, key: Any) -> list[selling_types.SalesReturn]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[selling_types.SalesReturn]]:
+        rows = await selling_reads.returns_by_line_ids(session, ids)
+        return {lid: [selling_types.SalesReturn.from_model(row) for row in back] for lid, back in rows.items()}
 
 
 class StockLevelsByProductIdLoader(_GroupedLoader[tuple[int], list[stock_types.StockLevel]]):
@@ -320,6 +395,42 @@ class Loaders:
         return TransactionCountByProductIdLoader(self.db)
 
     @cached_property
+    def customer_by_id(self) -> CustomerByIdLoader:
+        return CustomerByIdLoader(self.db)
+
+    @cached_property
+    def sales_order_by_id(self) -> SalesOrderByIdLoader:
+        return SalesOrderByIdLoader(self.db)
+
+    @cached_property
+    def sales_order_line_by_id(self) -> SalesOrderLineByIdLoader:
+        return SalesOrderLineByIdLoader(self.db)
+
+    @cached_property
+    def reservation_by_id(self) -> ReservationByIdLoader:
+        return ReservationByIdLoader(self.db)
+
+    @cached_property
+    def lines_by_sales_order_id(self) -> LinesBySalesOrderIdLoader:
+        return LinesBySalesOrderIdLoader(self.db)
+
+    @cached_property
+    def reservations_by_line_id(self) -> ReservationsByLineIdLoader:
+        return ReservationsByLineIdLoader(self.db)
+
+    @cached_property
+    def returns_by_line_id(self) -> ReturnsByLineIdLoader:
+        return ReturnsByLineIdLoader(self.db)
+
+    @cached_property
+    def held_by_level(self) -> HeldByLevelLoader:
+        return HeldByLevelLoader(self.db)
+
+    @cached_property
+    def held_by_product_id(self) -> HeldByProductIdLoader:
+        return HeldByProductIdLoader(self.db)
+
+    @cached_property
     def user_by_id(self) -> UserByIdLoader:
         return UserByIdLoader(self.db)
 
@@ -339,5 +450,9 @@ class Loaders:
             "InventoryTransaction": lambda: self.inventory_transaction_by_id,
             "PurchaseOrder": lambda: self.purchase_order_by_id,
             "Change": lambda: self.change_by_id,
+            "Customer": lambda: self.customer_by_id,
+            "SalesOrder": lambda: self.sales_order_by_id,
+            "SalesOrderLine": lambda: self.sales_order_line_by_id,
+            "Reservation": lambda: self.reservation_by_id,
         }.get(type_name, lambda: None)()
 

@@ -14,15 +14,17 @@ from graph.mutations.auth import AuthMutations
 from graph.mutations.catalog import CatalogMutations
 from graph.mutations.imports import ImportMutations
 from graph.mutations.purchasing import PurchasingMutations
+from graph.mutations.selling import SellingMutations
 from graph.mutations.stock import StockMutations
 from graph.mutations.warehouses import WarehouseMutations
 from graph.queries.auth import AuthQueries
 from graph.queries.catalog import CatalogQueries
 from graph.queries.changes import ChangeQueries
 from graph.queries.purchasing import PurchasingQueries
+from graph.queries.selling import SellingQueries
 from graph.queries.stock import StockQueries
 from graph.scalars import SCALARS
-from graph.types import catalog, stock
+from graph.types import catalog, selling, stock
 
 
 VIEWER, CLERK, MANAGER, ADMIN = Role.VIEWER, Role.CLERK, Role.MANAGER, Role.ADMIN
@@ -37,6 +39,7 @@ QUERY_ACCESS: dict[str, Role | Access] = {
             "product", "products", "category", "categories", "supplier", "suppliers",
             "warehouse", "warehouses", "transactions", "lowStock", "inventoryValuation", "stockMovements",
             "purchaseOrder", "purchaseOrders",
+            "customer", "customers", "salesOrder", "salesOrders", "reservations",
         ],
         VIEWER,
     ),
@@ -50,7 +53,15 @@ MUTATION_ACCESS: dict[str, Role | Access] = {
     # Stock movements. Receiving a purchase order is one too: the clerk in the warehouse books what arrived
     # against the order a manager placed.
     **dict.fromkeys(
-        ["receiveStock", "shipStock", "adjustStock", "transferStock", "returnStock", "receivePurchaseOrder"], CLERK
+        [
+            "receiveStock", "shipStock", "adjustStock", "transferStock", "returnStock", "receivePurchaseOrder",
+            # Selling at the counter and in the warehouse: drafting and confirming orders, shipping them and
+            # holding stock for a cart or a quote. Cancelling and taking returns undo what was promised or sold,
+            # and customers are master data: managers.
+            "createSalesOrder", "updateSalesOrder", "confirmSalesOrder", "shipSalesOrder",
+            "reserveStock", "releaseReservation",
+        ],
+        CLERK,
     ),
     **dict.fromkeys(
         [
@@ -61,6 +72,7 @@ MUTATION_ACCESS: dict[str, Role | Access] = {
             "createWarehouse", "updateWarehouse", "archiveWarehouse", "deleteWarehouse",
             "createPurchaseOrder", "updatePurchaseOrder", "submitPurchaseOrder", "cancelPurchaseOrder",
             "importProducts", "importStock",
+            "createCustomer", "updateCustomer", "deleteCustomer", "cancelSalesOrder", "returnSalesOrderLine",
         ],
         MANAGER,
     ),
@@ -80,7 +92,7 @@ _TOKEN = (
     description=f"What can be read. {_TOKEN} A field refused for its arguments fails with BAD_USER_INPUT (an "
     "argument breaks a rule) or NOT_FOUND (an ID of another type)."
 )
-class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries, ChangeQueries):
+class Query(CatalogQueries, StockQueries, PurchasingQueries, SellingQueries, AuthQueries, ChangeQueries):
     pass
 
 
@@ -90,7 +102,8 @@ class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries, Change
     f"`errors` say why and nothing changed (a failed `login` is counted, though). {_TOKEN}"
 )
 class Mutation(
-    CatalogMutations, StockMutations, PurchasingMutations, WarehouseMutations, ImportMutations, AuthMutations
+    CatalogMutations, StockMutations, PurchasingMutations, SellingMutations, WarehouseMutations, ImportMutations,
+    AuthMutations,
 ):
     pass
 
@@ -105,7 +118,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     built = InventorySchema(
         query=Query,
         mutation=Mutation,
-        types=[catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder],
+        types=[
+            catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder,
+            selling.Customer, selling.SalesOrder, selling.SalesOrderLine, selling.Reservation,
+        ],
         extensions=[ErrorTranslation, *(limit_extensions(settings) if settings else [])],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
     )
