@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from db.binds import Bind, with_values
@@ -52,11 +53,11 @@ def holding(reservation: Any = Reservation) -> ColumnElement[bool]:
 
 def held(product_id: Any, warehouse_id: Any = None) -> ColumnElement[int]:
     """Units the open holds keep of a product (in one warehouse, or in all), for a query on products or levels."""
-    total = select(func.coalesce(func.sum(Reservation.quantity), 0)).where(
-        Reservation.product_id == product_id, holding()
-    )
+    # Its own alias: the query it goes into may list reservations itself.
+    hold = aliased(Reservation)
+    total = select(func.coalesce(func.sum(hold.quantity), 0)).where(hold.product_id == product_id, holding(hold))
     if warehouse_id is not None:
-        total = total.where(Reservation.warehouse_id == warehouse_id)
+        total = total.where(hold.warehouse_id == warehouse_id)
     return total.scalar_subquery()
 
 

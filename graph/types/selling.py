@@ -281,8 +281,3 @@ class SalesOrder(Node):
     @strawberry.field(description="The order's lines, in the order they were added.")
     def lines(self, info: Info) -> list[SalesOrderLine]:
         return SALES_ORDER_LINES.resolve(self, info)
-
-    @strawberry.field(description="The sum of the lines' totals, exact.")
-    async def total(self, info: Info) -> Decimal:
-        lines = await SALES_ORDER_LINES.resolve(self, info)
-        return sum((line.line_total() for line in lines), Decimal("0.00"))
