@@ -10,11 +10,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from db import selling, stock
 from db.engine import Database
 from db.models import Customer
 from db.types import utcnow
+from graph.cli import app
 from tests.api.stock_helpers import RECEIVE, SHIP, make_product, make_warehouse, move
 from tests.utils import GraphQLClient, global_id
 
@@ -128,12 +130,20 @@ async def test_concurrent_confirmations_reserve_exactly_what_stock_allows(
     assert all(r["salesOrder"]["status"] == "CONFIRMED" for r in confirmed)
     assert await levels(database, product) == {warehouse: (45, reserved)}
     await assert_audits_pass(database)
-    from typer.testing import CliRunner
+    assert await cli_audit(database_url) == (0, "stock levels match the ledger")
 
-    from graph.cli import app
+    # The audit does look at reservations: a reserved count that no hold explains fails it.
+    async with database.engine.begin() as conn:
+        await conn.execute(text("UPDATE stock_levels SET reserved = reserved - 1"))
+    code, output = await cli_audit(database_url)
+    assert code == 1
+    assert f"product {product} in warehouse {warehouse}: {reserved - 1} reserved, {reserved} held" in output
 
+
+async def cli_audit(database_url: str) -> tuple[int, str]:
+    # The CLI runs its own event loop, so it gets a thread of its own.
     result = await asyncio.to_thread(CliRunner().invoke, app, ["audit"], env={"INVENTORY_DATABASE_URL": database_url})
-    assert result.exit_code == 0, result.output
+    return result.exit_code, result.output.strip()
 
 
 # --- done-when 2: shipStock against confirmations -----------------------------------------------
