@@ -555,7 +555,8 @@ def _report_seed(summary: SeedSummary | None) -> None:
         typer.echo(
             f"Loaded the demo catalog: {summary.categories} categories, {summary.suppliers} suppliers, "
             f"{summary.products} products, {summary.offers} supplier offers, {summary.warehouses} warehouses, "
-            f"{summary.transactions} ledger entries, {summary.purchase_orders} purchase orders."
+            f"{summary.transactions} ledger entries, {summary.purchase_orders} purchase orders, {summary.customers} "
+            f"customers, {summary.sales_orders} sales orders."
         )
 
 
