@@ -7,7 +7,6 @@ still reserved. Every rule is a conditional UPDATE on the row it guards plus a C
 fields are the API's input names (camelCase); a line's field is named by its position, e.g. `lines[1].quantity`.
 """
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,7 +25,6 @@ from db.lengths import (
     MAX_ADDRESS_LENGTH,
     MAX_NAME_LENGTH,
     MAX_NOTE_LENGTH,
-    MAX_ORDER_NUMBER_LENGTH,
     MAX_PHONE_LENGTH,
     MAX_REFERENCE_LENGTH,
 )
@@ -44,12 +42,12 @@ from db.models import (
     TransactionKind,
     Warehouse,
 )
+from db.purchasing import _next_number, _number
 from db.stock import _StockChecks, _put, _record, _take, hold, sweep, unhold
 from db.types import utcnow
 
 Status = SalesOrderStatus
 
-NUMBER_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9._/-]{0,31}")
 NUMBER_PREFIX = "SO-"
 MAX_LINES = 500
 SHIP_OPERATION = "shipSalesOrder"
@@ -223,17 +221,6 @@ async def order_lines(session: AsyncSession, order: SalesOrder) -> list[SalesOrd
     return list(rows)
 
 
-def _number(check: _Checks, number: str | None) -> str | None:
-    cleaned = check.text("number", number, max_length=MAX_ORDER_NUMBER_LENGTH, required=False)
-    if cleaned is None:
-        return None
-    cleaned = cleaned.upper()
-    if len(cleaned) <= MAX_ORDER_NUMBER_LENGTH and not NUMBER_PATTERN.fullmatch(cleaned):
-        check.fail("number", "`number` may hold only letters, digits, '.', '/', '_' and '-', and must start with a "
-                   "letter or digit.")
-    return cleaned
-
-
 async def _active_customer(session: AsyncSession, customer_id: int | None) -> Customer:
     customer = await _customer(session, customer_id, "customerId")
     if not customer.is_active:
@@ -308,16 +295,6 @@ def _conflicts(number: str) -> dict[str, DomainError]:
     }
 
 
-async def _next_number(session: AsyncSession) -> str:
-    """The first free number SO-n from one past the highest order id (taken numbers are skipped)."""
-    n = (await session.scalar(select(func.max(SalesOrder.id)))) or 0
-    while True:
-        n += 1
-        number = f"{NUMBER_PREFIX}{n:06d}"
-        if not await _exists(session, SalesOrder, SalesOrder.number == number):
-            return number
-
-
 def _refuse_unless_draft(order: SalesOrder, action: str) -> None:
     if order.status is not Status.DRAFT:
         raise Invalid(f"Sales order {order.number} is {order.status.value}; only a draft can be {action}.", field="id")
@@ -349,7 +326,7 @@ async def create_sales_order(
     attempts = _NUMBER_ATTEMPTS
     while True:
         order = SalesOrder(
-            number=number or await _next_number(session), customer_id=customer.id, status=Status.DRAFT,
+            number=number or await _next_number(session, SalesOrder, NUMBER_PREFIX), customer_id=customer.id, status=Status.DRAFT,
             requested_date=requested_date, note=note, created_by_id=created_by_id,
         )
         try:

@@ -124,7 +124,7 @@ class ReserveStockInput:
     idempotency_key: str | None = optional(KEY_DESCRIPTION)
 
 
-def _customer_arguments(input: Any, *, with_id: bool = False) -> Callable[[], dict[str, Any]]:
+def _customer_arguments(input: Any) -> Callable[[], dict[str, Any]]:
     def decode() -> dict[str, Any]:
         arguments: dict[str, Any] = {}
         for field in dataclasses.fields(input):
