@@ -43,7 +43,7 @@ from db.models import (
     Warehouse,
 )
 from db.purchasing import _next_number, _number
-from db.stock import _StockChecks, _put, _record, _take, hold, sweep, unhold
+from db.stock import _put, _record, _require_active, _StockChecks, _take, hold, sweep, unhold
 from db.types import utcnow
 
 Status = SalesOrderStatus
@@ -659,6 +659,7 @@ async def return_sales_order_line(
     if disposition is ReturnDisposition.RESTOCK:
         product = await session.get(Product, line.product_id)
         warehouse = await session.get(Warehouse, line.warehouse_id)
+        _require_active(product, warehouse, warehouse_field="lineId", action="take returns")
         balance = await _put(session, product, warehouse, quantity)
         entry = await _record(
             session, product, warehouse, TransactionKind.RETURN, quantity, balance,
