@@ -18,7 +18,7 @@ from db.catalog_reads import contains_text, search_pattern
 from db.models import Customer, Reservation, SalesOrder, SalesOrderLine, SalesOrderStatus, SalesReturn
 from db.pagination import SortKey
 from db.rows import fetch_row, fetch_rows, one_of, select_rows
-from db.types import UTCDateTime
+from db.types import Money, UTCDateTime, money_sum
 
 CUSTOMER_SORT = SortKey((Customer.name, Customer.id))
 # Newest first: ids grow with creation.
@@ -59,6 +59,26 @@ def held(product_id: Any, warehouse_id: Any = None) -> ColumnElement[int]:
     if warehouse_id is not None:
         total = total.where(hold.warehouse_id == warehouse_id)
     return total.scalar_subquery()
+
+
+# An order's total: exact at two places whatever its size (`money_sum`).
+ORDER_TOTAL = Money(38, 2)
+
+
+def order_total(order_id: Any) -> ColumnElement[Any]:
+    """The sum of an order's line totals (quantity ordered × unit price); 0 for an order without lines."""
+    line = aliased(SalesOrderLine)
+    total = money_sum(line.quantity_ordered, line.unit_price, type_=ORDER_TOTAL)
+    summed = select(total).where(line.sales_order_id == order_id).scalar_subquery()
+    return func.coalesce(summed, 0, type_=ORDER_TOTAL)
+
+
+async def totals_by_order_ids(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, Any]:
+    order = aliased(SalesOrder)
+    rows = await session.execute(
+        select(order.id, order_total(order.id)).where(one_of(session, order.id, order_ids))
+    )
+    return dict(rows.all())
 
 
 @dataclass(frozen=True)

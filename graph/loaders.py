@@ -3,6 +3,7 @@ statement for a whole batch of keys, each batch in a short session of its own (s
 concurrently; one AsyncSession must not be shared)."""
 
 from collections.abc import Callable, Hashable, Sequence
+from decimal import Decimal
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -121,6 +122,12 @@ class HeldByLevelLoader(_Loader[tuple[int, int], int]):
     async def fetch_batch(self, session: Any, keys: list[tuple[int, int]]) -> Sequence[int]:
         held = await selling_reads.held_by_levels(session, keys)
         return [held.get(key, 0) for key in keys]
+
+
+class TotalBySalesOrderIdLoader(_Loader[int, Decimal]):
+    async def fetch_batch(self, session: Any, keys: list[int]) -> Sequence[Decimal]:
+        totals = await selling_reads.totals_by_order_ids(session, keys)
+        return [totals.get(key, Decimal("0.00")) for key in keys]
 
 
 class HeldByProductIdLoader(_Loader[int, int]):
@@ -425,6 +432,10 @@ class Loaders:
     @cached_property
     def held_by_level(self) -> HeldByLevelLoader:
         return HeldByLevelLoader(self.db)
+
+    @cached_property
+    def total_by_sales_order_id(self) -> TotalBySalesOrderIdLoader:
+        return TotalBySalesOrderIdLoader(self.db)
 
     @cached_property
     def held_by_product_id(self) -> HeldByProductIdLoader:

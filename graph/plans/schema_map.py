@@ -170,6 +170,18 @@ def _of_product(product: Any, entry: Any, spec: Any, bind: Any) -> list[Any]:
     return [entry.product_id == product.id, *conditions]
 
 
+class OrderTotal(FieldSpec):
+    """SalesOrder.total: summed in SQL, exactly (db.selling_reads.order_total), and read back as money."""
+
+    def compile(self, compiler: Any, field: Any, row: RowPlan) -> w.FieldWriter:
+        json, money = compiler.json, selling_reads.ORDER_TOTAL
+        slot = row.add(
+            ("order_total",), lambda _context, order: json.value(selling_reads.order_total(order.id), money), nesting=2
+        )
+        decode = None if compiler.python_values else json.decoder(money)
+        return w.Scalar(field.named, slot, compiler.convert(decode, field.definition))
+
+
 class ChangedFields(FieldSpec):
     """Change.fields: the JSON column's list, presented as the reference path does (graph.types.changes),
     each FieldChange written with the fields the document selects."""
@@ -409,6 +421,7 @@ TYPES: TypeMap = {
             "customer": _to(Customer, "customer_id"),
             "createdBy": _created_by(),
             "lines": Many(SalesOrderLine, _sales_lines),
+            "total": OrderTotal(),
         },
     ),
     "SalesOrderLine": (

@@ -20,6 +20,7 @@ ORDER_OF_LINE = Relation(lambda loaders: loaders.sales_order_by_id, lambda line,
 SALES_ORDER_LINES = Relation(lambda loaders: loaders.lines_by_sales_order_id, lambda order, _settings: (order.pk,))
 LINE_RESERVATIONS = Relation(lambda loaders: loaders.reservations_by_line_id, lambda line, _settings: (line.pk,))
 LINE_RETURNS = Relation(lambda loaders: loaders.returns_by_line_id, lambda line, _settings: (line.pk,))
+ORDER_TOTAL = Relation(lambda loaders: loaders.total_by_sales_order_id, lambda order, _settings: order.pk)
 LINE_OF_ROW = Relation(lambda loaders: loaders.sales_order_line_by_id, lambda row, _settings: row.line_pk)
 
 
@@ -281,3 +282,7 @@ class SalesOrder(Node):
     @strawberry.field(description="The order's lines, in the order they were added.")
     def lines(self, info: Info) -> list[SalesOrderLine]:
         return SALES_ORDER_LINES.resolve(self, info)
+
+    @strawberry.field(description="The sum of the lines' totals (quantityOrdered × unitPrice), exact.")
+    def total(self, info: Info) -> Decimal:
+        return ORDER_TOTAL.resolve(self, info)

@@ -27,7 +27,7 @@ TABLES = (
 )
 ERRORS = "errors { field message code }"
 LINE = "id quantityOrdered quantityShipped quantityReturned unitPrice lineTotal reservations { quantity isActive }"
-ORDER = f"id number status lines {{ {LINE} }}"
+ORDER = f"id number status total lines {{ {LINE} }}"
 
 CREATE = f"""mutation($input: CreateSalesOrderInput!) {{
   createSalesOrder(input: $input) {{ salesOrder {{ {ORDER} }} {ERRORS} }} }}"""
@@ -186,6 +186,7 @@ async def test_confirm_ship_in_two_parts_return_and_cancel(gql: GraphQLClient, d
     bolt_line, nut_line = (line["id"] for line in order["lines"])
     assert order["status"] == "DRAFT"
     assert order["lines"][0]["lineTotal"] == "40.00"  # the product's price, 10.00, by default
+    assert order["total"] == "100.00"
 
     confirmed = (await ok(gql, CONFIRM, {"id": order["id"]}))["salesOrder"]
     assert confirmed["status"] == "CONFIRMED"
@@ -354,10 +355,12 @@ async def test_customers_with_orders_are_archived_not_deleted(gql: GraphQLClient
         customer { isActive } errors { field message code } } }""", {"id": customer})
     assert archived["customer"]["isActive"] is False
     listed = await gql("""{ customers(filter: {isActive: false}) { totalCount edges { node { name } } }
-        salesOrders(filter: {status: DRAFT}) { totalCount edges { node { customer { name } lines { lineTotal } } } }
+        salesOrders(filter: {status: DRAFT}) { totalCount edges { node { customer { name } total lines { lineTotal } } } }
         reservations { totalCount } }""")
     assert listed["customers"] == {"totalCount": 1, "edges": [{"node": {"name": "Zed"}}]}
-    assert listed["salesOrders"]["edges"] == [{"node": {"customer": {"name": "Zed"}, "lines": [{"lineTotal": "10.00"}]}}]
+    assert listed["salesOrders"]["edges"] == [
+        {"node": {"customer": {"name": "Zed"}, "total": "10.00", "lines": [{"lineTotal": "10.00"}]}}
+    ]
     assert listed["reservations"] == {"totalCount": 0}
     other = await make_customer(database, "Unused")
     assert (await ok(gql, delete, {"id": other}))["deletedId"] == other
