@@ -865,7 +865,10 @@ async def _insert_sales(session: AsyncSession, rng: random.Random) -> tuple[int,
         lines: list[selling.OrderLine] = [
             {"product_id": p, "warehouse_id": w, "quantity": rng.randint(2, 8)} for p, w in chosen
         ]
-        order = await selling.create_sales_order(session, customer_id=rng.choice(active).id, lines=lines)
+        # Numbered here: the rules' next free number follows the ids, which a database may not start at 1.
+        order = await selling.create_sales_order(
+            session, customer_id=rng.choice(active).id, lines=lines, number=f"{selling.NUMBER_PREFIX}{n + 1:06d}"
+        )
         if end == "DRAFT":
             continue
         await selling.confirm_sales_order(session, sales_order_id=order.id)
