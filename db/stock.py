@@ -10,7 +10,8 @@ Reservations set part of a level aside (`reserved`, CHECK 0 <= reserved <= quant
 shipment against a sales order takes its own reserved units (`_take(..., reserved=True)`). Each is one
 conditional UPDATE of the level row, so the row's own lock orders them on PostgreSQL (a condition over the
 reservations table would not be re-checked after a lock wait under READ COMMITTED). Expired holds are
-released by whichever statement next needs the level's availability (`sweep`), after it has locked the row.
+released (`sweep`, which locks the row first) by whichever take or hold they would otherwise refuse, which
+then tries once more.
 """
 
 from collections.abc import Iterable
@@ -191,16 +192,28 @@ async def sweep(session: AsyncSession, *, product_id: int, warehouse_id: int) ->
 
 async def hold(session: AsyncSession, product: Product, warehouse: Warehouse, quantity: int) -> None:
     """Reserve `quantity` units of a level's available stock in one conditional statement, or
-    InsufficientStock (field `quantity`) saying how many are available."""
-    await sweep(session, product_id=product.id, warehouse_id=warehouse.id)
-    done = await session.scalar(
+    InsufficientStock (field `quantity`) saying how many are available. Expired holds are released first
+    when they stand in the way."""
+    statement = (
         update(_levels)
         .where(*_of_level(product.id, warehouse.id), _levels.c.quantity - _levels.c.reserved >= quantity)
         .values(reserved=_levels.c.reserved + quantity, updated_at=_levels.c.updated_at)
         .returning(_levels.c.reserved)
     )
-    if done is None:
+    if await _unless_expired_holds_block(session, product, warehouse, statement) is None:
         await _short(session, product, warehouse, quantity, "cannot be reserved")
+
+
+async def _unless_expired_holds_block(
+    session: AsyncSession, product: Product, warehouse: Warehouse, statement: Any
+) -> Any:
+    """Run a conditional UPDATE of a level; if its condition fails, release the level's expired holds (`sweep`)
+    and run it once more: what it returns, None when it is refused even so. A take that succeeds without the
+    sweep was not blocked by any expired hold, so the common case costs one statement."""
+    done = await session.scalar(statement)
+    if done is None and await sweep(session, product_id=product.id, warehouse_id=warehouse.id):
+        done = await session.scalar(statement)
+    return done
 
 
 async def unhold(session: AsyncSession, *, product_id: int, warehouse_id: int, quantity: int) -> None:
@@ -232,15 +245,18 @@ async def _take(
         condition = _levels.c.reserved >= quantity
         values = {"reserved": _levels.c.reserved - quantity}
     else:
-        await sweep(session, product_id=product.id, warehouse_id=warehouse.id)
         condition = _levels.c.quantity - _levels.c.reserved >= quantity
         values = {}
-    remaining = await session.scalar(
+    statement = (
         update(_levels)
         .where(*_of_level(product.id, warehouse.id), _levels.c.quantity >= quantity, condition)
         .values(quantity=_levels.c.quantity - quantity, updated_at=utcnow(), **values)
         .returning(_levels.c.quantity)
     )
+    if reserved:
+        remaining = await session.scalar(statement)  # the caller's own hold: no expiry in the way
+    else:
+        remaining = await _unless_expired_holds_block(session, product, warehouse, statement)
     if remaining is None:
         await _short(session, product, warehouse, quantity, "requested")
     return remaining
