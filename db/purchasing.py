@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Required, TypedDict
+from typing import Any, Required, TypedDict
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import changes as change_log
 from db import idempotency, live
-from db.catalog import KEEP, Keep, _exists, _get, _guarded
+from db.catalog import KEEP, Keep, _Checks, _exists, _get, _guarded
 from db.catalog_reads import by_ids
 from db.errors import DomainError, Duplicate, FieldError, Invalid, NotFound
 from db.models import (
@@ -100,7 +100,8 @@ def _refuse_unless_draft(order: PurchaseOrder, action: str) -> None:
 # --- checks -------------------------------------------------------------------------------------
 
 
-def _number(check: _StockChecks, number: str | None) -> str | None:
+def _number(check: _Checks, number: str | None) -> str | None:
+    """A given order number, cleaned (trimmed, uppercase); problems go to `check`."""
     cleaned = check.text("number", number, max_length=MAX_ORDER_NUMBER_LENGTH, required=False)
     if cleaned is None:
         return None
@@ -179,13 +180,13 @@ def _conflicts(number: str) -> dict[str, DomainError]:
     }
 
 
-async def _next_number(session: AsyncSession) -> str:
-    """The first free number PO-n from one past the highest order id (taken numbers are skipped)."""
-    n = (await session.scalar(select(func.max(PurchaseOrder.id)))) or 0
+async def _next_number(session: AsyncSession, model: Any = PurchaseOrder, prefix: str = NUMBER_PREFIX) -> str:
+    """The first free number PO-n (`prefix`-n) from one past the highest order id (taken numbers are skipped)."""
+    n = (await session.scalar(select(func.max(model.id)))) or 0
     while True:
         n += 1
-        number = f"{NUMBER_PREFIX}{n:06d}"
-        if not await _exists(session, PurchaseOrder, PurchaseOrder.number == number):
+        number = f"{prefix}{n:06d}"
+        if not await _exists(session, model, model.number == number):
             return number
 
 

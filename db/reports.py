@@ -24,7 +24,7 @@ from db.models import (
 from db.pagination import Page, Window, count_where, fetch_page
 from db.purchasing_reads import on_order
 from db.rows import one_of, select_rows
-from db.stock_reads import available_expression
+from db.selling_reads import held
 from db.types import EXACT, Money, money_sum
 
 CENT = Decimal("0.01")
@@ -89,8 +89,9 @@ def on_hand(product_id: ColumnElement[int], warehouse_id: Any = None) -> ColumnE
 
 
 def available(product_id: ColumnElement[int], warehouse_id: Any = None) -> ColumnElement[int]:
-    """A product's available quantity (db.stock_reads.available_expression), as `on_hand`."""
-    return _levels(product_id, warehouse_id, available_expression())
+    """A product's available quantity, as `on_hand`: on hand less what open holds keep (an expired hold keeps
+    nothing, swept or not: db.selling_reads.held)."""
+    return on_hand(product_id, warehouse_id) - held(product_id, warehouse_id)
 
 
 def low_stock_conditions(

@@ -23,11 +23,13 @@ from db.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
+    ReturnDisposition,
     StockLevel,
     Supplier,
     TransactionKind,
     Warehouse,
 )
+from db import selling
 from db.types import utcnow
 
 CENT = Decimal("0.01")
@@ -47,6 +49,8 @@ class SeedSummary:
     warehouses: int = 0
     transactions: int = 0
     purchase_orders: int = 0
+    customers: int = 0
+    sales_orders: int = 0
 
 
 @dataclass(frozen=True)
@@ -315,7 +319,12 @@ async def seed_demo(session: AsyncSession, *, seed: int = 1) -> SeedSummary:
     await session.execute(insert(ProductSupplier), offers)
     # The history draws from a generator of its own, so the catalog is the same with or without it.
     history = await _insert_stock_history(session, random.Random(f"stock-{seed}"), now, products, product_ids, offers)
-    return SeedSummary(len(category_ids), len(SUPPLIERS), len(products), len(offers), *history)
+    warehouses, transactions, purchase_orders = history
+    customers, sales_orders, sales_entries = await _insert_sales(session, random.Random(f"sales-{seed}"))
+    return SeedSummary(
+        len(category_ids), len(SUPPLIERS), len(products), len(offers), warehouses, transactions + sales_entries,
+        purchase_orders, customers, sales_orders,
+    )
 
 
 async def _insert_returning_ids(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -822,3 +831,76 @@ def _reorder(
             deliveries[day + lead + rng.randint(2, 7)].append((order, 1.0))
         else:
             deliveries[day + lead].append((order, 1.0))
+
+
+# --- selling --------------------------------------------------------------------------------------
+
+CUSTOMERS = (
+    ("Northwind Traders", "orders@northwind.example", "12 Harbour Road, Portsmouth", True),
+    ("Blue Fern Studio", "hello@bluefern.example", "4 Mill Lane, Leeds", True),
+    ("Cobalt Labs", "purchasing@cobalt.example", "Unit 9, Science Park, Cambridge", True),
+    ("Harper & Sons", "accounts@harper.example", "77 High Street, York", True),
+    ("Quayside Café", "manager@quayside.example", "1 The Quay, Bristol", True),
+    ("Old Mill Crafts", "oldmill@crafts.example", "The Old Mill, Hebden Bridge", False),
+)
+# The status each demo sales order ends in, in the order they are made (every status at least once).
+SALES_ORDER_ENDS = (
+    "DRAFT", "DRAFT", "CONFIRMED", "CONFIRMED", "PARTIALLY_SHIPPED", "SHIPPED", "SHIPPED", "CANCELLED",
+    "CANCELLED_AFTER_SHIPPING",
+)
+
+
+async def _insert_sales(session: AsyncSession, rng: random.Random) -> tuple[int, int, int]:
+    """Customers, and sales orders in every status made through the selling rules themselves (so their
+    reservations, SHIPMENT and RETURN entries agree with the levels as the audit checks), and two free-standing
+    holds; returns how many customers, orders and ledger entries were added."""
+    customers = []
+    for name, email, address, active in CUSTOMERS:
+        customers.append(
+            await selling.create_customer(session, name=name, email=email, shipping_address=address, is_active=active)
+        )
+    active = [c for c in customers if c.is_active]
+    # Levels with plenty to sell, of active products in active warehouses, in a fixed order.
+    plenty = (
+        await session.execute(
+            select(StockLevel.product_id, StockLevel.warehouse_id)
+            .join(Product, Product.id == StockLevel.product_id)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .where(StockLevel.quantity - StockLevel.reserved >= 40, Product.is_active, Warehouse.is_active)
+            .order_by(StockLevel.product_id, StockLevel.warehouse_id)
+        )
+    ).all()
+    picks = rng.sample(plenty, min(len(plenty), 3 * len(SALES_ORDER_ENDS) + 2))
+    entries = 0
+    for n, end in enumerate(SALES_ORDER_ENDS):
+        chosen = picks[3 * n : 3 * n + rng.randint(1, 3)]
+        lines: list[selling.OrderLine] = [
+            {"product_id": p, "warehouse_id": w, "quantity": rng.randint(2, 8)} for p, w in chosen
+        ]
+        # Numbered here: the rules' next free number follows the ids, which a database may not start at 1.
+        order = await selling.create_sales_order(
+            session, customer_id=rng.choice(active).id, lines=lines, number=f"{selling.NUMBER_PREFIX}{n + 1:06d}"
+        )
+        if end == "DRAFT":
+            continue
+        await selling.confirm_sales_order(session, sales_order_id=order.id)
+        rows = await selling.order_lines(session, order)
+        if end in ("PARTIALLY_SHIPPED", "CANCELLED_AFTER_SHIPPING"):
+            shipment = [(rows[0].id, rows[0].quantity_ordered // 2)]
+        elif end == "SHIPPED":
+            shipment = [(row.id, row.quantity_ordered) for row in rows]
+        else:
+            shipment = []
+        if shipment:
+            entries += len((await selling.ship_sales_order(session, sales_order_id=order.id, lines=shipment)).transactions)
+        if end in ("CANCELLED", "CANCELLED_AFTER_SHIPPING"):
+            await selling.cancel_sales_order(session, sales_order_id=order.id)
+        if end == "SHIPPED":
+            disposition = ReturnDisposition.RESTOCK if n % 2 else ReturnDisposition.SCRAP
+            back = await selling.return_sales_order_line(
+                session, line_id=rows[0].id, quantity=1, disposition=disposition, note="Arrived damaged."
+            )
+            entries += back.transaction is not None
+    for p, w in picks[3 * len(SALES_ORDER_ENDS) :]:
+        await selling.reserve_stock(session, product_id=p, warehouse_id=w, quantity=2, reference="Quote Q-1001")
+    return len(customers), len(SALES_ORDER_ENDS), entries

@@ -4,6 +4,14 @@ it changes in the same transaction; and an audit of the levels against the ledge
 Levels change only through one atomic statement each: a conditional decrement (`quantity >= n`) or an
 upsert increment, whose RETURNING value becomes the entry's `balance_after`. The database's
 CHECK (quantity >= 0) is the safety net. Error fields are the API's input names (camelCase).
+
+Reservations set part of a level aside (`reserved`, CHECK 0 <= reserved <= quantity): a free take
+(`quantity - reserved >= n`) can only take what is available, a hold (`hold`) only reserve it, and a
+shipment against a sales order takes its own reserved units (`_take(..., reserved=True)`). Each is one
+conditional UPDATE of the level row, so the row's own lock orders them on PostgreSQL (a condition over the
+reservations table would not be re-checked after a lock wait under READ COMMITTED). Expired holds are
+released (`sweep`, which locks the row first) by whichever take or hold they would otherwise refuse, which
+then tries once more.
 """
 
 from collections.abc import Iterable
@@ -24,6 +32,7 @@ from db.models import (
     InventoryTransaction,
     Product,
     ProductSupplier,
+    Reservation,
     StockLevel,
     TransactionKind,
     Warehouse,
@@ -35,6 +44,7 @@ MAX_LEVEL = 2**31 - 1
 COST_PLACES = Decimal("0.0001")
 
 _levels = StockLevel.__table__
+_reservations = Reservation.__table__
 
 
 class Level(NamedTuple):
@@ -131,25 +141,126 @@ def levels_after(entries: Iterable[InventoryTransaction]) -> list[Level]:
 # --- the two level changes ----------------------------------------------------------------------
 
 
-async def _take(session: AsyncSession, product: Product, warehouse: Warehouse, quantity: int) -> int:
-    """Remove `quantity` from a level in one conditional statement; the new level, or InsufficientStock."""
-    remaining = await session.scalar(
-        update(_levels)
-        .where(
-            _levels.c.product_id == product.id,
-            _levels.c.warehouse_id == warehouse.id,
-            _levels.c.quantity >= quantity,
+def _units(n: int) -> str:
+    return f"{n} {'unit' if n == 1 else 'units'}"
+
+
+async def _available(session: AsyncSession, product_id: int, warehouse_id: int) -> int:
+    row = (
+        await session.execute(
+            select(_levels.c.quantity, _levels.c.reserved).where(
+                _levels.c.product_id == product_id, _levels.c.warehouse_id == warehouse_id
+            )
         )
-        .values(quantity=_levels.c.quantity - quantity, updated_at=utcnow())
+    ).first()
+    return 0 if row is None else row.quantity - row.reserved
+
+
+def _of_level(product_id: int, warehouse_id: int) -> list[Any]:
+    return [_levels.c.product_id == product_id, _levels.c.warehouse_id == warehouse_id]
+
+
+async def sweep(session: AsyncSession, *, product_id: int, warehouse_id: int) -> int:
+    """Release the level's expired holds; the units released. The level row is locked first (an UPDATE
+    that changes nothing), so concurrent sweeps of one level take turns and none releases a hold twice."""
+    locked = await session.scalar(
+        update(_levels)
+        .where(*_of_level(product_id, warehouse_id))
+        .values(reserved=_levels.c.reserved, updated_at=_levels.c.updated_at)
+        .returning(_levels.c.reserved)
+    )
+    if not locked:
+        return 0  # no level, or nothing reserved: no open hold to expire
+    now = utcnow()
+    released = (
+        await session.scalars(
+            update(_reservations)
+            .where(
+                _reservations.c.product_id == product_id,
+                _reservations.c.warehouse_id == warehouse_id,
+                _reservations.c.released_at.is_(None),
+                _reservations.c.expires_at.is_not(None),
+                _reservations.c.expires_at <= now,
+            )
+            .values(released_at=now)
+            .returning(_reservations.c.quantity)
+        )
+    ).all()
+    total = sum(released)
+    if total:
+        await unhold(session, product_id=product_id, warehouse_id=warehouse_id, quantity=total)
+    return total
+
+
+async def hold(session: AsyncSession, product: Product, warehouse: Warehouse, quantity: int) -> None:
+    """Reserve `quantity` units of a level's available stock in one conditional statement, or
+    InsufficientStock (field `quantity`) saying how many are available. Expired holds are released first
+    when they stand in the way."""
+    statement = (
+        update(_levels)
+        .where(*_of_level(product.id, warehouse.id), _levels.c.quantity - _levels.c.reserved >= quantity)
+        .values(reserved=_levels.c.reserved + quantity, updated_at=_levels.c.updated_at)
+        .returning(_levels.c.reserved)
+    )
+    if await _unless_expired_holds_block(session, product, warehouse, statement) is None:
+        await _short(session, product, warehouse, quantity, "cannot be reserved")
+
+
+async def _unless_expired_holds_block(
+    session: AsyncSession, product: Product, warehouse: Warehouse, statement: Any
+) -> Any:
+    """Run a conditional UPDATE of a level; if its condition fails, release the level's expired holds (`sweep`)
+    and run it once more: what it returns, None when it is refused even so. A take that succeeds without the
+    sweep was not blocked by any expired hold, so the common case costs one statement."""
+    done = await session.scalar(statement)
+    if done is None and await sweep(session, product_id=product.id, warehouse_id=warehouse.id):
+        done = await session.scalar(statement)
+    return done
+
+
+async def unhold(session: AsyncSession, *, product_id: int, warehouse_id: int, quantity: int) -> None:
+    """Give `quantity` reserved units of a level back to its available stock."""
+    await session.execute(
+        update(_levels)
+        .where(*_of_level(product_id, warehouse_id))
+        .values(reserved=_levels.c.reserved - quantity, updated_at=_levels.c.updated_at)
+    )
+
+
+async def _short(session: AsyncSession, product: Product, warehouse: Warehouse, quantity: int, verb: str) -> None:
+    """Raise InsufficientStock saying how many units are available (on hand, not reserved)."""
+    available = await _available(session, product.id, warehouse.id)
+    raise InsufficientStock(
+        f"Only {_units(available)} of {product.sku} {'is' if available == 1 else 'are'} available in "
+        f"{warehouse.code}; {quantity} {verb}.",
+        field="quantity",
+    )
+
+
+async def _take(
+    session: AsyncSession, product: Product, warehouse: Warehouse, quantity: int, *, reserved: bool = False
+) -> int:
+    """Remove `quantity` from a level in one conditional statement; the new level, or InsufficientStock.
+    Only available (unreserved) units are taken, or with `reserved`, units reserved for the caller, whose
+    hold the caller reduces by as much."""
+    if reserved:
+        condition = _levels.c.reserved >= quantity
+        values = {"reserved": _levels.c.reserved - quantity}
+    else:
+        condition = _levels.c.quantity - _levels.c.reserved >= quantity
+        values = {}
+    statement = (
+        update(_levels)
+        .where(*_of_level(product.id, warehouse.id), _levels.c.quantity >= quantity, condition)
+        .values(quantity=_levels.c.quantity - quantity, updated_at=utcnow(), **values)
         .returning(_levels.c.quantity)
     )
+    if reserved:
+        remaining = await session.scalar(statement)  # the caller's own hold: no expiry in the way
+    else:
+        remaining = await _unless_expired_holds_block(session, product, warehouse, statement)
     if remaining is None:
-        available = await quantity_on_hand(session, product_id=product.id, warehouse_id=warehouse.id)
-        raise InsufficientStock(
-            f"Only {available} {'unit' if available == 1 else 'units'} of {product.sku} "
-            f"{'is' if available == 1 else 'are'} available in {warehouse.code}; {quantity} requested.",
-            field="quantity",
-        )
+        await _short(session, product, warehouse, quantity, "requested")
     return remaining
 
 

@@ -50,15 +50,6 @@ class TransactionFilter:
     reasons: frozenset[AdjustmentReason] = frozenset()
 
 
-def available_expression() -> ColumnElement[int]:
-    """Units of one stock level that can still be promised, as a column expression on `stock_levels`.
-
-    The one definition of "available" that every read and rule about reordering uses: today it is the
-    quantity on hand, since nothing is set aside yet; once stock can be reserved it becomes on hand less
-    reserved, here and nowhere else."""
-    return StockLevel.quantity
-
-
 def check_period(start: datetime | None, end: datetime | None, *, start_field: str, end_field: str) -> None:
     """Refuse times without a zone (their instant is unknown) and a period that ends before it starts."""
     for value, field in ((start, start_field), (end, end_field)):

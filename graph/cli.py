@@ -12,6 +12,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -36,7 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.core import TyperGroup
 
-from db import backup, bulk_seed, locks, migrate, problems, stock
+from db import backup, bulk_seed, locks, migrate, problems, selling, stock
 from db import changes as change_log
 from db import users as users_db
 from db.bulk_seed import BulkSpec
@@ -285,17 +286,46 @@ async def _seed_bulk(database: Database, spec: BulkSpec) -> None:
 
 @app.command()
 def audit() -> None:
-    """Recompute every stock level from the ledger; name the rows that differ and exit 1 if any do."""
+    """Recompute every stock level from the ledger, every level's reserved units from its open reservations
+    and every sales order line's shipped and restocked units from its ledger entries; name the rows that
+    differ and exit 1 if any do."""
     _report_audit(_run(Settings(), _audit_stock))
 
 
-async def _audit_stock(database: Database) -> list[stock.AuditMismatch]:
+@dataclass(frozen=True)
+class _Audit:
+    levels: list[stock.AuditMismatch]
+    reservations: list[selling.ReservationMismatch]
+    lines: list[selling.LineMismatch]
+
+
+async def _audit_stock(database: Database) -> _Audit:
     async with database.read_session() as session:
-        return await stock.audit(session)
+        return _Audit(
+            await stock.audit(session),
+            await selling.audit_reservations(session),
+            await selling.audit_order_lines(session),
+        )
 
 
-def _report_audit(mismatches: list[stock.AuditMismatch]) -> None:
-    """Print the audit's result; exit 1 if any stock level differs from the ledger."""
+def _report_audit(audit: _Audit) -> None:
+    """Print the audit's result; exit 1 if any stock level differs from the ledger, any level's reserved units
+    from its open reservations, or any order line from its ledger entries."""
+    for r in audit.reservations:
+        typer.echo(
+            f"product {r.product_id} in warehouse {r.warehouse_id}: {r.reserved} reserved, {r.held} held by open "
+            "reservations"
+        )
+    for line in audit.lines:
+        typer.echo(
+            f"sales order line {line.line_id}: {line.quantity_shipped} shipped, {line.ledger_shipped} in SHIPMENT "
+            f"entries; {line.quantity_restocked} restocked, {line.ledger_restocked} in RETURN entries"
+        )
+    if audit.reservations or audit.lines:
+        typer.echo(
+            f"{len(audit.reservations)} reserved quantity(ies) and {len(audit.lines)} order line(s) differ.", err=True
+        )
+    mismatches = audit.levels
     if mismatches:
         for m in mismatches:
             typer.echo(
@@ -304,6 +334,7 @@ def _report_audit(mismatches: list[stock.AuditMismatch]) -> None:
                 f"last balance {'none' if m.last_balance is None else m.last_balance}"
             )
         typer.echo(f"{len(mismatches)} stock level(s) differ from the ledger.", err=True)
+    if mismatches or audit.reservations or audit.lines:
         raise typer.Exit(1)
     typer.echo("stock levels match the ledger")
 
@@ -524,7 +555,8 @@ def _report_seed(summary: SeedSummary | None) -> None:
         typer.echo(
             f"Loaded the demo catalog: {summary.categories} categories, {summary.suppliers} suppliers, "
             f"{summary.products} products, {summary.offers} supplier offers, {summary.warehouses} warehouses, "
-            f"{summary.transactions} ledger entries, {summary.purchase_orders} purchase orders."
+            f"{summary.transactions} ledger entries, {summary.purchase_orders} purchase orders, {summary.customers} "
+            f"customers, {summary.sales_orders} sales orders."
         )
 
 

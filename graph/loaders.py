@@ -3,23 +3,28 @@ statement for a whole batch of keys, each batch in a short session of its own (s
 concurrently; one AsyncSession must not be shared)."""
 
 from collections.abc import Callable, Hashable, Sequence
+from decimal import Decimal
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from db import catalog_reads as reads
-from db import purchasing_reads, stock_reads
+from db import purchasing_reads, selling_reads, stock_reads
 from db.engine import Database
 from db.errors import DomainError
 from db.models import (
     Category,
     Change,
+    Customer,
     InventoryTransaction,
     Product,
     ProductSupplier,
     PurchaseOrder,
     PurchaseOrderLine,
+    Reservation,
+    SalesOrder,
+    SalesOrderLine,
     Supplier,
     Warehouse,
     WebhookEndpoint,
@@ -27,6 +32,7 @@ from db.models import (
 from db.pagination import Page, SortKey, Window, empty_page
 from graph.types import catalog as types
 from graph.types import changes as change_types
+from graph.types import selling as selling_types
 from graph.types import stock as stock_types
 from graph.types import webhooks as webhook_types
 from graph.types.users import UserByIdLoader
@@ -104,6 +110,46 @@ class StockLevelByKeyLoader(_Loader[tuple[int, int], Any]):
     async def fetch_batch(self, session: Any, keys: list[tuple[int, int]]) -> Sequence[Any]:
         rows = await stock_reads.levels_by_keys(session, keys)
         return [stock_types.StockLevel.from_model(rows[k]) if k in rows else None for k in keys]
+
+
+class CustomerByIdLoader(_ByIdLoader):
+    model = Customer
+    convert = selling_types.Customer.from_model
+
+
+class SalesOrderByIdLoader(_ByIdLoader):
+    model = SalesOrder
+    convert = selling_types.SalesOrder.from_model
+
+
+class SalesOrderLineByIdLoader(_ByIdLoader):
+    model = SalesOrderLine
+    convert = selling_types.SalesOrderLine.from_model
+
+
+class ReservationByIdLoader(_ByIdLoader):
+    model = Reservation
+    convert = selling_types.Reservation.from_model
+
+
+class HeldByLevelLoader(_Loader[tuple[int, int], int]):
+    """Units open holds keep of each (product id, warehouse id)."""
+
+    async def fetch_batch(self, session: Any, keys: list[tuple[int, int]]) -> Sequence[int]:
+        held = await selling_reads.held_by_levels(session, keys)
+        return [held.get(key, 0) for key in keys]
+
+
+class TotalBySalesOrderIdLoader(_Loader[int, Decimal]):
+    async def fetch_batch(self, session: Any, keys: list[int]) -> Sequence[Decimal]:
+        totals = await selling_reads.totals_by_order_ids(session, keys)
+        return [totals.get(key, Decimal("0.00")) for key in keys]
+
+
+class HeldByProductIdLoader(_Loader[int, int]):
+    async def fetch_batch(self, session: Any, keys: list[int]) -> Sequence[int]:
+        held = await selling_reads.held_by_products(session, keys)
+        return [held.get(key, 0) for key in keys]
 
 
 class _GroupedLoader(_Loader[K, V]):
@@ -206,6 +252,33 @@ class LinesByPurchaseOrderIdLoader(_GroupedLoader[tuple[int], list[stock_types.P
     async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[stock_types.PurchaseOrderLine]]:
         rows = await stock_reads.lines_by_purchase_order_ids(session, ids)
         return {oid: [stock_types.PurchaseOrderLine.from_model(line) for line in lines] for oid, lines in rows.items()}
+
+
+class LinesBySalesOrderIdLoader(_GroupedLoader[tuple[int], list[selling_types.SalesOrderLine]]):
+    def default(self, key: Any) -> list[selling_types.SalesOrderLine]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[selling_types.SalesOrderLine]]:
+        rows = await selling_reads.lines_by_order_ids(session, ids)
+        return {oid: [selling_types.SalesOrderLine.from_model(line) for line in lines] for oid, lines in rows.items()}
+
+
+class ReservationsByLineIdLoader(_GroupedLoader[tuple[int], list[selling_types.Reservation]]):
+    def default(self, key: Any) -> list[selling_types.Reservation]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[selling_types.Reservation]]:
+        rows = await selling_reads.holds_by_line_ids(session, ids)
+        return {lid: [selling_types.Reservation.from_model(row) for row in held] for lid, held in rows.items()}
+
+
+class ReturnsByLineIdLoader(_GroupedLoader[tuple[int], list[selling_types.SalesReturn]]):
+    def default(self, key: Any) -> list[selling_types.SalesReturn]:
+        return []
+
+    async def fetch(self, session: Any, ids: list[int]) -> dict[int, list[selling_types.SalesReturn]]:
+        rows = await selling_reads.returns_by_line_ids(session, ids)
+        return {lid: [selling_types.SalesReturn.from_model(row) for row in back] for lid, back in rows.items()}
 
 
 class StockLevelsByProductIdLoader(_GroupedLoader[tuple[int], list[stock_types.StockLevel]]):
@@ -370,6 +443,46 @@ class Loaders:
         return TransactionCountByProductIdLoader(self.db)
 
     @cached_property
+    def customer_by_id(self) -> CustomerByIdLoader:
+        return CustomerByIdLoader(self.db)
+
+    @cached_property
+    def sales_order_by_id(self) -> SalesOrderByIdLoader:
+        return SalesOrderByIdLoader(self.db)
+
+    @cached_property
+    def sales_order_line_by_id(self) -> SalesOrderLineByIdLoader:
+        return SalesOrderLineByIdLoader(self.db)
+
+    @cached_property
+    def reservation_by_id(self) -> ReservationByIdLoader:
+        return ReservationByIdLoader(self.db)
+
+    @cached_property
+    def lines_by_sales_order_id(self) -> LinesBySalesOrderIdLoader:
+        return LinesBySalesOrderIdLoader(self.db)
+
+    @cached_property
+    def reservations_by_line_id(self) -> ReservationsByLineIdLoader:
+        return ReservationsByLineIdLoader(self.db)
+
+    @cached_property
+    def returns_by_line_id(self) -> ReturnsByLineIdLoader:
+        return ReturnsByLineIdLoader(self.db)
+
+    @cached_property
+    def held_by_level(self) -> HeldByLevelLoader:
+        return HeldByLevelLoader(self.db)
+
+    @cached_property
+    def total_by_sales_order_id(self) -> TotalBySalesOrderIdLoader:
+        return TotalBySalesOrderIdLoader(self.db)
+
+    @cached_property
+    def held_by_product_id(self) -> HeldByProductIdLoader:
+        return HeldByProductIdLoader(self.db)
+
+    @cached_property
     def user_by_id(self) -> UserByIdLoader:
         return UserByIdLoader(self.db)
 
@@ -397,5 +510,9 @@ class Loaders:
             "StockLevel": lambda: self.stock_level_by_key,
             "Change": lambda: self.change_by_id,
             "WebhookEndpoint": lambda: self.webhook_endpoint_by_id,
+            "Customer": lambda: self.customer_by_id,
+            "SalesOrder": lambda: self.sales_order_by_id,
+            "SalesOrderLine": lambda: self.sales_order_line_by_id,
+            "Reservation": lambda: self.reservation_by_id,
         }.get(type_name, lambda: None)()
 

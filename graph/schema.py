@@ -17,6 +17,7 @@ from graph.mutations.auth import AuthMutations
 from graph.mutations.catalog import CatalogMutations
 from graph.mutations.imports import ImportMutations
 from graph.mutations.purchasing import PurchasingMutations
+from graph.mutations.selling import SellingMutations
 from graph.mutations.stock import StockMutations
 from graph.mutations.warehouses import WarehouseMutations
 from graph.mutations.webhooks import WebhookMutations
@@ -24,11 +25,12 @@ from graph.queries.auth import AuthQueries
 from graph.queries.catalog import CatalogQueries
 from graph.queries.changes import ChangeQueries
 from graph.queries.purchasing import PurchasingQueries
+from graph.queries.selling import SellingQueries
 from graph.queries.stock import StockQueries
 from graph.queries.webhooks import WebhookQueries
 from graph.scalars import SCALARS
 from graph.subscriptions import Subscription as LiveSubscription
-from graph.types import catalog, stock
+from graph.types import catalog, selling, stock
 
 
 VIEWER, CLERK, MANAGER, ADMIN = Role.VIEWER, Role.CLERK, Role.MANAGER, Role.ADMIN
@@ -43,6 +45,7 @@ QUERY_ACCESS: dict[str, Role | Access] = {
             "product", "products", "category", "categories", "supplier", "suppliers",
             "warehouse", "warehouses", "transactions", "lowStock", "inventoryValuation", "stockMovements",
             "purchaseOrder", "purchaseOrders",
+            "customer", "customers", "salesOrder", "salesOrders", "reservations",
         ],
         VIEWER,
     ),
@@ -56,7 +59,15 @@ MUTATION_ACCESS: dict[str, Role | Access] = {
     # Stock movements. Receiving a purchase order is one too: the clerk in the warehouse books what arrived
     # against the order a manager placed.
     **dict.fromkeys(
-        ["receiveStock", "shipStock", "adjustStock", "transferStock", "returnStock", "receivePurchaseOrder"], CLERK
+        [
+            "receiveStock", "shipStock", "adjustStock", "transferStock", "returnStock", "receivePurchaseOrder",
+            # Selling at the counter and in the warehouse: drafting and confirming orders, shipping them and
+            # holding stock for a cart or a quote. Cancelling and taking returns undo what was promised or sold,
+            # and customers are master data: managers.
+            "createSalesOrder", "updateSalesOrder", "confirmSalesOrder", "shipSalesOrder",
+            "reserveStock", "releaseReservation",
+        ],
+        CLERK,
     ),
     **dict.fromkeys(
         [
@@ -68,6 +79,7 @@ MUTATION_ACCESS: dict[str, Role | Access] = {
             "createPurchaseOrder", "updatePurchaseOrder", "submitPurchaseOrder", "cancelPurchaseOrder",
             "draftPurchaseOrdersFromLowStock",
             "importProducts", "importStock",
+            "createCustomer", "updateCustomer", "deleteCustomer", "cancelSalesOrder", "returnSalesOrderLine",
         ],
         MANAGER,
     ),
@@ -99,7 +111,9 @@ _TOKEN = (
     description=f"What can be read. {_TOKEN} A field refused for its arguments fails with BAD_USER_INPUT (an "
     "argument breaks a rule) or NOT_FOUND (an ID of another type)."
 )
-class Query(CatalogQueries, StockQueries, PurchasingQueries, AuthQueries, ChangeQueries, WebhookQueries):
+class Query(
+    CatalogQueries, StockQueries, PurchasingQueries, SellingQueries, AuthQueries, ChangeQueries, WebhookQueries
+):
     pass
 
 
@@ -112,6 +126,7 @@ class Mutation(
     CatalogMutations,
     StockMutations,
     PurchasingMutations,
+    SellingMutations,
     WarehouseMutations,
     ImportMutations,
     AuthMutations,
@@ -145,7 +160,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder],
+        types=[
+            catalog.ProductSupplier, stock.Warehouse, stock.InventoryTransaction, stock.PurchaseOrder,
+            selling.Customer, selling.SalesOrder, selling.SalesOrderLine, selling.Reservation,
+        ],
         extensions=[ErrorTranslation, *(limit_extensions(settings) if settings else [])],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
     )

@@ -18,7 +18,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.types import Info
 
 from db import live as live_db
-from db import purchasing_reads, reports
+from db import purchasing_reads, reports, selling_reads
 from db.errors import DomainError
 from db.models import Product as ProductModel
 from db.models import TransactionKind as Kind
@@ -252,11 +252,12 @@ async def _low_stock(context: Context, feed: LiveFeed, warehouse: int | None) ->
             on_order = (await purchasing_reads.on_order_by_product_ids(session, [entry.product_id])).get(
                 entry.product_id, 0
             )
+            level = (entry.product_id, entry.warehouse_id)
+            reserved = (await selling_reads.held_by_levels(session, [level])).get(level, 0)
         if product is None:
             continue
-        # The level as the entry left it; nothing can be reserved yet, so all of it is available
-        # (db.stock_reads.available_expression).
-        available = entry.balance_after
+        # The level as the entry left it, less what open holds keep of it now.
+        available = entry.balance_after - reserved
         yield LowStockItem(
             product=Product.from_model(product),
             warehouse_pk=entry.warehouse_id,

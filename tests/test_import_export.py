@@ -442,26 +442,34 @@ async def test_a_row_that_would_overflow_its_level_is_a_row_error(database: Data
     assert await _level(database, "HAM-1", "MAIN") == stock.MAX_LEVEL
 
 
-async def test_a_level_made_while_an_import_writes_is_added_to(
+async def test_a_return_made_while_an_import_writes_waits_for_it_and_adds_to_its_level(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Another transaction creates a level and commits after the import has read the levels, just before it
-    writes them: the import adds to that level rather than writing over it."""
+    """Another transaction returns stock to a level the import is about to create, after the import has read
+    the levels: it waits for the import (both append to the ledger, which takes turns: db/live.py) and then
+    adds to the level the import made, rather than either writing over the other."""
     if database.settings.is_sqlite:
         pytest.skip("SQLite: an import's write transaction keeps every other writer out from BEGIN IMMEDIATE")
     await _catalog(database)
     await _warehouses(database, "MAIN")
     hammer, main = await _ids(database, "HAM-1", "MAIN")
+    meanwhile: list[asyncio.Task[None]] = []
 
     async def returned_meanwhile() -> None:
         async with database.write_session() as other, other.begin():
             await stock.return_stock(other, product_id=hammer, warehouse_id=main, quantity=5)
 
+    async def start_the_return() -> None:
+        meanwhile.append(asyncio.create_task(returned_meanwhile()))
+        await asyncio.sleep(0.5)
+        assert not meanwhile[0].done(), "the return did not wait for the import"
+
     async with database.write_session() as session, session.begin():
-        _before_first_level_write(monkeypatch, session, returned_meanwhile)
+        _before_first_level_write(monkeypatch, session, start_the_return)
         result = await import_rows(
             session, kind="stock", content=(STOCK_HEADER + "HAM-1,MAIN,10,2.00\n").encode(), name="in.csv"
         )
+    await asyncio.wait_for(meanwhile[0], timeout=30)
     assert result.inserted == 1
     assert await _level(database, "HAM-1", "MAIN") == 15
     async with database.read_session() as session:

@@ -11,14 +11,22 @@ from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 from db.engine import Database
+from db import selling as selling_rules
+from db import stock as stock_rules
 from db.models import (
     Category,
+    Customer,
     InventoryTransaction,
     Product,
     ProductSupplier,
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
+    Reservation,
+    SalesOrder,
+    SalesOrderLine,
+    SalesOrderStatus,
+    SalesReturn,
     StockLevel,
     Supplier,
     TransactionKind,
@@ -36,8 +44,10 @@ SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 async def _delete_catalog(database: Database) -> None:
     """Delete every demo row, categories leaves first (parent links forbid other orders on SQLite)."""
     async with database.write_session() as session, session.begin():
-        stock = (InventoryTransaction, StockLevel, PurchaseOrderLine, PurchaseOrder, Warehouse)
-        for model in (*stock, ProductSupplier, Product, Supplier):
+        selling = (SalesReturn, Reservation)
+        stock = (InventoryTransaction, StockLevel, SalesOrderLine, SalesOrder, Customer, PurchaseOrderLine, PurchaseOrder,
+                 Warehouse)
+        for model in (*selling, *stock, ProductSupplier, Product, Supplier):
             await session.execute(delete(model))
         parents = select(Category.parent_id).where(Category.parent_id.is_not(None))
         while await session.scalar(select(func.count(Category.id))):
@@ -260,3 +270,25 @@ def test_seed_demo_loads_once(cli: CliRunner) -> None:
 def test_seed_needs_something_to_load(cli: CliRunner) -> None:
     result = cli.invoke(app, ["seed"])
     assert result.exit_code == 2
+
+
+async def test_demo_sales(database: Database) -> None:
+    """Customers (one archived) and sales orders in every status, made by the selling rules: reservations,
+    shipments and returns agree with the levels and the ledger as `inventory audit` checks them."""
+    async with database.write_session() as session, session.begin():
+        summary = await seed_demo(session)
+    async with database.read_session() as session:
+        customers = (await session.scalars(select(Customer))).all()
+        orders = (await session.scalars(select(SalesOrder))).all()
+        holds = (await session.scalars(select(Reservation))).all()
+        kinds = {e.kind for e in await session.scalars(
+            select(InventoryTransaction).where(InventoryTransaction.sales_order_id.is_not(None))
+        )}
+        assert await stock_rules.audit(session) == []
+        assert await selling_rules.audit_reservations(session) == []
+        assert await selling_rules.audit_order_lines(session) == []
+    assert (summary.customers, summary.sales_orders) == (len(customers), len(orders))
+    assert any(not c.is_active for c in customers)
+    assert {o.status for o in orders} == set(SalesOrderStatus)
+    assert any(h.sales_order_line_id is None and h.released_at is None for h in holds)
+    assert kinds == {TransactionKind.SHIPMENT, TransactionKind.RETURN}

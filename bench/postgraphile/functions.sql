@@ -14,13 +14,21 @@ as $$
   select coalesce(sum(s.quantity), 0)::integer from public.stock_levels s where s.product_id = p.id
 $$;
 
--- Product.quantityAvailable: units on hand not set aside (db.stock_reads.available_expression): the
--- quantity on hand while nothing can be reserved.
+-- Product.quantityHeld: units open holds keep (db.selling_reads.held): not released, not expired.
+create or replace function postgraphile_bench.products_quantity_held(p public.products)
+returns integer
+language sql stable parallel safe
+as $$
+  select coalesce(sum(r.quantity), 0)::integer from public.reservations r
+  where r.product_id = p.id and r.released_at is null and (r.expires_at is null or r.expires_at > now())
+$$;
+
+-- Product.quantityAvailable: units on hand not set aside (db.reports.available).
 create or replace function postgraphile_bench.products_quantity_available(p public.products)
 returns integer
 language sql stable parallel safe
 as $$
-  select postgraphile_bench.products_quantity_on_hand(p)
+  select postgraphile_bench.products_quantity_on_hand(p) - postgraphile_bench.products_quantity_held(p)
 $$;
 
 -- Product.quantityOnOrder: units on submitted orders not yet received (db.purchasing_reads.on_order).
@@ -68,9 +76,8 @@ as $$
   from public.products p
   where p.is_active
     and p.reorder_point > 0
-    and (select coalesce(sum(s.quantity), 0) from public.stock_levels s where s.product_id = p.id)
-        <= p.reorder_point
-    and (select coalesce(sum(s.quantity), 0) from public.stock_levels s where s.product_id = p.id)
+    and postgraphile_bench.products_quantity_available(p) <= p.reorder_point
+    and postgraphile_bench.products_quantity_available(p)
         + (select coalesce(sum(l.quantity_ordered - l.quantity_received), 0)
            from public.purchase_order_lines l join public.purchase_orders o on o.id = l.purchase_order_id
            where l.product_id = p.id and o.status in ('ORDERED', 'PARTIALLY_RECEIVED'))

@@ -14,6 +14,7 @@ from db.models.stock import (
     TransactionKind,
     Warehouse,
 )
+from db.models.selling import Customer, Reservation, ReturnDisposition, SalesOrder, SalesOrderLine, SalesOrderStatus, SalesReturn
 from db.models.users import ApiToken, Role, User
 from db.models.webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -22,6 +23,13 @@ __all__ = [
     "ApiToken",
     "Base",
     "Category",
+    "Customer",
+    "Reservation",
+    "ReturnDisposition",
+    "SalesOrder",
+    "SalesOrderLine",
+    "SalesOrderStatus",
+    "SalesReturn",
     "Change",
     "IdempotencyKey",
     "InventoryTransaction",

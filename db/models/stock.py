@@ -88,10 +88,13 @@ class StockLevel(Base):
         ForeignKey("warehouses.id", ondelete="RESTRICT"), primary_key=True, index=True
     )
     quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # Units of `quantity` held by open reservations (db/selling.py); available = quantity - reserved.
+    reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        CheckConstraint("reserved >= 0 AND reserved <= quantity", name="reserved_in_range"),
         # A product's quantity on hand (the sum over its warehouses) from the index alone: the low-stock
         # report sums it for every product it walks past.
         Index("ix_stock_levels_product_id_quantity", "product_id", "quantity"),
@@ -156,6 +159,11 @@ class InventoryTransaction(Base):
     reason: Mapped[AdjustmentReason | None] = mapped_column(_enum(AdjustmentReason))
     purchase_order_id: Mapped[int | None] = mapped_column(
         ForeignKey("purchase_orders.id", ondelete="RESTRICT"), index=True
+    )
+    # SHIPMENT entries against a sales order, and RETURN entries of its lines (db/selling.py).
+    sales_order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_orders.id", ondelete="RESTRICT"), index=True)
+    sales_order_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_order_lines.id", ondelete="RESTRICT"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     # The acting user (null for rows written outside the API, such as the demo data).

@@ -80,7 +80,9 @@ class ReceiveStockInput:
 class ShipStockInput:
     product_id: strawberry.ID = _product()
     warehouse_id: strawberry.ID = _warehouse("the warehouse shipping the goods")
-    quantity: int = _quantity(f"{QUANTITY} At most what the warehouse holds.")
+    quantity: int = _quantity(
+        f"{QUANTITY} At most what the warehouse has available (on hand, not reserved)."
+    )
     reference: str | None = optional(REFERENCE)
     note: str | None = optional(NOTE)
     idempotency_key: str | None = _key()
@@ -110,7 +112,9 @@ class TransferStockInput:
     to_warehouse_id: strawberry.ID = _warehouse(
         "the warehouse the stock goes to", "Another one than `fromWarehouseId`, not an archived one."
     )
-    quantity: int = _quantity(f"{QUANTITY} At most what `fromWarehouseId` holds.")
+    quantity: int = _quantity(
+        f"{QUANTITY} At most what `fromWarehouseId` has available (on hand, not reserved)."
+    )
     note: str | None = optional(NOTE)
     idempotency_key: str | None = _key()
 
@@ -290,7 +294,8 @@ class StockMutations:
             "Take shipped goods out of a warehouse (a SHIPMENT entry). Archived products and warehouses may ship.",
             INVALID=f"`quantity` is outside 1 to 1,000,000,000; {_REMARKS}; {_MALFORMED}.",
             NOT_FOUND=_NOT_FOUND,
-            INSUFFICIENT_STOCK="the warehouse holds fewer units than `quantity`.",
+            INSUFFICIENT_STOCK="the warehouse has fewer units available than `quantity` (reserved units are not "
+            "available).",
             IDEMPOTENCY_CONFLICT=_CONFLICT,
         )
     )
@@ -305,6 +310,8 @@ class StockMutations:
         description=with_error_codes(
             "Record a physical count: an ADJUSTMENT entry by the difference, with the `reason` it differs for, or "
             "no entry when the count matches. Archived products and warehouses may be counted.",
+            INSUFFICIENT_STOCK="the count is below the units reserved in the warehouse: release holds or cancel "
+            "orders first.",
             INVALID=f"`countedQuantity` is outside 0 to 1,000,000,000; `note` is over {MAX_NOTE_LENGTH:,} characters; "
             f"{_MALFORMED}.",
             NOT_FOUND=_NOT_FOUND,
@@ -325,7 +332,8 @@ class StockMutations:
             f"the two warehouses are the same; the target warehouse or the product is archived; {_LEVEL_LIMIT} in the "
             f"target warehouse; {_MALFORMED}.",
             NOT_FOUND=_NOT_FOUND,
-            INSUFFICIENT_STOCK="`fromWarehouseId` holds fewer units than `quantity`.",
+            INSUFFICIENT_STOCK="`fromWarehouseId` has fewer units available than `quantity` (reserved units are "
+            "not).",
             IDEMPOTENCY_CONFLICT=_CONFLICT,
         )
     )

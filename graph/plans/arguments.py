@@ -7,7 +7,7 @@ from typing import Any
 
 from db import catalog_reads, reports, stock_reads
 from db import changes as changes_db
-from db import purchasing_reads
+from db import purchasing_reads, selling_reads
 from db import users as users_db
 from db import webhooks as webhooks_db
 from db.config import Settings
@@ -18,11 +18,13 @@ from graph.queries.auth import UserFilter
 from graph.queries.catalog import CategoryFilter, SupplierFilter
 from graph.queries.changes import ChangeFilter
 from graph.queries.purchasing import PurchaseOrderFilter
+from graph.queries.selling import CustomerFilter, ReservationFilter, SalesOrderFilter
 from graph.queries.stock import WarehouseFilter
 from graph.queries.webhooks import delivery_filter
 from graph.relay import decode_id, decode_optional_id, id_or_key, window
 from graph.types.catalog import OrderDirection, ProductFilter, ProductOrder, ProductOrderField
 from graph.types.reports import MovementGroupBy
+from graph.types.selling import SalesOrderStatus
 from graph.types.stock import (
     AdjustmentReason,
     ProductTransactionFilter,
@@ -151,6 +153,28 @@ def purchase_order_filter(value: Arguments | None) -> purchasing_reads.PurchaseO
         status=None if status is None else PurchaseOrderStatus(status),
         supplier_id=value.get("supplierId"),
         product_id=value.get("productId"),
+    ).spec()
+
+
+def customer_filter(value: Arguments | None) -> selling_reads.CustomerFilter:
+    value = value or {}
+    return CustomerFilter(search=value.get("search"), is_active=value.get("isActive")).spec()
+
+
+def sales_order_filter(value: Arguments | None) -> selling_reads.SalesOrderFilter:
+    value = value or {}
+    status = value.get("status")
+    return SalesOrderFilter(
+        status=None if status is None else SalesOrderStatus(status), customer_id=value.get("customerId")
+    ).spec()
+
+
+def reservation_filter(value: Arguments | None) -> selling_reads.ReservationFilter:
+    value = value or {}
+    return ReservationFilter(
+        product_id=value.get("productId"),
+        warehouse_id=value.get("warehouseId"),
+        include_closed=value.get("includeClosed", False),
     ).spec()
 
 

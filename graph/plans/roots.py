@@ -13,18 +13,22 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 from strawberry.utils.str_converters import to_camel_case
 
-from db import catalog_reads, purchasing_reads, reports, stock_reads
+from db import catalog_reads, purchasing_reads, reports, selling_reads, stock_reads
 from db import changes as changes_db
 from db import users as users_db
 from db import webhooks as webhooks_db
 from db.models import (
     Category,
     Change,
+    Customer,
     InventoryTransaction,
     Product,
     ProductSupplier,
     PurchaseOrder,
     PurchaseOrderLine,
+    Reservation,
+    SalesOrder,
+    SalesOrderLine,
     StockLevel,
     Supplier,
     User,
@@ -281,6 +285,10 @@ NODE_MODELS: dict[str, Any] = {
     "StockLevel": StockLevel,
     "Change": Change,
     "WebhookEndpoint": WebhookEndpoint,
+    "Customer": Customer,
+    "SalesOrder": SalesOrder,
+    "SalesOrderLine": SalesOrderLine,
+    "Reservation": Reservation,
 }
 # The columns a global ID's key names, where they are not `id` (graph.relay.KEY_PARTS), in its order.
 NODE_KEYS: dict[str, tuple[str, ...]] = {"StockLevel": ("product_id", "warehouse_id")}
@@ -545,6 +553,28 @@ QUERY: dict[str, FieldSpec] = {
         arguments.page(purchasing_reads.PURCHASE_ORDER_SORT, arguments.purchase_order_filter),
         purchasing_reads.purchase_order_conditions,
         purchasing_reads.PURCHASE_ORDER_SORT,
+    ),
+    "customer": One(
+        Customer, lambda _row, target, spec, bind: [target.id == bind("pk", lambda s: s.pk)], arguments.by_id("Customer")
+    ),
+    "customers": _page(
+        Customer,
+        arguments.page(selling_reads.CUSTOMER_SORT, arguments.customer_filter),
+        selling_reads.customer_conditions,
+        selling_reads.CUSTOMER_SORT,
+    ),
+    "salesOrder": _by_key(SalesOrder, "SalesOrder", "number", "number", _upper),
+    "salesOrders": _page(
+        SalesOrder,
+        arguments.page(selling_reads.SALES_ORDER_SORT, arguments.sales_order_filter),
+        selling_reads.sales_order_conditions,
+        selling_reads.SALES_ORDER_SORT,
+    ),
+    "reservations": _page(
+        Reservation,
+        arguments.page(selling_reads.RESERVATION_SORT, arguments.reservation_filter),
+        selling_reads.reservation_conditions,
+        selling_reads.RESERVATION_SORT,
     ),
     "changes": _page(
         Change,

@@ -9,15 +9,20 @@ from graphql import get_named_type
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import aliased
 
-from db import catalog_reads, purchasing_reads, reports, stock_reads
+from db import catalog_reads, purchasing_reads, reports, selling_reads, stock_reads
 from db.models import (
     Category,
     Change,
+    Customer,
     InventoryTransaction,
     Product,
     ProductSupplier,
     PurchaseOrder,
     PurchaseOrderLine,
+    Reservation,
+    SalesOrder,
+    SalesOrderLine,
+    SalesReturn,
     StockLevel,
     Supplier,
     User,
@@ -26,6 +31,7 @@ from db.models import (
     WebhookEndpoint,
 )
 from db.pagination import SortKey
+from db.types import utcnow
 from graph.auth import is_self_or_admin
 from graph.plans import arguments
 from graph.plans.fields import Aggregate, Column, Computed, FieldSpec, GlobalId, Many, One, Page
@@ -96,6 +102,23 @@ def _lines(_context: SqlContext, order: Any, line: Any) -> Any:
     return select(line).where(line.purchase_order_id == order.id), (line.id,)
 
 
+def _sales_lines(_context: SqlContext, order: Any, line: Any) -> Any:
+    return select(line).where(line.sales_order_id == order.id), (line.id,)
+
+
+def _line_holds(_context: SqlContext, line: Any, hold: Any) -> Any:
+    return select(hold).where(hold.sales_order_line_id == line.id), (hold.id,)
+
+
+def _line_returns(_context: SqlContext, line: Any, back: Any) -> Any:
+    return select(back).where(back.sales_order_line_id == line.id), (back.id,)
+
+
+def _holding(_state: State, released_at: Any, expires_at: Any) -> bool:
+    """Reservation.isActive, as graph.types.selling.Reservation works it out."""
+    return released_at is None and (expires_at is None or expires_at > utcnow())
+
+
 def _product_count(context: SqlContext, category: Any, include_descendants: bool, _bind: Any, listed: bool) -> Any:
     """Category.productCount: the category's products, or its subtree's. For one category, counted from
     the products' category index (as `JsonRows.within` reads a subtree). For a list of them, every
@@ -151,6 +174,18 @@ def _in_category(category: Any, product: Any, spec: Any, bind: Any) -> list[Any]
 def _of_product(product: Any, entry: Any, spec: Any, bind: Any) -> list[Any]:
     conditions = stock_reads.transaction_conditions(spec.filter, bind, entry)
     return [entry.product_id == product.id, *conditions]
+
+
+class OrderTotal(FieldSpec):
+    """SalesOrder.total: summed in SQL, exactly (db.selling_reads.order_total), and read back as money."""
+
+    def compile(self, compiler: Any, field: Any, row: RowPlan) -> w.FieldWriter:
+        json, money = compiler.json, selling_reads.ORDER_TOTAL
+        slot = row.add(
+            ("order_total",), lambda _context, order: json.value(selling_reads.order_total(order.id), money), nesting=2
+        )
+        decode = None if compiler.python_values else json.decoder(money)
+        return w.Scalar(field.named, slot, compiler.convert(decode, field.definition))
 
 
 class ChangedFields(FieldSpec):
@@ -242,6 +277,10 @@ TYPES: TypeMap = {
             "suppliers": Many(ProductSupplier, _suppliers),
             "quantityOnHand": Aggregate(_on_hand),
             "quantityOnOrder": Aggregate(_on_order, key="on_order"),
+            "quantityReserved": Aggregate(lambda _c, product, _s, _b, _l: selling_reads.held(product.id)),
+            "quantityAvailable": Aggregate(
+                lambda _c, product, _s, _b, _l: reports.on_hand(product.id) - selling_reads.held(product.id)
+            ),
             "stock": Many(StockLevel, _stock),
             "transactions": Page(
                 InventoryTransaction, arguments.product_transactions, _of_product, (stock_reads.TRANSACTION_SORT,)
@@ -319,6 +358,12 @@ TYPES: TypeMap = {
                 lambda _state, product, warehouse: to_global_id("StockLevel", product, warehouse),
             ),
             "quantityOnHand": Column("quantity"),
+            "quantityReserved": Aggregate(
+                lambda _c, level, _s, _b, _l: selling_reads.held(level.product_id, level.warehouse_id)
+            ),
+            "quantityAvailable": Aggregate(
+                lambda _c, level, _s, _b, _l: level.quantity - selling_reads.held(level.product_id, level.warehouse_id)
+            ),
             "product": _to(Product, "product_id"),
             "warehouse": _to(Warehouse, "warehouse_id"),
         },
@@ -372,6 +417,81 @@ TYPES: TypeMap = {
             ),
             "product": _to(Product, "product_id"),
         },
+    ),
+    "Customer": (
+        Customer,
+        {
+            "id": GlobalId("Customer"),
+            **_columns(
+                name="name", email="email", phone="phone", shippingAddress="shipping_address", isActive="is_active"
+            ),
+            **TIMESTAMPS,
+            "createdBy": _created_by(),
+            "updatedBy": _updated_by(),
+        },
+    ),
+    "SalesOrder": (
+        SalesOrder,
+        {
+            "id": GlobalId("SalesOrder"),
+            **_columns(
+                number="number",
+                status="status",
+                requestedDate="requested_date",
+                note="note",
+                confirmedAt="confirmed_at",
+                shippedAt="shipped_at",
+                cancelledAt="cancelled_at",
+            ),
+            **TIMESTAMPS,
+            "customer": _to(Customer, "customer_id"),
+            "createdBy": _created_by(),
+            "lines": Many(SalesOrderLine, _sales_lines),
+            "total": OrderTotal(),
+        },
+    ),
+    "SalesOrderLine": (
+        SalesOrderLine,
+        {
+            "id": GlobalId("SalesOrderLine"),
+            **_columns(
+                quantityOrdered="quantity_ordered",
+                quantityShipped="quantity_shipped",
+                quantityReturned="quantity_returned",
+                unitPrice="unit_price",
+            ),
+            "lineTotal": Computed(("unit_price", "quantity_ordered"), lambda _state, price, quantity: price * quantity),
+            "quantityOutstanding": Computed(
+                ("quantity_ordered", "quantity_shipped"), lambda _state, ordered, shipped: ordered - shipped
+            ),
+            "product": _to(Product, "product_id"),
+            "warehouse": _to(Warehouse, "warehouse_id"),
+            "salesOrder": _to(SalesOrder, "sales_order_id"),
+            "reservations": Many(Reservation, _line_holds),
+            "returns": Many(SalesReturn, _line_returns),
+        },
+    ),
+    "Reservation": (
+        Reservation,
+        {
+            "id": GlobalId("Reservation"),
+            **_columns(
+                quantity="quantity",
+                expiresAt="expires_at",
+                reference="reference",
+                createdAt="created_at",
+                releasedAt="released_at",
+            ),
+            "isActive": Computed(("released_at", "expires_at"), _holding),
+            "product": _to(Product, "product_id"),
+            "warehouse": _to(Warehouse, "warehouse_id"),
+            "salesOrderLine": _to(SalesOrderLine, "sales_order_line_id"),
+            "createdBy": _created_by(),
+        },
+    ),
+    "SalesReturn": (
+        SalesReturn,
+        _columns(quantity="quantity", disposition="disposition", note="note", createdAt="created_at"),
     ),
     "Change": (
         Change,

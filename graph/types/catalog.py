@@ -196,6 +196,7 @@ PRODUCT_QUANTITY_ON_HAND = Relation(
 PRODUCT_QUANTITY_ON_ORDER = Relation(
     lambda loaders: loaders.on_order_by_product_id, lambda product, _settings: (product.pk,)
 )
+PRODUCT_HELD = Relation(lambda loaders: loaders.held_by_product_id, lambda product, _settings: product.pk)
 PRODUCT_TRANSACTIONS = Relation(
     lambda loaders: loaders.transaction_page_by_product_id,
     _transactions_key,
@@ -484,6 +485,17 @@ class Product(Node):
     )
     def quantity_on_order(self, info: Info) -> Long:
         return PRODUCT_QUANTITY_ON_ORDER.resolve(self, info)
+
+    @strawberry.field(
+        description="Units set aside over all warehouses by reservations that still hold (sales orders' and "
+        "unexpired free-standing holds)."
+    )
+    def quantity_reserved(self, info: Info) -> Long:
+        return PRODUCT_HELD.resolve(self, info)
+
+    @strawberry.field(description="Units that can be promised over all warehouses: quantityOnHand - quantityReserved.")
+    async def quantity_available(self, info: Info) -> Long:
+        return await PRODUCT_QUANTITY_ON_HAND.resolve(self, info) - await PRODUCT_HELD.resolve(self, info)
 
     @strawberry.field(description="Stock in each warehouse that holds or has held this product, by warehouse name.")
     def stock(self, info: Info) -> list[_StockLevel]:

@@ -52,6 +52,9 @@ SUPPLIER_OF_ORDER = Relation(lambda loaders: loaders.supplier_by_id, lambda orde
 ORDER_OF_ENTRY = Relation(
     lambda loaders: loaders.purchase_order_by_id, lambda entry, _settings: entry.purchase_order_pk
 )
+LEVEL_RESERVED = Relation(
+    lambda loaders: loaders.held_by_level, lambda level, _settings: (level.product_pk, level.warehouse_pk)
+)
 ORDER_LINES = Relation(lambda loaders: loaders.lines_by_purchase_order_id, lambda order, _settings: (order.pk,))
 
 
@@ -259,6 +262,17 @@ class StockLevel(Node):
     @classmethod
     def from_model(cls, row: models.StockLevel) -> "StockLevel":
         return cls.of(product_id=row.product_id, warehouse_id=row.warehouse_id, quantity=row.quantity)
+
+    @strawberry.field(
+        description="Units of it set aside by reservations that still hold (sales orders' and unexpired "
+        "free-standing holds)."
+    )
+    def quantity_reserved(self, info: Info) -> int:
+        return LEVEL_RESERVED.resolve(self, info)
+
+    @strawberry.field(description="Units that can be promised, shipped or moved: quantityOnHand - quantityReserved.")
+    async def quantity_available(self, info: Info) -> int:
+        return self.quantity_on_hand - await LEVEL_RESERVED.resolve(self, info)
 
     @strawberry.field(description="The product held.")
     def product(self, info: Info) -> Product:

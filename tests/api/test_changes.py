@@ -361,6 +361,43 @@ async def test_every_mutation_but_stock_movements_and_tokens_writes_a_change(gql
     )
     same(found, "PurchaseOrder", drafted[0]["id"])
 
+    # Selling: customers and orders are logged; holds and returns are the reservations' and the ledger's.
+    customer, found = await one(
+        "createCustomer", "$input: CreateCustomerInput!", {"input": {"name": "Buyer"}}, "customer { id }"
+    )
+    same(found, "Customer", customer)
+    _, found = await one("updateCustomer", "$input: UpdateCustomerInput!", {"input": {"id": customer, "phone": "1"}})
+    same(found, "Customer", customer)
+    sale_line = at_main | {"quantity": 2}
+    sale, found = await one(
+        "createSalesOrder", "$input: CreateSalesOrderInput!", {"input": {"customerId": customer, "lines": [sale_line]}},
+        "salesOrder { id }",
+    )
+    same(found, "SalesOrder", sale)
+    _, found = await one("updateSalesOrder", "$input: UpdateSalesOrderInput!", {"input": {"id": sale, "note": "Gift"}})
+    same(found, "SalesOrder", sale)
+    lines, found = await one("confirmSalesOrder", "$id: ID!", {"id": sale}, "salesOrder { lines { id } }", client=clerk)
+    same(found, "SalesOrder", sale)
+    sold_line = lines[0]["id"]
+    ship = {"id": sale, "lines": [{"lineId": sold_line, "quantity": 1}]}
+    _, found = await one("shipSalesOrder", "$input: ShipSalesOrderInput!", {"input": ship}, client=clerk)
+    same(found, "SalesOrder", sale)
+    _, found = await one("cancelSalesOrder", "$id: ID!", {"id": sale})
+    same(found, "SalesOrder", sale)
+    back = {"lineId": sold_line, "quantity": 1, "disposition": "RESTOCK"}
+    _, found = await logged("returnSalesOrderLine", "$input: ReturnSalesOrderLineInput!", {"input": back})
+    assert found == []
+    hold, found = await logged(
+        "reserveStock", "$input: ReserveStockInput!", {"input": at_main | {"quantity": 1}}, "reservation { id }",
+        client=clerk,
+    )
+    assert found == []
+    _, found = await logged("releaseReservation", "$id: ID!", {"id": hold}, client=clerk)
+    assert found == []
+    idle, _ = await one("createCustomer", "$input: CreateCustomerInput!", {"input": {"name": "Idle"}}, "customer { id }")
+    _, found = await one("deleteCustomer", "$id: ID!", {"id": idle})
+    same(found, "Customer", idle)
+
     # Archiving and deleting: a delete logs the old values, the new ones null.
     _, found = await one("archiveWarehouse", "$id: ID!", {"id": second})
     same(found, "Warehouse", second)

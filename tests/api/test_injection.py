@@ -72,6 +72,8 @@ ID_TYPES = {
     "entityId": "Product",  # `changes(filter:)`: any type's ID will do
     "actorId": "User",
     "endpointId": "WebhookEndpoint",
+    "customerId": "Customer",
+    "lineId": "SalesOrderLine",
 }
 # Rows that the fixture makes and the valid parts of the requests refer to: each table's row 1 (and the
 # rows that refer to one), and the user `viewer`. Valid mutations may change these; nothing else may.

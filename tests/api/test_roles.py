@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from db import catalog, purchasing, stock, users, warehouses, webhooks
+from db import catalog, purchasing, selling, stock, users, warehouses, webhooks
 from db.engine import Database
 from db.models import ApiToken, Base, IdempotencyKey, Role, User
 from graph.schema import schema
@@ -50,6 +50,11 @@ EXPECTED: dict[str, dict[str, Role | Anyone]] = {
         "stockMovements": VIEWER,
         "purchaseOrder": VIEWER,
         "purchaseOrders": VIEWER,
+        "customer": VIEWER,
+        "customers": VIEWER,
+        "salesOrder": VIEWER,
+        "salesOrders": VIEWER,
+        "reservations": VIEWER,
         "changes": MANAGER,
         "users": ADMIN,
         "webhookEndpoints": ADMIN,
@@ -86,6 +91,19 @@ EXPECTED: dict[str, dict[str, Role | Anyone]] = {
         "draftPurchaseOrdersFromLowStock": MANAGER,
         "importProducts": MANAGER,
         "importStock": MANAGER,
+        # Selling: clerks sell (draft, confirm and ship orders, hold stock for carts and quotes); managers keep
+        # the customers and undo sales (cancel orders, take returns).
+        "createSalesOrder": CLERK,
+        "updateSalesOrder": CLERK,
+        "confirmSalesOrder": CLERK,
+        "shipSalesOrder": CLERK,
+        "reserveStock": CLERK,
+        "releaseReservation": CLERK,
+        "createCustomer": MANAGER,
+        "updateCustomer": MANAGER,
+        "deleteCustomer": MANAGER,
+        "cancelSalesOrder": MANAGER,
+        "returnSalesOrderLine": MANAGER,
         "createUser": ADMIN,
         "updateUser": ADMIN,
         "deactivateUser": ADMIN,
@@ -131,6 +149,13 @@ class Rows:
     empty_warehouse: str
     draft_order: str
     ordered_order: str
+    customer: str
+    idle_customer: str
+    draft_sale: str
+    confirmed_sale: str
+    confirmed_line: str
+    shipped_line: str
+    hold: str
     user: str
     webhook: str
 
@@ -159,6 +184,18 @@ async def rows(database: Database) -> Rows:
         draft = await purchasing.create_purchase_order(session, supplier_id=supplier.id, lines=[line])
         ordered = await purchasing.create_purchase_order(session, supplier_id=supplier.id, lines=[line])
         await purchasing.submit_purchase_order(session, purchase_order_id=ordered.id)
+        customer = await selling.create_customer(session, name="Buyer")
+        idle_customer = await selling.create_customer(session, name="Idle buyer")
+        sale: selling.OrderLine = {"product_id": product.id, "warehouse_id": warehouse.id, "quantity": 2}
+        draft_sale = await selling.create_sales_order(session, customer_id=customer.id, lines=[sale])
+        confirmed_sale = await selling.create_sales_order(session, customer_id=customer.id, lines=[sale])
+        await selling.confirm_sales_order(session, sales_order_id=confirmed_sale.id)
+        [confirmed_line] = await selling.order_lines(session, confirmed_sale)
+        shipped_sale = await selling.create_sales_order(session, customer_id=customer.id, lines=[sale])
+        await selling.confirm_sales_order(session, sales_order_id=shipped_sale.id)
+        [shipped_line] = await selling.order_lines(session, shipped_sale)
+        await selling.ship_sales_order(session, sales_order_id=shipped_sale.id, lines=[(shipped_line.id, 2)])
+        hold = await selling.reserve_stock(session, product_id=product.id, warehouse_id=warehouse.id, quantity=1)
         user = await users.create_user(session, security=security, username="someone", password=TEST_PASSWORD)
         # Switched off: the test server's deliverer leaves it alone.
         hook = await webhooks.create_endpoint(
@@ -176,6 +213,13 @@ async def rows(database: Database) -> Rows:
         empty_warehouse=global_id("Warehouse", empty_warehouse.id),
         draft_order=global_id("PurchaseOrder", draft.id),
         ordered_order=global_id("PurchaseOrder", ordered.id),
+        customer=global_id("Customer", customer.id),
+        idle_customer=global_id("Customer", idle_customer.id),
+        draft_sale=global_id("SalesOrder", draft_sale.id),
+        confirmed_sale=global_id("SalesOrder", confirmed_sale.id),
+        confirmed_line=global_id("SalesOrderLine", confirmed_line.id),
+        shipped_line=global_id("SalesOrderLine", shipped_line.id),
+        hold=global_id("Reservation", hold.reservation.id),
         user=global_id("User", user.id),
         webhook=global_id("WebhookEndpoint", hook.endpoint.id),
     )
@@ -205,6 +249,11 @@ def _query(field: str, rows: Rows) -> tuple[str, dict[str, Any]]:
         "stockMovements": ("{ stockMovements(groupBy: PRODUCT) { received } }", {}),
         "purchaseOrder": ("query($id: ID) { purchaseOrder(id: $id) { number } }", {"id": rows.ordered_order}),
         "purchaseOrders": (f"{{ purchaseOrders {page} }}", {}),
+        "customer": ("query($id: ID!) { customer(id: $id) { name } }", {"id": rows.customer}),
+        "customers": (f"{{ customers {page} }}", {}),
+        "salesOrder": ("query($id: ID) { salesOrder(id: $id) { number } }", {"id": rows.draft_sale}),
+        "salesOrders": (f"{{ salesOrders {page} }}", {}),
+        "reservations": (f"{{ reservations {page} }}", {}),
         "changes": (f"{{ changes {page} }}", {}),
         "users": (f"{{ users {page} }}", {}),
         "webhookEndpoints": (f"{{ webhookEndpoints {page} }}", {}),
@@ -246,6 +295,19 @@ def _mutation_input(field: str, rows: Rows) -> tuple[str, dict[str, Any]]:
             "ReceivePurchaseOrderInput",
             {"id": rows.ordered_order, "warehouseId": rows.warehouse, "lines": one_line},
         ),
+        "createCustomer": ("CreateCustomerInput", {"name": "New buyer"}),
+        "updateCustomer": ("UpdateCustomerInput", {"id": rows.customer, "phone": "+1 555 0101"}),
+        "createSalesOrder": (
+            "CreateSalesOrderInput", {"customerId": rows.customer, "lines": [at_main | {"quantity": 1}]}
+        ),
+        "updateSalesOrder": ("UpdateSalesOrderInput", {"id": rows.draft_sale, "note": "Gift wrap"}),
+        "shipSalesOrder": (
+            "ShipSalesOrderInput", {"id": rows.confirmed_sale, "lines": [{"lineId": rows.confirmed_line, "quantity": 1}]}
+        ),
+        "returnSalesOrderLine": (
+            "ReturnSalesOrderLineInput", {"lineId": rows.shipped_line, "quantity": 1, "disposition": "RESTOCK"}
+        ),
+        "reserveStock": ("ReserveStockInput", at_main | {"quantity": 1}),
         "createUser": ("CreateUserInput", {"username": "newcomer", "password": TEST_PASSWORD, "role": "VIEWER"}),
         "updateUser": ("UpdateUserInput", {"id": rows.user, "role": "CLERK"}),
         "createWebhookEndpoint": (
@@ -267,6 +329,10 @@ def _mutation_input(field: str, rows: Rows) -> tuple[str, dict[str, Any]]:
         "cancelPurchaseOrder": rows.draft_order,
         "deactivateUser": rows.user,
         "deleteWebhookEndpoint": rows.webhook,
+        "deleteCustomer": rows.idle_customer,
+        "confirmSalesOrder": rows.draft_sale,
+        "cancelSalesOrder": rows.confirmed_sale,
+        "releaseReservation": rows.hold,
     }
     if field in ids:
         return "$id: ID!", {"id": ids[field]}
@@ -441,6 +507,7 @@ async def test_what_the_api_writes_names_the_user_who_wrote_it(gql_as: SignIn, r
     assert ledger["transactions"]["nodes"] == [
         {"kind": "RECEIPT", "createdBy": made_by_clerk},
         {"kind": "SHIPMENT", "createdBy": made_by_clerk},
+        {"kind": "SHIPMENT", "createdBy": None},  # the fixture's shipped sales order
         {"kind": "RECEIPT", "createdBy": None},
     ]
     assert {p["sku"]: p["createdBy"] for p in ledger["products"]["nodes"]} == {
