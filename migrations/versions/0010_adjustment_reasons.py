@@ -36,8 +36,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'sqlite':
-        # The column's own CHECK constraint goes with it.
-        op.execute('ALTER TABLE inventory_transactions DROP COLUMN reason')
+        # A copy of the table: once a later migration has copied the ledger (batch mode), the CHECK is the
+        # table's rather than the column's, and SQLite's DROP COLUMN refuses a column a table CHECK names.
+        with op.batch_alter_table('inventory_transactions', recreate='always') as batch_op:
+            batch_op.drop_constraint(op.f(_CHECK), type_='check')
+            batch_op.drop_column('reason')
         return
     op.drop_constraint(_CHECK, 'inventory_transactions', type_='check')
     op.drop_column('inventory_transactions', 'reason')
