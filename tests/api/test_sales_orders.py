@@ -127,6 +127,8 @@ async def test_concurrent_confirmations_reserve_exactly_what_stock_allows(
             assert "available in MAIN" in error["message"]
     # 90 units asked for, 45 on hand: every refusal wanted more than was left, so at most 1 unit stays free.
     assert 44 <= reserved <= 45
+    left = 45 - reserved
+    assert all(wanted[o["id"]] > left for r, o in zip(results, orders, strict=True) if r["errors"])
     assert all(r["salesOrder"]["status"] == "CONFIRMED" for r in confirmed)
     assert await levels(database, product) == {warehouse: (45, reserved)}
     await assert_audits_pass(database)

@@ -357,3 +357,26 @@ async def test_a_role_change_closes_the_users_connections_and_an_email_change_do
         assert demoted["updateUser"]["errors"] == []
         await subscription.wait_ended()
         assert await connection.closed_with() == 4403
+
+
+async def test_what_a_viewer_may_not_read_stays_unread_in_its_events(
+    server: str, database: Database, http: Any, place: dict[str, Any], viewer_token: str
+) -> None:
+    """Every subscription is open to viewers (as the ledger and stock queries are); what a viewer may not read
+    in them is kept back as in a query: another user's email is null, the user's own is shown."""
+    from sqlalchemy import update
+
+    from db.models import User
+
+    maker, maker_token = await sign_in(database, Role.CLERK, username="counter-clerk")
+    async with database.write_session() as session, session.begin():
+        await session.execute(update(User).where(User.id == maker.id).values(email="clerk@example.com"))
+    document = "subscription { transactionAdded { id createdBy { username email } } }"
+    async with connected(server, viewer_token) as viewer, connected(server, maker_token) as own:
+        seen_by_viewer = await viewer.subscribe(document)
+        seen_by_maker = await own.subscribe(document)
+        await move(GraphQLClient(http, maker_token), RECEIVE, productId=place["pid"], warehouseId=place["nid"], quantity=3)
+        by_viewer = added(await seen_by_viewer.next())["createdBy"]
+        by_maker = added(await seen_by_maker.next())["createdBy"]
+    assert by_viewer == {"username": "counter-clerk", "email": None}
+    assert by_maker == {"username": "counter-clerk", "email": "clerk@example.com"}
