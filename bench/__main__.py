@@ -165,7 +165,7 @@ def import_rate_command(
 def subscriptions_command(
     db: Annotated[Backend, typer.Option(help="The database the API runs on.")] = Backend.postgres,
     subscribers: Annotated[int, typer.Option(min=1, help="WebSocket subscribers to transactionAdded.")] = 200,
-    rate: Annotated[float, typer.Option(min=0.1, help="Stock movements a second.")] = 20,
+    rate: Annotated[float, typer.Option(min=0.1, help="Stock movements a second.")] = 10,
     duration: Annotated[float, typer.Option(min=1, help="Seconds of movements.")] = 60,
     workers: Annotated[
         int, typer.Option(min=1, help="uvicorn worker processes (default: the cores).")
