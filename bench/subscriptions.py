@@ -30,7 +30,10 @@ RECEIVE = """mutation Receive($input: ReceiveStockInput!) {
   receiveStock(input: $input) { transactions { id } errors { code message } }
 }"""
 CONNECT_BATCH = 20
-TARGETS = "query Targets { products(first: 20) { nodes { id } } warehouses(first: 5) { nodes { id } } }"
+TARGETS = """query Targets {
+  products(first: 20, filter: {isActive: true}) { nodes { id } }
+  warehouses(first: 5, filter: {isActive: true}) { nodes { id } }
+}"""
 
 
 @dataclass
