@@ -79,6 +79,26 @@ def event_body(event: webhooks_db.Event, names: list[str]) -> bytes:
     return orjson.dumps(body)
 
 
+class _Batch:
+    """The entries one endpoint's delivery read last, from the cursor it read them after: each delivery
+    uses the next of them, rather than reading a batch again for every entry."""
+
+    def __init__(self) -> None:
+        self.cursor = -1
+        self.events: list[webhooks_db.Event] = []
+
+    def keep(self, cursor: int, events: list[webhooks_db.Event]) -> None:
+        self.cursor, self.events = cursor, events
+
+    def after(self, cursor: int) -> list[webhooks_db.Event]:
+        """The kept entries after `cursor`; none when the batch was read after a later one (they would not
+        include all of them) or holds none after it."""
+        if cursor < self.cursor:
+            return []
+        self.events = [event for event in self.events if event.entry.id > cursor]
+        return self.events
+
+
 class Deliverer:
     """Started and stopped by the app's lifespan. `wake()` says new ledger entries may be there (else it
     looks every `webhook_poll_seconds`)."""
@@ -203,24 +223,29 @@ class Deliverer:
 
     async def _drain(self, endpoint_id: int) -> None:
         """Deliver to one endpoint, event after event, until it is caught up, fails or is switched off."""
+        batch = _Batch()
         try:
-            while await self._next(endpoint_id):
+            while await self._next(endpoint_id, batch):
                 pass
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("webhook delivery to endpoint %s failed", endpoint_id)
 
-    async def _next(self, endpoint_id: int) -> bool:
+    async def _next(self, endpoint_id: int, batch: "_Batch") -> bool:
         """Deal with the endpoint's next entries: skip those that make none of its events, deliver the first
-        that makes one. Returns whether to go on."""
+        that makes one. Returns whether to go on. The endpoint is read again each time (an administrator may
+        change it); its entries come from `batch` while it still holds the ones after its cursor."""
         async with self.database.read_session() as session:
             endpoint = await webhooks_db.get_endpoint(session, endpoint_id=endpoint_id)
             if endpoint is None or not endpoint.is_active:
                 return False
             if endpoint.next_attempt_at is not None and endpoint.next_attempt_at > utcnow():
                 return False
-            events = await webhooks_db.events_after(session, after_id=endpoint.last_event_id, limit=_BATCH)
+            events = batch.after(endpoint.last_event_id)
+            if not events:
+                events = await webhooks_db.events_after(session, after_id=endpoint.last_event_id, limit=_BATCH)
+                batch.keep(endpoint.last_event_id, events)
         if not events:
             return False
         wanted = set(endpoint.events)
